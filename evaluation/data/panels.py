@@ -1,0 +1,424 @@
+"""Checking tables and turning records into unit × period panels.
+
+:func:`check_table` collects every problem in a table (not only the first) so that
+``pilot-eval validate`` can list them all; :func:`validate_table` raises one
+:class:`~evaluation.errors.DataError` carrying all of them, and returns the table with dates
+parsed, wards normalised and numbers typed when there are none. :func:`aggregate_incidents`
+and :func:`aggregate_traffic` build the panels the estimators take: one row per unit × period,
+with every empty cell present and zero-filled for counts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evaluation.data import wards as _wards
+from evaluation.data.schema import Column, TableSchema
+from evaluation.errors import DataError, Problem, examples
+
+__all__ = [
+    "check_table",
+    "validate_table",
+    "validate_panel",
+    "police_period",
+    "period_start",
+    "aggregate_incidents",
+    "aggregate_traffic",
+    "FREQUENCIES",
+]
+
+FREQUENCIES = ("day", "week", "month", "police")
+
+
+def _rows(mask: pd.Series, limit: int = 5) -> str:
+    # Row numbers as a spreadsheet user sees them: header is line 1, first record line 2.
+    idx = np.flatnonzero(np.asarray(mask))
+    return examples([int(i) + 2 for i in idx], limit)
+
+
+def _closest(name: str, candidates: Sequence[str]) -> str:
+    match = difflib.get_close_matches(name.lower(), [c.lower() for c in candidates], n=1, cutoff=0.6)
+    if not match:
+        return ""
+    original = next(c for c in candidates if c.lower() == match[0])
+    return f"; did you mean '{original}'?"
+
+
+def _parse_dates(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text = values.astype("string").str.strip()
+    iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    # Vietnamese offices write day first: 15/02/2024
+    dayfirst = pd.to_datetime(text, errors="coerce", dayfirst=True, format="mixed")
+    return iso.fillna(dayfirst)
+
+
+def _check_column(df: pd.DataFrame, col: Column, source: str, problems: list[Problem]) -> None:
+    s = df[col.name]
+    present = s.notna()
+    if col.kind == "date":
+        parsed = _parse_dates(s)
+        bad = present & parsed.isna()
+        if bad.any():
+            problems.append(Problem(
+                source, col.name,
+                f"{int(bad.sum())} value(s) are not dates: {examples(s[bad].astype(str).tolist())} "
+                f"(rows {_rows(bad)})",
+                "write dates as YYYY-MM-DD (e.g. 2024-02-15) or DD/MM/YYYY",
+            ))
+        if (~present).any():
+            problems.append(Problem(source, col.name, f"{int((~present).sum())} date(s) missing "
+                                    f"(rows {_rows(~present)})", "fill them in or drop those rows"))
+    elif col.kind in ("count", "number", "nonneg", "share"):
+        num = pd.to_numeric(s, errors="coerce")
+        bad = present & num.isna()
+        if bad.any():
+            problems.append(Problem(
+                source, col.name,
+                f"{int(bad.sum())} value(s) are not numbers: "
+                f"{examples(s[bad].astype(str).tolist())} (rows {_rows(bad)})",
+                "use digits only, with '.' as the decimal mark and no thousands separator",
+            ))
+        if col.kind in ("count", "nonneg"):
+            neg = num < 0
+            if neg.any():
+                problems.append(Problem(
+                    source, col.name,
+                    f"{int(neg.sum())} negative value(s): {examples(num[neg].tolist())} "
+                    f"(rows {_rows(neg)})",
+                    "counts and amounts cannot be negative; correct the entries",
+                ))
+        if col.kind == "count":
+            frac = num.notna() & (num != np.floor(num))
+            if frac.any():
+                problems.append(Problem(
+                    source, col.name,
+                    f"{int(frac.sum())} count(s) are not whole numbers: "
+                    f"{examples(num[frac].tolist())} (rows {_rows(frac)})",
+                    "counts must be whole numbers",
+                ))
+        if col.kind == "share":
+            out = (num < 0) | (num > 1)
+            if out.any():
+                problems.append(Problem(source, col.name, f"shares outside 0–1 (rows {_rows(out)})",
+                                        "give shares as fractions, e.g. 0.25 for 25 %"))
+    elif col.kind == "category":
+        text = s.astype("string").str.strip()
+        bad = present & ~text.isin(col.allowed)
+        if bad.any():
+            vals = sorted(set(text[bad].dropna()))
+            problems.append(Problem(
+                source, col.name,
+                f"unknown value(s) {examples(vals)} (rows {_rows(bad)})",
+                f"allowed: {', '.join(col.allowed)}",
+            ))
+    elif col.kind == "ward":
+        text = s.astype("string")
+        if (~present).any():
+            problems.append(Problem(source, col.name, f"{int((~present).sum())} ward name(s) missing "
+                                    f"(rows {_rows(~present)})", "fill them in or drop those rows"))
+        lookup = {u: _lookup_ward(u) for u in text.dropna().unique()}
+        unknown = [u for u, v in lookup.items() if v is None]
+        for u in unknown[:10]:
+            rows = present & (text == u)
+            sugg = _wards._suggest(_wards.ward_key(u))
+            hint = f"did you mean {examples(sugg)}?" if sugg else "use a ward name or GSO code"
+            problems.append(Problem(source, col.name, f"unknown ward {u!r} (rows {_rows(rows)})", hint))
+        if len(unknown) > 10:
+            problems.append(Problem(source, col.name, f"… and {len(unknown) - 10} more unknown wards"))
+    elif col.kind == "bool":
+        text = s.astype("string").str.strip().str.lower()
+        ok = text.isin(["true", "false", "1", "0", "yes", "no", "có", "không", "1.0", "0.0"])
+        bad = present & ~ok
+        if bad.any():
+            problems.append(Problem(source, col.name,
+                                    f"not true/false: {examples(s[bad].astype(str).tolist())} "
+                                    f"(rows {_rows(bad)})", "use true/false or 1/0"))
+
+
+def _lookup_ward(name: str) -> str | None:
+    return _wards._lookup().get(_wards.ward_key(name))
+
+
+def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> list[Problem]:
+    """Every problem found in ``df`` against ``schema``; an empty list means the table is fine."""
+    problems: list[Problem] = []
+    if df.shape[0] == 0:
+        return [Problem(source, None, "the table has no rows")]
+    cols = list(df.columns)
+    for name in schema.required:
+        if name not in df.columns:
+            problems.append(Problem(
+                source, name, "required column is missing" + _closest(name, cols),
+                f"columns found: {examples(cols, 12)}",
+            ))
+    for col in schema.columns:
+        if col.name in df.columns:
+            _check_column(df, col, source, problems)
+    key = [k for k in schema.key if k in df.columns]
+    if key and len(key) == len(schema.key):
+        keyframe = df[key].copy()
+        for k in key:
+            c = schema.column(k)
+            if c is not None and c.kind == "ward":
+                keyframe[k] = keyframe[k].map(lambda v: _lookup_ward(v) if isinstance(v, str) else v)
+            elif c is not None and c.kind == "date":
+                keyframe[k] = _parse_dates(keyframe[k])
+        dup = keyframe.duplicated(keep=False)
+        if dup.any():
+            first = keyframe[dup].head(3).astype(str).agg(" / ".join, axis=1).tolist()
+            problems.append(Problem(
+                source, " × ".join(key),
+                f"{int(dup.sum())} rows repeat the same {' × '.join(key)}: {examples(first, 3)} "
+                f"(rows {_rows(dup)})",
+                "each combination must appear once; remove or sum the duplicates",
+            ))
+    return problems
+
+
+def _coerce(df: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
+    out = df.copy()
+    for col in schema.columns:
+        if col.name not in out.columns:
+            continue
+        s = out[col.name]
+        if col.kind == "date":
+            out[col.name] = _parse_dates(s).astype("datetime64[ns]")
+        elif col.kind == "count":
+            num = pd.to_numeric(s)
+            out[col.name] = num.astype("Int64") if num.isna().any() else num.astype("int64")
+        elif col.kind in ("number", "nonneg", "share"):
+            out[col.name] = pd.to_numeric(s).astype(float)
+        elif col.kind == "ward":
+            out[col.name] = _wards.normalize_wards(s, source=source, column=col.name)
+        elif col.kind == "bool":
+            text = s.astype("string").str.strip().str.lower()
+            out[col.name] = text.isin(["true", "1", "yes", "có", "1.0"]).astype(bool)
+        elif col.kind in ("category", "id", "text"):
+            out[col.name] = s.astype(str)
+    return out
+
+
+def validate_table(df: pd.DataFrame, schema: TableSchema, source: str | None = None) -> pd.DataFrame:
+    """Check ``df`` against ``schema``; return it typed and normalised, or raise one DataError.
+
+    The error message lists every problem (file, column, rows, values, what to do) and
+    ``err.problems`` holds them as :class:`~evaluation.errors.Problem` objects.
+    """
+    source = source or df.attrs.get("source", schema.name)
+    problems = check_table(df, schema, source)
+    if problems:
+        raise DataError(
+            f"{source}: {len(problems)} problem(s) found:\n" + "\n".join(f"- {p}" for p in problems),
+            problems,
+        )
+    return _coerce(df, schema, source)
+
+
+def validate_panel(
+    data: pd.DataFrame,
+    unit: str,
+    time: str,
+    outcomes: Sequence[str] = (),
+    counts: Sequence[str] = (),
+    *,
+    ward_unit: bool = True,
+    source: str = "data",
+) -> pd.DataFrame:
+    """Check a user's long panel (one row per unit × period) before any statistic is computed.
+
+    Checks that the columns exist (suggesting the closest name), that ``time`` parses as dates
+    (or is integer), that ``unit`` names known wards when ``ward_unit``, that outcomes are
+    numeric, that ``counts`` are non-negative whole numbers, and that no unit × period repeats.
+    Returns the panel typed and normalised.
+    """
+    columns = [Column(unit, "ward" if ward_unit else "id", description="unit")]
+    if pd.api.types.is_integer_dtype(data.get(time, pd.Series(dtype=float))):
+        columns.append(Column(time, "count", description="integer period"))
+    else:
+        columns.append(Column(time, "date", description="period"))
+    columns += [Column(c, "number") for c in outcomes if c not in counts]
+    columns += [Column(c, "count") for c in counts]
+    schema = TableSchema("panel", "user panel", "any", tuple(columns), key=(unit, time))
+    return validate_table(data, schema, source)
+
+
+def police_period(dates) -> pd.Series:
+    """Start (the 15th) of the police reporting period containing each date.
+
+    Vietnamese police statistics run from the 15th of one month to the 14th of the next:
+    2024-02-14 belongs to the period starting 2024-01-15, 2024-02-15 to the one starting
+    2024-02-15.
+    """
+    d = pd.to_datetime(pd.Series(dates))
+    month_start = d.dt.to_period("M").dt.to_timestamp()
+    start = month_start + pd.Timedelta(days=14)
+    prev = (month_start - pd.offsets.MonthBegin(1)) + pd.Timedelta(days=14)
+    return start.where(d.dt.day >= 15, prev)
+
+
+def period_start(dates, freq: str) -> pd.Series:
+    """The start date of the ``freq`` period containing each date.
+
+    ``day``; ``week`` (Monday); ``month`` (1st); ``police`` (15th → 14th).
+    """
+    d = pd.to_datetime(pd.Series(dates)).dt.normalize()
+    if freq == "day":
+        return d
+    if freq == "week":
+        return d - pd.to_timedelta(d.dt.weekday, unit="D")
+    if freq == "month":
+        return d.dt.to_period("M").dt.to_timestamp()
+    if freq == "police":
+        return police_period(d)
+    raise DataError(f"argument 'freq': {freq!r} is not one of {', '.join(FREQUENCIES)}")
+
+
+def _period_grid(start: pd.Timestamp, end: pd.Timestamp, freq: str) -> pd.DatetimeIndex:
+    first = period_start([start], freq).iloc[0]
+    last = period_start([end], freq).iloc[0]
+    if freq == "day":
+        return pd.date_range(first, last, freq="D")
+    if freq == "week":
+        return pd.date_range(first, last, freq="7D")
+    if freq == "month":
+        return pd.date_range(first, last, freq="MS")
+    months = pd.date_range(first - pd.Timedelta(days=14), last - pd.Timedelta(days=14), freq="MS")
+    return months + pd.Timedelta(days=14)
+
+
+def _period_end(starts: pd.Series, freq: str) -> pd.Series:
+    if freq == "day":
+        return starts
+    if freq == "week":
+        return starts + pd.Timedelta(days=6)
+    if freq == "month":
+        return starts + pd.offsets.MonthEnd(0)
+    return starts + pd.offsets.DateOffset(months=1) - pd.Timedelta(days=1)
+
+
+def aggregate_incidents(
+    records: pd.DataFrame,
+    *,
+    unit: str = "ward",
+    date: str = "date",
+    freq: str = "month",
+    sums: Sequence[str] = (),
+    flags: Sequence[str] = (),
+    units: Sequence[str] | None = None,
+    start=None,
+    end=None,
+    count_name: str = "incidents",
+) -> pd.DataFrame:
+    """Count incident records per unit × period, with every empty cell present as zero.
+
+    Parameters
+    ----------
+    records
+        One row per incident with a unit and a date column.
+    freq
+        ``"day"``, ``"week"`` (Monday start), ``"month"`` or ``"police"`` (15th → 14th).
+    sums
+        Numeric columns to total per cell (deaths, injuries, loss …); zero when no incident.
+    flags
+        Boolean columns to count per cell (e.g. ``escalated`` → ``escalated`` = number of
+        escalated fires).
+    units
+        All units that must appear (e.g. the 13 wards), so wards with no incident get zeros.
+    start, end
+        The panel's date range; defaults to the records' first and last dates. Pass the
+        observation window explicitly: a ward with no fire in the last months must still get
+        zeros there.
+
+    Returns
+    -------
+    DataFrame with ``unit``, ``period_start``, ``period_end``, ``count_name`` and the sums.
+    """
+    if freq not in FREQUENCIES:
+        raise DataError(f"argument 'freq': {freq!r} is not one of {', '.join(FREQUENCIES)}")
+    missing = [c for c in [unit, date, *sums, *flags] if c not in records.columns]
+    if missing:
+        cols = list(records.columns)
+        hints = "".join(_closest(m, cols) for m in missing)
+        raise DataError(f"aggregate_incidents: column(s) {examples(missing)} not in the records{hints}")
+    d = pd.to_datetime(records[date], errors="coerce")
+    if d.isna().any():
+        bad = d.isna()
+        raise DataError(
+            f"aggregate_incidents: column '{date}' has {int(bad.sum())} value(s) that are not dates "
+            f"(rows {_rows(bad)})"
+        )
+    start = pd.Timestamp(start) if start is not None else d.min()
+    end = pd.Timestamp(end) if end is not None else d.max()
+    outside = (d < start) | (d > end)
+    rec = records.loc[~outside].copy()
+    rec["period_start"] = period_start(d[~outside], freq).to_numpy()
+    grid_units = list(units) if units is not None else sorted(rec[unit].unique())
+    extra = sorted(set(rec[unit]) - set(grid_units))
+    if extra:
+        raise DataError(
+            f"aggregate_incidents: records name unit(s) {examples(extra)} that are not in 'units'"
+        )
+    grid = pd.MultiIndex.from_product(
+        [grid_units, _period_grid(start, end, freq)], names=[unit, "period_start"]
+    )
+    agg = {count_name: (date, "size")}
+    for c in sums:
+        agg[c] = (c, "sum")
+    for c in flags:
+        rec[c] = rec[c].astype(bool).astype(int)
+        agg[c] = (c, "sum")
+    counted = rec.groupby([unit, "period_start"]).agg(**agg)
+    panel = counted.reindex(grid, fill_value=0).reset_index()
+    panel[count_name] = panel[count_name].astype("int64")
+    for c in flags:
+        panel[c] = panel[c].astype("int64")
+    panel.insert(2, "period_end", _period_end(panel["period_start"], freq))
+    return panel
+
+
+def aggregate_traffic(
+    traffic: pd.DataFrame,
+    *,
+    freq: str = "week",
+    level: str = "ward",
+    outcomes: Sequence[str] = ("congestion_minutes", "avg_speed_kmh"),
+    peak: str | None = None,
+) -> pd.DataFrame:
+    """Average junction × day × peak congestion to ward (or junction) × period means.
+
+    Each cell is the mean over the junction-peak-days observed in it (missing sensor days are
+    left out, not counted as zero); ``n_obs`` says how many there were, so a cell built from
+    few observations can be down-weighted or dropped.
+
+    Parameters
+    ----------
+    freq
+        ``"day"``, ``"week"``, ``"month"`` or ``"police"``.
+    level
+        ``"ward"`` or ``"junction"`` (then ``ward`` is kept for clustering).
+    peak
+        ``"AM"`` or ``"PM"`` to keep one peak; both by default.
+    """
+    if level not in ("ward", "junction"):
+        raise DataError(f"argument 'level' must be 'ward' or 'junction', not {level!r}")
+    need = ["ward", "date", *outcomes] + (["junction_id"] if level == "junction" else [])
+    missing = [c for c in need if c not in traffic.columns]
+    if missing:
+        raise DataError(f"aggregate_traffic: column(s) {examples(missing)} not in the traffic table")
+    df = traffic
+    if peak is not None:
+        df = df[df["peak"] == peak]
+    keys = ["ward"] if level == "ward" else ["junction_id", "ward"]
+    ps = period_start(df["date"], freq)
+    grouped = df.assign(period_start=ps.to_numpy()).groupby(keys + ["period_start"], sort=True)
+    out = grouped[list(outcomes)].mean()
+    out["n_obs"] = grouped[outcomes[0]].count()
+    out = out.reset_index()
+    out.insert(len(keys) + 1, "period_end", _period_end(out["period_start"], freq))
+    return out

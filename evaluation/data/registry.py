@@ -1,0 +1,235 @@
+"""The pilot registry (``params/pilots.yaml``): which ward started which programme when.
+
+The registry is the single source of treatment timing. :func:`add_cohort` joins it onto an
+outcome panel as ``cohort`` — the first period in which a ward is treated, missing for wards
+that never are (DESIGN.md §3) — so a single pilot, a staggered rollout and "no treatment" are
+all described by one column.
+
+File format::
+
+    programmes:
+      traffic_model:
+        name_vi: Giao thông Bắc Từ Liêm an toàn và thông suốt
+        name_en: Safe and smooth traffic
+    pilots:
+      - {ward: Cổ Nhuế 2, programme: traffic_model, start: 2024-02-15, wave: pilot}
+      - {ward: Cổ Nhuế 1, programme: traffic_model, start: 2024-07-01, wave: A}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.data.wards import normalize_ward
+from evaluation.errors import DataError, Problem, examples
+
+__all__ = ["load_registry", "add_cohort", "Registry"]
+
+_DATE_FIELDS = ("start", "interim_review", "final_review", "end")
+
+
+class Registry:
+    """Parsed registry: ``programmes`` (dict of metadata) and ``pilots`` (one row per ward ×
+    programme with ``ward``, ``programme``, ``start`` and optional ``wave``, ``dose``,
+    review dates)."""
+
+    def __init__(self, programmes: dict[str, dict], pilots: pd.DataFrame, source: str):
+        self.programmes = programmes
+        self.pilots = pilots
+        self.source = source
+
+    def for_programme(self, programme: str) -> pd.DataFrame:
+        if programme not in self.programmes:
+            raise DataError(
+                f"{self.source}: no programme {programme!r}; the registry defines "
+                f"{examples(sorted(self.programmes))}"
+            )
+        return self.pilots[self.pilots["programme"] == programme].reset_index(drop=True)
+
+    def label(self, programme: str, lang: str = "en") -> str:
+        meta = self.programmes.get(programme, {})
+        return str(meta.get(f"name_{lang}", programme))
+
+    def __repr__(self) -> str:
+        return f"Registry({self.source!r}, {len(self.programmes)} programmes, {len(self.pilots)} entries)"
+
+
+def _parse(doc: object, source: str) -> Registry:
+    problems: list[Problem] = []
+    if not isinstance(doc, dict) or "pilots" not in doc:
+        raise DataError(
+            f"{source}: not a pilot registry — expected top-level keys 'programmes' and 'pilots'"
+        )
+    programmes = doc.get("programmes") or {}
+    if not isinstance(programmes, dict):
+        raise DataError(f"{source}: 'programmes' must map a programme id to its description")
+    entries = doc.get("pilots") or []
+    if not isinstance(entries, list):
+        raise DataError(f"{source}: 'pilots' must be a list of entries (ward, programme, start)")
+    rows = []
+    for i, entry in enumerate(entries, start=1):
+        where = f"{source}, pilots entry {i}"
+        if not isinstance(entry, dict):
+            problems.append(Problem(where, None, f"expected a mapping, got {entry!r}"))
+            continue
+        missing = [k for k in ("ward", "programme", "start") if k not in entry]
+        if missing:
+            problems.append(Problem(where, None, f"missing key(s) {examples(missing)}",
+                                    "each entry needs ward, programme and start"))
+            continue
+        row = dict(entry)
+        try:
+            row["ward"] = normalize_ward(entry["ward"], source=where)
+        except DataError as exc:
+            problems.append(Problem(where, "ward", str(exc).split(": ", 1)[-1]))
+            continue
+        if programmes and entry["programme"] not in programmes:
+            problems.append(Problem(where, "programme", f"unknown programme {entry['programme']!r}",
+                                    f"declare it under 'programmes' ({examples(sorted(programmes))})"))
+        for f in _DATE_FIELDS:
+            if f in row and row[f] is not None:
+                ts = pd.to_datetime(str(row[f]), errors="coerce")
+                if pd.isna(ts):
+                    problems.append(Problem(where, f, f"not a date: {row[f]!r}", "write YYYY-MM-DD"))
+                row[f] = ts
+        rows.append(row)
+    pilots = pd.DataFrame(rows)
+    if not pilots.empty:
+        dup = pilots.duplicated(["ward", "programme"], keep=False)
+        if dup.any():
+            pairs = pilots.loc[dup, ["ward", "programme"]].drop_duplicates()
+            problems.append(Problem(source, "pilots",
+                                    "ward × programme listed more than once: "
+                                    + examples([f"{w} / {p}" for w, p in pairs.itertuples(index=False)]),
+                                    "keep one entry per ward and programme"))
+    if problems:
+        raise DataError(
+            f"{source}: {len(problems)} problem(s) in the pilot registry:\n"
+            + "\n".join(f"- {p}" for p in problems),
+            problems,
+        )
+    for f in _DATE_FIELDS:
+        if f in pilots:
+            pilots[f] = pd.to_datetime(pilots[f])
+    return Registry(programmes, pilots, source)
+
+
+def load_registry(path: str | Path = "params/pilots.yaml") -> Registry:
+    """Read and check a pilot registry YAML file.
+
+    Raises
+    ------
+    DataError
+        Listing every problem: unknown wards (with the closest names), undeclared programmes,
+        unparsable dates, duplicate ward × programme entries.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such registry file")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path}: not valid YAML ({exc})") from None
+    return _parse(doc, str(path))
+
+
+def add_cohort(
+    panel: pd.DataFrame,
+    registry: Registry,
+    programme: str,
+    *,
+    ward: str = "ward",
+    time: str = "period_start",
+    name: str = "cohort",
+    rule: str = "contains",
+    outside: str = "error",
+    missing_wards: str = "error",
+) -> pd.DataFrame:
+    """Add the ``cohort`` column (first treated period; NaT = never treated) from the registry.
+
+    Parameters
+    ----------
+    panel
+        Long panel with a ward column and a datetime period column (period start dates).
+    programme
+        Registry programme id, e.g. ``"traffic_model"``.
+    rule
+        ``"contains"``: the period containing the start date is the first treated one (a pilot
+        launched on 15 Feb makes February treated); ``"first_full"``: the first period that
+        starts on or after the start date.
+    outside
+        What to do with a start after the panel's last period: ``"error"`` (default: a cohort
+        outside the data's time range is reported), or ``"never"`` (treat the ward as never
+        treated within these data). A start before the first period is always an error: such a
+        ward has no pre-period and cannot be evaluated.
+    missing_wards
+        ``"error"`` when the registry names a ward that the panel lacks, ``"ignore"`` to allow it.
+    """
+    if rule not in ("contains", "first_full"):
+        raise DataError(f"argument 'rule' must be 'contains' or 'first_full', not {rule!r}")
+    if outside not in ("error", "never"):
+        raise DataError(f"argument 'outside' must be 'error' or 'never', not {outside!r}")
+    for col in (ward, time):
+        if col not in panel.columns:
+            raise DataError(
+                f"add_cohort: column '{col}' is not in the panel (columns: "
+                f"{examples(list(panel.columns), 12)})"
+            )
+    times = pd.to_datetime(panel[time], errors="coerce")
+    if times.isna().any():
+        raise DataError(
+            f"add_cohort: column '{time}' must hold dates (period starts) to match the registry's "
+            f"start dates; {int(times.isna().sum())} value(s) are not dates"
+        )
+    grid = pd.DatetimeIndex(sorted(times.unique()))
+    entries = registry.for_programme(programme)
+    data_wards = set(panel[ward].astype(str))
+    absent = sorted(set(entries["ward"]) - data_wards)
+    if absent and missing_wards == "error":
+        raise DataError(
+            f"{registry.source}: programme {programme!r} names ward(s) {examples(absent)} that are "
+            f"absent from the data (it has {examples(sorted(data_wards), 13)}). Add their rows, "
+            "or pass missing_wards='ignore' if the panel deliberately covers fewer wards"
+        )
+    cohorts: dict[str, pd.Timestamp] = {}
+    problems = []
+    for row in entries.itertuples(index=False):
+        start = pd.Timestamp(row.start)
+        if start < grid[0]:
+            problems.append(
+                f"{row.ward}: starts {start.date()}, before the data's first period "
+                f"{grid[0].date()} — no pre-period to compare with; extend the data backwards "
+                "or drop this ward"
+            )
+            continue
+        if rule == "contains":
+            pos = grid.searchsorted(start, side="right") - 1
+            # the period containing `start` must not end before it (gap in the grid at the end)
+            cohort = grid[pos]
+            if pos == len(grid) - 1 and start > grid[-1] + (grid[-1] - grid[-2] if len(grid) > 1 else pd.Timedelta(0)):
+                cohort = None
+        else:
+            pos = grid.searchsorted(start, side="left")
+            cohort = grid[pos] if pos < len(grid) else None
+        if cohort is None:
+            if outside == "never":
+                continue
+            problems.append(
+                f"{row.ward}: starts {start.date()}, after the data's last period "
+                f"{grid[-1].date()} — pass outside='never' to treat it as never treated "
+                "within these data, or extend the data"
+            )
+            continue
+        cohorts[row.ward] = cohort
+    if problems:
+        raise DataError(
+            f"{registry.source}: cohort outside the data's time range for programme "
+            f"{programme!r}:\n" + "\n".join(f"- {p}" for p in problems)
+        )
+    out = panel.copy()
+    out[name] = pd.to_datetime(out[ward].astype(str).map(cohorts))
+    return out

@@ -1,0 +1,144 @@
+"""Seeded simulator of the demo district: 13 wards of Bắc Từ Liêm with planted effects.
+
+``simulate_district(seed)`` returns every demo table and the truth; ``write_demo(folder)``
+writes them as committed under ``data/demo/`` (plus ``params/pilots.yaml`` and
+``data/README.md``). The same seed reproduces the same files byte for byte (CSV, YAML) or value
+for value (Parquet); a test checks it. Run ``python -m evaluation.simulate --out data/demo``
+(``make demo-data``).
+
+What is planted and why: :mod:`evaluation.simulate.plan`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evaluation.simulate import plan
+
+__all__ = ["simulate_district", "write_demo", "DEMO_FILES"]
+
+DEMO_FILES = {
+    "junctions": "junctions.csv",
+    "traffic_2023": "traffic_peak_2023.parquet",
+    "traffic_2024": "traffic_peak_2024.parquet",
+    "traffic_2025": "traffic_peak_2025.parquet",
+    "fires": "fire_incidents.csv",
+    "electrical": "electrical_incidents_monthly.csv",
+    "antt": "antt_period.csv",
+    "antt_new": "antt_period_new_wards.csv",
+    "truth_traffic": "truth/traffic_daily.parquet",
+    "truth_fire": "truth/fire_monthly.csv",
+    "truth_antt": "truth/antt_period.csv",
+    "truth": "truth.yaml",
+}
+
+
+def simulate_district(seed: int = plan.SEED) -> dict[str, object]:
+    """Simulate every demo table. Returns a dict of DataFrames plus ``truth`` (a dict)."""
+    from evaluation.simulate.fires import simulate_electrical, simulate_fires
+    from evaluation.simulate.security import simulate_antt
+    from evaluation.simulate.traffic import simulate_traffic
+    from evaluation.simulate.truth import summarise_truth
+
+    streams = np.random.SeedSequence(seed).spawn(4)
+    junctions, traffic, truth_traffic = simulate_traffic(np.random.default_rng(streams[0]))
+    fires, truth_fire = simulate_fires(np.random.default_rng(streams[1]))
+    electrical = simulate_electrical(np.random.default_rng(streams[2]))
+    antt, antt_new, truth_antt = simulate_antt(np.random.default_rng(streams[3]))
+    tables: dict[str, object] = {
+        "junctions": junctions,
+        "traffic": traffic,
+        "fires": fires,
+        "electrical": electrical,
+        "antt": antt,
+        "antt_new": antt_new,
+        "truth_traffic": truth_traffic,
+        "truth_fire": truth_fire,
+        "truth_antt": truth_antt,
+    }
+    tables["truth"] = summarise_truth(tables, seed)
+    return tables
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are shared, readable files
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _csv(df: pd.DataFrame, path: Path) -> None:
+    _atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, lineterminator="\n",
+                                              date_format="%Y-%m-%d", encoding="utf-8"))
+
+
+def _parquet(df: pd.DataFrame, path: Path) -> None:
+    _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False, compression="zstd"))
+
+
+def _text(text: str, path: Path) -> None:
+    def write(tmp: str) -> None:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+    _atomic_write(path, write)
+
+
+def render_tables(tables: dict[str, object]) -> dict[str, object]:
+    """Map file name (relative to the demo folder) → DataFrame or text, as written to disk."""
+    import yaml
+
+    traffic: pd.DataFrame = tables["traffic"]  # type: ignore[assignment]
+    out: dict[str, object] = {DEMO_FILES["junctions"]: tables["junctions"]}
+    for year in (2023, 2024, 2025):
+        part = traffic[traffic["date"].dt.year == year].reset_index(drop=True)
+        out[DEMO_FILES[f"traffic_{year}"]] = part
+    for key in ("fires", "electrical", "antt", "antt_new", "truth_traffic", "truth_fire", "truth_antt"):
+        out[DEMO_FILES[key]] = tables[key]
+    out[DEMO_FILES["truth"]] = (
+        "# Planted truth of the demo data (machine-readable). Written by evaluation.simulate;\n"
+        "# do not edit: run `make demo-data`. Prose and tables: data/README.md.\n"
+        + yaml.safe_dump(tables["truth"], allow_unicode=True, sort_keys=False, width=100)
+    )
+    return out
+
+
+def write_demo(
+    folder: str | Path = "data/demo",
+    *,
+    registry: str | Path = "params/pilots.yaml",
+    readme: str | Path = "data/README.md",
+    seed: int = plan.SEED,
+) -> list[Path]:
+    """Simulate and write the demo data set and its truth to ``folder``, the pilot registry to
+    ``registry`` and the data dictionary to ``readme``.
+
+    Every file is written atomically (temporary file, then rename), so an interrupted run
+    never leaves a half-written table.
+    """
+    from evaluation.simulate.dictionary import data_readme
+    from evaluation.simulate.registry_file import registry_yaml
+
+    folder = Path(folder)
+    tables = simulate_district(seed)
+    written = []
+    for name, obj in render_tables(tables).items():
+        path = folder / name
+        if isinstance(obj, pd.DataFrame):
+            (_parquet if name.endswith(".parquet") else _csv)(obj, path)
+        else:
+            _text(str(obj), path)
+        written.append(path)
+    _text(registry_yaml(), Path(registry))
+    _text(data_readme(tables), Path(readme))
+    return written + [Path(registry), Path(readme)]
