@@ -76,6 +76,21 @@ def _nfc_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _check_field_counts(text: str, sep: str, source: str) -> None:
+    """Rows with more fields than the header would silently shift columns in pandas."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    header = next(reader, None)
+    if not header:
+        return
+    bad = [(reader.line_num, len(row)) for row in reader if row and len(row) > len(header)]
+    if bad:
+        lines = ", ".join(str(n) for n, _ in bad[:5]) + (f", … ({len(bad)} in all)" if len(bad) > 5 else "")
+        raise DataError(
+            f"{source}: line {bad[0][0]} has {bad[0][1]} fields but the header has {len(header)} "
+            f"(lines {lines}). Quote text that contains '{sep}', or remove the extra fields"
+        )
+
+
 def _read_delimited(path: Path, dtype) -> pd.DataFrame:
     raw = path.read_bytes()
     source = str(path)
@@ -94,6 +109,7 @@ def _read_delimited(path: Path, dtype) -> pd.DataFrame:
         sep = dialect.delimiter
     except csv.Error:
         sep = "," if "," in first_lines else ("\t" if "\t" in first_lines else ";")
+    _check_field_counts(text, sep, source)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=dtype, skipinitialspace=True)
     except pd.errors.EmptyDataError:

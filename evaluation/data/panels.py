@@ -41,11 +41,12 @@ def _rows(mask: pd.Series, limit: int = 5) -> str:
 
 
 def _closest(name: str, candidates: Sequence[str]) -> str:
-    match = difflib.get_close_matches(name.lower(), [c.lower() for c in candidates], n=1, cutoff=0.6)
+    """Hint when a column the table needs is probably present under a misspelt name."""
+    match = difflib.get_close_matches(name.lower(), [str(c).lower() for c in candidates], n=1, cutoff=0.6)
     if not match:
         return ""
-    original = next(c for c in candidates if c.lower() == match[0])
-    return f"; did you mean '{original}'?"
+    original = next(c for c in candidates if str(c).lower() == match[0])
+    return f"; the file has '{original}': if that is the same column misspelt, rename it to '{name}'"
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
@@ -153,10 +154,9 @@ def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> 
     cols = list(df.columns)
     for name in schema.required:
         if name not in df.columns:
-            problems.append(Problem(
-                source, name, "required column is missing" + _closest(name, cols),
-                f"columns found: {examples(cols, 12)}",
-            ))
+            near = _closest(name, cols)
+            hint = near.lstrip("; ") if near else f"columns found: {examples(cols, 12)}"
+            problems.append(Problem(source, name, "required column is missing", hint))
     for col in schema.columns:
         if col.name in df.columns:
             _check_column(df, col, source, problems)
@@ -171,10 +171,10 @@ def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> 
                 keyframe[k] = _parse_dates(keyframe[k])
         dup = keyframe.duplicated(keep=False)
         if dup.any():
-            first = keyframe[dup].head(3).astype(str).agg(" / ".join, axis=1).tolist()
+            first = keyframe[dup].drop_duplicates().head(3).astype(str).agg(" / ".join, axis=1).tolist()
             problems.append(Problem(
                 source, " × ".join(key),
-                f"{int(dup.sum())} rows repeat the same {' × '.join(key)}: {examples(first, 3)} "
+                f"{int(dup.sum())} rows share a {' × '.join(key)} with another row: {examples(first, 3)} "
                 f"(rows {_rows(dup)})",
                 "each combination must appear once; remove or sum the duplicates",
             ))
@@ -271,7 +271,7 @@ def period_start(dates, freq: str) -> pd.Series:
     if freq == "day":
         return d
     if freq == "week":
-        return d - pd.to_timedelta(d.dt.weekday, unit="D")
+        return d - pd.to_timedelta(d.dt.day_of_week, unit="D")
     if freq == "month":
         return d.dt.to_period("M").dt.to_timestamp()
     if freq == "police":

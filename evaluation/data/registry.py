@@ -133,8 +133,24 @@ def load_registry(path: str | Path = "params/pilots.yaml") -> Registry:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({exc})") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DataError(f"{path}: not valid YAML{where}: {problem} — check brackets, colons "
+                        "and indentation there") from None
     return _parse(doc, str(path))
+
+
+def _next_period_start(grid: pd.DatetimeIndex) -> pd.Timestamp:
+    """Start of the period after the last one: months (any fixed day, e.g. police periods on
+    the 15th) step by a calendar month, other grids by their usual spacing."""
+    if len(grid) < 2:
+        return grid[-1] + pd.Timedelta(days=1)
+    same_day = (grid.day == grid[0].day).all()
+    months = grid.year * 12 + grid.month
+    if same_day and (pd.Series(months).diff().dropna() == 1).all():
+        return grid[-1] + pd.DateOffset(months=1)
+    return grid[-1] + pd.Series(grid).diff().median()
 
 
 def add_cohort(
@@ -186,6 +202,7 @@ def add_cohort(
             f"start dates; {int(times.isna().sum())} value(s) are not dates"
         )
     grid = pd.DatetimeIndex(sorted(times.unique()))
+    end_of_data = _next_period_start(grid)
     entries = registry.for_programme(programme)
     data_wards = set(panel[ward].astype(str))
     absent = sorted(set(entries["ward"]) - data_wards)
@@ -207,11 +224,8 @@ def add_cohort(
             )
             continue
         if rule == "contains":
-            pos = grid.searchsorted(start, side="right") - 1
-            # the period containing `start` must not end before it (gap in the grid at the end)
-            cohort = grid[pos]
-            if pos == len(grid) - 1 and start > grid[-1] + (grid[-1] - grid[-2] if len(grid) > 1 else pd.Timedelta(0)):
-                cohort = None
+            # the period containing `start`; after the last period's end there is none
+            cohort = None if start >= end_of_data else grid[grid.searchsorted(start, side="right") - 1]
         else:
             pos = grid.searchsorted(start, side="left")
             cohort = grid[pos] if pos < len(grid) else None

@@ -48,7 +48,7 @@ def public_holidays(days: pd.DatetimeIndex) -> np.ndarray:
 def school_day(days: pd.DatetimeIndex, holiday: np.ndarray) -> np.ndarray:
     """Boolean: schools are in session (a weekday outside June–August and holidays)."""
     summer = np.isin(days.month, [6, 7, 8])
-    return (days.weekday < 5) & ~summer & ~holiday
+    return (days.day_of_week < 5) & ~summer & ~holiday
 
 
 def simulate_rain(days: pd.DatetimeIndex, rng: np.random.Generator) -> np.ndarray:

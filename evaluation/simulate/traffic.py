@@ -127,7 +127,7 @@ def simulate_traffic(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFra
     tet, pre_tet = calendar.tet_phase(days)
     other_hol = calendar.public_holidays(days)
     holiday = tet | other_hol
-    weekend = days.weekday.to_numpy() >= 5
+    weekend = days.day_of_week.to_numpy() >= 5
     school = calendar.school_day(days, holiday)
     summer_weekday = np.isin(days.month, [6, 7, 8]) & ~weekend
     rain = calendar.simulate_rain(days, rng)
