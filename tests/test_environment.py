@@ -21,7 +21,9 @@ def test_environment_yml_matches_pyproject():
 
     core = {_name(r): r.replace(" ", "") for r in project["dependencies"]}
     conda_reqs = {_name(r): r.replace(" ", "") for r in conda if _name(r) not in ("python", "pip")}
-    assert conda_reqs == core, "environment.yml must list pyproject's core dependencies, same bounds"
+    assert conda_reqs == core, (
+        "environment.yml must list pyproject's core dependencies, same bounds"
+    )
 
     python = next(d for d in conda if d.startswith("python"))
     assert project["requires-python"] == ">=3.11" and python == "python=3.11"

@@ -33,7 +33,11 @@ _FILES = {
     "antt": ["antt_period.csv"],
     "antt_new": ["antt_period_new_wards.csv"],
     "junctions": ["junctions.csv"],
-    "traffic": ["traffic_peak_2023.parquet", "traffic_peak_2024.parquet", "traffic_peak_2025.parquet"],
+    "traffic": [
+        "traffic_peak_2023.parquet",
+        "traffic_peak_2024.parquet",
+        "traffic_peak_2025.parquet",
+    ],
 }
 
 
@@ -51,8 +55,10 @@ def demo_folder() -> Path:
 
 @lru_cache(maxsize=8)
 def _load(name: str, folder: str) -> pd.DataFrame:
-    parts = [read_table(Path(folder) / f, dtype={"ward_code": str} if name == "junctions" else None)
-             for f in _FILES[name]]
+    parts = [
+        read_table(Path(folder) / f, dtype={"ward_code": str} if name == "junctions" else None)
+        for f in _FILES[name]
+    ]
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return validate_table(df, SCHEMAS[DEMO_TABLES[name]], source=f"demo/{_FILES[name][0]}")
 
@@ -84,11 +90,18 @@ def traffic_truth(freq: str = "week", outcome: str = "congestion") -> pd.DataFra
         raise DataError(f"traffic_truth: outcome must be 'congestion' or 'speed', not {outcome!r}")
     t = read_table(demo_folder() / "truth" / "traffic_daily.parquet")
     t["period_start"] = period_start(t["date"], freq).to_numpy()
-    g = t.groupby(["ward", "period_start"], sort=True).agg(
-        n_obs=("n_obs", "sum"), y=(f"{outcome}_sum", "sum"), y0=(f"{outcome}0_sum", "sum"),
-        direct=("direct", "mean"), spillover=("spillover", "mean"),
-        anticipation=("anticipation", "mean"),
-    ).reset_index()
+    g = (
+        t.groupby(["ward", "period_start"], sort=True)
+        .agg(
+            n_obs=("n_obs", "sum"),
+            y=(f"{outcome}_sum", "sum"),
+            y0=(f"{outcome}0_sum", "sum"),
+            direct=("direct", "mean"),
+            spillover=("spillover", "mean"),
+            anticipation=("anticipation", "mean"),
+        )
+        .reset_index()
+    )
     g = g[g["n_obs"] > 0].copy()
     g["observed"] = g["y"] / g["n_obs"]
     g["counterfactual"] = g["y0"] / g["n_obs"]

@@ -84,7 +84,9 @@ def _check_field_counts(text: str, sep: str, source: str) -> None:
         return
     bad = [(reader.line_num, len(row)) for row in reader if row and len(row) > len(header)]
     if bad:
-        lines = ", ".join(str(n) for n, _ in bad[:5]) + (f", … ({len(bad)} in all)" if len(bad) > 5 else "")
+        lines = ", ".join(str(n) for n, _ in bad[:5]) + (
+            f", … ({len(bad)} in all)" if len(bad) > 5 else ""
+        )
         raise DataError(
             f"{source}: line {bad[0][0]} has {bad[0][1]} fields but the header has {len(header)} "
             f"(lines {lines}). Quote text that contains '{sep}', or remove the extra fields"
@@ -113,7 +115,9 @@ def _read_delimited(path: Path, dtype) -> pd.DataFrame:
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=dtype, skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise DataError(f"{source}: the file has no rows or columns — export the table again") from None
+        raise DataError(
+            f"{source}: the file has no rows or columns — export the table again"
+        ) from None
     except pd.errors.ParserError as exc:
         raise DataError(
             f"{source}: not a well-formed table ({exc}). Check that every row has the same "
@@ -177,7 +181,9 @@ def read_table(path: str | Path, *, dtype=None, sheet: str | int = 0) -> pd.Data
         try:
             df = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises ArrowInvalid etc.
-            raise DataError(f"{source}: not a valid Parquet file ({type(exc).__name__}: {exc})") from None
+            raise DataError(
+                f"{source}: not a valid Parquet file ({type(exc).__name__}: {exc})"
+            ) from None
         if dtype:
             df = df.astype(dtype)
     else:

@@ -42,11 +42,15 @@ def _rows(mask: pd.Series, limit: int = 5) -> str:
 
 def _closest(name: str, candidates: Sequence[str]) -> str:
     """Hint when a column the table needs is probably present under a misspelt name."""
-    match = difflib.get_close_matches(name.lower(), [str(c).lower() for c in candidates], n=1, cutoff=0.6)
+    match = difflib.get_close_matches(
+        name.lower(), [str(c).lower() for c in candidates], n=1, cutoff=0.6
+    )
     if not match:
         return ""
     original = next(c for c in candidates if str(c).lower() == match[0])
-    return f"; the file has '{original}': if that is the same column misspelt, rename it to '{name}'"
+    return (
+        f"; the file has '{original}': if that is the same column misspelt, rename it to '{name}'"
+    )
 
 
 def _parse_dates(values: pd.Series) -> pd.Series:
@@ -66,80 +70,122 @@ def _check_column(df: pd.DataFrame, col: Column, source: str, problems: list[Pro
         parsed = _parse_dates(s)
         bad = present & parsed.isna()
         if bad.any():
-            problems.append(Problem(
-                source, col.name,
-                f"{int(bad.sum())} value(s) are not dates: {examples(s[bad].astype(str).tolist())} "
-                f"(rows {_rows(bad)})",
-                "write dates as YYYY-MM-DD (e.g. 2024-02-15) or DD/MM/YYYY",
-            ))
+            problems.append(
+                Problem(
+                    source,
+                    col.name,
+                    f"{int(bad.sum())} value(s) are not dates: {examples(s[bad].astype(str).tolist())} "
+                    f"(rows {_rows(bad)})",
+                    "write dates as YYYY-MM-DD (e.g. 2024-02-15) or DD/MM/YYYY",
+                )
+            )
         if (~present).any():
-            problems.append(Problem(source, col.name, f"{int((~present).sum())} date(s) missing "
-                                    f"(rows {_rows(~present)})", "fill them in or drop those rows"))
+            problems.append(
+                Problem(
+                    source,
+                    col.name,
+                    f"{int((~present).sum())} date(s) missing (rows {_rows(~present)})",
+                    "fill them in or drop those rows",
+                )
+            )
     elif col.kind in ("count", "number", "nonneg", "share"):
         num = pd.to_numeric(s, errors="coerce")
         bad = present & num.isna()
         if bad.any():
-            problems.append(Problem(
-                source, col.name,
-                f"{int(bad.sum())} value(s) are not numbers: "
-                f"{examples(s[bad].astype(str).tolist())} (rows {_rows(bad)})",
-                "use digits only, with '.' as the decimal mark and no thousands separator",
-            ))
+            problems.append(
+                Problem(
+                    source,
+                    col.name,
+                    f"{int(bad.sum())} value(s) are not numbers: "
+                    f"{examples(s[bad].astype(str).tolist())} (rows {_rows(bad)})",
+                    "use digits only, with '.' as the decimal mark and no thousands separator",
+                )
+            )
         if col.kind in ("count", "nonneg"):
             neg = num < 0
             if neg.any():
-                problems.append(Problem(
-                    source, col.name,
-                    f"{int(neg.sum())} negative value(s): {examples(num[neg].tolist())} "
-                    f"(rows {_rows(neg)})",
-                    "counts and amounts cannot be negative; correct the entries",
-                ))
+                problems.append(
+                    Problem(
+                        source,
+                        col.name,
+                        f"{int(neg.sum())} negative value(s): {examples(num[neg].tolist())} "
+                        f"(rows {_rows(neg)})",
+                        "counts and amounts cannot be negative; correct the entries",
+                    )
+                )
         if col.kind == "count":
             frac = num.notna() & (num != np.floor(num))
             if frac.any():
-                problems.append(Problem(
-                    source, col.name,
-                    f"{int(frac.sum())} count(s) are not whole numbers: "
-                    f"{examples(num[frac].tolist())} (rows {_rows(frac)})",
-                    "counts must be whole numbers",
-                ))
+                problems.append(
+                    Problem(
+                        source,
+                        col.name,
+                        f"{int(frac.sum())} count(s) are not whole numbers: "
+                        f"{examples(num[frac].tolist())} (rows {_rows(frac)})",
+                        "counts must be whole numbers",
+                    )
+                )
         if col.kind == "share":
             out = (num < 0) | (num > 1)
             if out.any():
-                problems.append(Problem(source, col.name, f"shares outside 0–1 (rows {_rows(out)})",
-                                        "give shares as fractions, e.g. 0.25 for 25 %"))
+                problems.append(
+                    Problem(
+                        source,
+                        col.name,
+                        f"shares outside 0–1 (rows {_rows(out)})",
+                        "give shares as fractions, e.g. 0.25 for 25 %",
+                    )
+                )
     elif col.kind == "category":
         text = s.astype("string").str.strip()
         bad = present & ~text.isin(col.allowed)
         if bad.any():
             vals = sorted(set(text[bad].dropna()))
-            problems.append(Problem(
-                source, col.name,
-                f"unknown value(s) {examples(vals)} (rows {_rows(bad)})",
-                f"allowed: {', '.join(col.allowed)}",
-            ))
+            problems.append(
+                Problem(
+                    source,
+                    col.name,
+                    f"unknown value(s) {examples(vals)} (rows {_rows(bad)})",
+                    f"allowed: {', '.join(col.allowed)}",
+                )
+            )
     elif col.kind == "ward":
         text = s.astype("string")
         if (~present).any():
-            problems.append(Problem(source, col.name, f"{int((~present).sum())} ward name(s) missing "
-                                    f"(rows {_rows(~present)})", "fill them in or drop those rows"))
+            problems.append(
+                Problem(
+                    source,
+                    col.name,
+                    f"{int((~present).sum())} ward name(s) missing (rows {_rows(~present)})",
+                    "fill them in or drop those rows",
+                )
+            )
         lookup = {u: _lookup_ward(u) for u in text.dropna().unique()}
         unknown = [u for u, v in lookup.items() if v is None]
         for u in unknown[:10]:
             rows = present & (text == u)
             sugg = _wards._suggest(_wards.ward_key(u))
             hint = f"did you mean {examples(sugg)}?" if sugg else "use a ward name or GSO code"
-            problems.append(Problem(source, col.name, f"unknown ward {u!r} (rows {_rows(rows)})", hint))
+            problems.append(
+                Problem(source, col.name, f"unknown ward {u!r} (rows {_rows(rows)})", hint)
+            )
         if len(unknown) > 10:
-            problems.append(Problem(source, col.name, f"… and {len(unknown) - 10} more unknown wards"))
+            problems.append(
+                Problem(source, col.name, f"… and {len(unknown) - 10} more unknown wards")
+            )
     elif col.kind == "bool":
         text = s.astype("string").str.strip().str.lower()
         ok = text.isin(["true", "false", "1", "0", "yes", "no", "có", "không", "1.0", "0.0"])
         bad = present & ~ok
         if bad.any():
-            problems.append(Problem(source, col.name,
-                                    f"not true/false: {examples(s[bad].astype(str).tolist())} "
-                                    f"(rows {_rows(bad)})", "use true/false or 1/0"))
+            problems.append(
+                Problem(
+                    source,
+                    col.name,
+                    f"not true/false: {examples(s[bad].astype(str).tolist())} (rows {_rows(bad)})",
+                    "use true/false or 1/0",
+                )
+            )
 
 
 def _lookup_ward(name: str) -> str | None:
@@ -166,18 +212,25 @@ def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> 
         for k in key:
             c = schema.column(k)
             if c is not None and c.kind == "ward":
-                keyframe[k] = keyframe[k].map(lambda v: _lookup_ward(v) if isinstance(v, str) else v)
+                keyframe[k] = keyframe[k].map(
+                    lambda v: _lookup_ward(v) if isinstance(v, str) else v
+                )
             elif c is not None and c.kind == "date":
                 keyframe[k] = _parse_dates(keyframe[k])
         dup = keyframe.duplicated(keep=False)
         if dup.any():
-            first = keyframe[dup].drop_duplicates().head(3).astype(str).agg(" / ".join, axis=1).tolist()
-            problems.append(Problem(
-                source, " × ".join(key),
-                f"{int(dup.sum())} rows share a {' × '.join(key)} with another row: {examples(first, 3)} "
-                f"(rows {_rows(dup)})",
-                "each combination must appear once; remove or sum the duplicates",
-            ))
+            first = (
+                keyframe[dup].drop_duplicates().head(3).astype(str).agg(" / ".join, axis=1).tolist()
+            )
+            problems.append(
+                Problem(
+                    source,
+                    " × ".join(key),
+                    f"{int(dup.sum())} rows share a {' × '.join(key)} with another row: {examples(first, 3)} "
+                    f"(rows {_rows(dup)})",
+                    "each combination must appear once; remove or sum the duplicates",
+                )
+            )
     return problems
 
 
@@ -204,7 +257,9 @@ def _coerce(df: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
     return out
 
 
-def validate_table(df: pd.DataFrame, schema: TableSchema, source: str | None = None) -> pd.DataFrame:
+def validate_table(
+    df: pd.DataFrame, schema: TableSchema, source: str | None = None
+) -> pd.DataFrame:
     """Check ``df`` against ``schema``; return it typed and normalised, or raise one DataError.
 
     The error message lists every problem (file, column, rows, values, what to do) and
@@ -214,7 +269,8 @@ def validate_table(df: pd.DataFrame, schema: TableSchema, source: str | None = N
     problems = check_table(df, schema, source)
     if problems:
         raise DataError(
-            f"{source}: {len(problems)} problem(s) found:\n" + "\n".join(f"- {p}" for p in problems),
+            f"{source}: {len(problems)} problem(s) found:\n"
+            + "\n".join(f"- {p}" for p in problems),
             problems,
         )
     return _coerce(df, schema, source)
@@ -345,7 +401,9 @@ def aggregate_incidents(
     if missing:
         cols = list(records.columns)
         hints = "".join(_closest(m, cols) for m in missing)
-        raise DataError(f"aggregate_incidents: column(s) {examples(missing)} not in the records{hints}")
+        raise DataError(
+            f"aggregate_incidents: column(s) {examples(missing)} not in the records{hints}"
+        )
     d = pd.to_datetime(records[date], errors="coerce")
     if d.isna().any():
         bad = d.isna()
@@ -410,7 +468,9 @@ def aggregate_traffic(
     need = ["ward", "date", *outcomes] + (["junction_id"] if level == "junction" else [])
     missing = [c for c in need if c not in traffic.columns]
     if missing:
-        raise DataError(f"aggregate_traffic: column(s) {examples(missing)} not in the traffic table")
+        raise DataError(
+            f"aggregate_traffic: column(s) {examples(missing)} not in the traffic table"
+        )
     df = traffic
     if peak is not None:
         df = df[df["peak"] == peak]

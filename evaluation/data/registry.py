@@ -76,8 +76,14 @@ def _parse(doc: object, source: str) -> Registry:
             continue
         missing = [k for k in ("ward", "programme", "start") if k not in entry]
         if missing:
-            problems.append(Problem(where, None, f"missing key(s) {examples(missing)}",
-                                    "each entry needs ward, programme and start"))
+            problems.append(
+                Problem(
+                    where,
+                    None,
+                    f"missing key(s) {examples(missing)}",
+                    "each entry needs ward, programme and start",
+                )
+            )
             continue
         row = dict(entry)
         try:
@@ -86,13 +92,21 @@ def _parse(doc: object, source: str) -> Registry:
             problems.append(Problem(where, "ward", str(exc).split(": ", 1)[-1]))
             continue
         if programmes and entry["programme"] not in programmes:
-            problems.append(Problem(where, "programme", f"unknown programme {entry['programme']!r}",
-                                    f"declare it under 'programmes' ({examples(sorted(programmes))})"))
+            problems.append(
+                Problem(
+                    where,
+                    "programme",
+                    f"unknown programme {entry['programme']!r}",
+                    f"declare it under 'programmes' ({examples(sorted(programmes))})",
+                )
+            )
         for f in _DATE_FIELDS:
             if f in row and row[f] is not None:
                 ts = pd.to_datetime(str(row[f]), errors="coerce")
                 if pd.isna(ts):
-                    problems.append(Problem(where, f, f"not a date: {row[f]!r}", "write YYYY-MM-DD"))
+                    problems.append(
+                        Problem(where, f, f"not a date: {row[f]!r}", "write YYYY-MM-DD")
+                    )
                 row[f] = ts
         rows.append(row)
     pilots = pd.DataFrame(rows)
@@ -100,10 +114,15 @@ def _parse(doc: object, source: str) -> Registry:
         dup = pilots.duplicated(["ward", "programme"], keep=False)
         if dup.any():
             pairs = pilots.loc[dup, ["ward", "programme"]].drop_duplicates()
-            problems.append(Problem(source, "pilots",
-                                    "ward × programme listed more than once: "
-                                    + examples([f"{w} / {p}" for w, p in pairs.itertuples(index=False)]),
-                                    "keep one entry per ward and programme"))
+            problems.append(
+                Problem(
+                    source,
+                    "pilots",
+                    "ward × programme listed more than once: "
+                    + examples([f"{w} / {p}" for w, p in pairs.itertuples(index=False)]),
+                    "keep one entry per ward and programme",
+                )
+            )
     if problems:
         raise DataError(
             f"{source}: {len(problems)} problem(s) in the pilot registry:\n"
@@ -136,8 +155,10 @@ def load_registry(path: str | Path = "params/pilots.yaml") -> Registry:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise DataError(f"{path}: not valid YAML{where}: {problem} — check brackets, colons "
-                        "and indentation there") from None
+        raise DataError(
+            f"{path}: not valid YAML{where}: {problem} — check brackets, colons "
+            "and indentation there"
+        ) from None
     return _parse(doc, str(path))
 
 
@@ -225,7 +246,9 @@ def add_cohort(
             continue
         if rule == "contains":
             # the period containing `start`; after the last period's end there is none
-            cohort = None if start >= end_of_data else grid[grid.searchsorted(start, side="right") - 1]
+            cohort = (
+                None if start >= end_of_data else grid[grid.searchsorted(start, side="right") - 1]
+            )
         else:
             pos = grid.searchsorted(start, side="left")
             cohort = grid[pos] if pos < len(grid) else None

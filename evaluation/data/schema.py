@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Column", "TableSchema", "SCHEMAS", "PREMISE_TYPES", "CAUSES", "SEVERITIES", "detect_schema"]
+__all__ = [
+    "Column",
+    "TableSchema",
+    "SCHEMAS",
+    "PREMISE_TYPES",
+    "CAUSES",
+    "SEVERITIES",
+    "detect_schema",
+]
 
 PREMISE_TYPES = (
     "nhà dân",
@@ -71,17 +79,31 @@ TRAFFIC = TableSchema(
         Column("junction_id", "id", "", "Junction identifier, e.g. CN2-01 (ward prefix + number)"),
         Column("ward", "ward", "", "Old ward (pre-2025) the junction lies in"),
         Column("date", "date", "", "Calendar day"),
-        Column("peak", "category", "", "AM = 06:00–08:30 (150 min), PM = 16:00–19:00 (180 min)",
-               allowed=("AM", "PM")),
-        Column("congestion_minutes", "nonneg", "minutes",
-               "Minutes in the peak with queue speed under 10 km/h; missing when the sensor was down"),
+        Column(
+            "peak",
+            "category",
+            "",
+            "AM = 06:00–08:30 (150 min), PM = 16:00–19:00 (180 min)",
+            allowed=("AM", "PM"),
+        ),
+        Column(
+            "congestion_minutes",
+            "nonneg",
+            "minutes",
+            "Minutes in the peak with queue speed under 10 km/h; missing when the sensor was down",
+        ),
         Column("avg_speed_kmh", "nonneg", "km/h", "Mean speed through the junction in the peak"),
         Column("rain_mm", "nonneg", "mm", "Rainfall that day (district gauge)", required=False),
         Column("is_weekend", "bool", "", "Saturday or Sunday", required=False),
         Column("is_holiday", "bool", "", "Public holiday or Tết week", required=False),
         Column("is_school_day", "bool", "", "Schools in session", required=False),
-        Column("volunteers_on_duty", "count", "people", "Traffic volunteers at the junction",
-               required=False),
+        Column(
+            "volunteers_on_duty",
+            "count",
+            "people",
+            "Traffic volunteers at the junction",
+            required=False,
+        ),
     ),
 )
 
@@ -98,15 +120,26 @@ FIRES = TableSchema(
         Column("ward", "ward", "", "Old ward (pre-2025) where the fire happened"),
         Column("premise_type", "category", "", "Type of premises", allowed=PREMISE_TYPES),
         Column("cause", "category", "", "Cause as finally determined", allowed=CAUSES),
-        Column("severity", "category", "", "nhỏ / trung bình / lớn / nghiêm trọng",
-               allowed=SEVERITIES),
+        Column(
+            "severity", "category", "", "nhỏ / trung bình / lớn / nghiêm trọng", allowed=SEVERITIES
+        ),
         Column("deaths", "count", "people", "Deaths"),
         Column("injuries", "count", "people", "Injuries"),
         Column("loss_mvnd", "nonneg", "million VND", "Property loss"),
-        Column("response_min", "nonneg", "minutes", "Minutes to first fire-fighting response",
-               required=False),
-        Column("local_first_response", "bool", "", "First response by local forces / public point",
-               required=False),
+        Column(
+            "response_min",
+            "nonneg",
+            "minutes",
+            "Minutes to first fire-fighting response",
+            required=False,
+        ),
+        Column(
+            "local_first_response",
+            "bool",
+            "",
+            "First response by local forces / public point",
+            required=False,
+        ),
         Column("escalated", "bool", "", "Severity medium or worse", required=False),
     ),
 )
@@ -130,7 +163,9 @@ ANTT = TableSchema(
         Column("traffic_injuries", "count", "people", "Injuries in road traffic accidents"),
         Column("disputes_received", "count", "cases", "Disputes received for grassroots mediation"),
         Column("disputes_mediated_ok", "count", "cases", "Disputes mediated successfully"),
-        Column("cameras_cum", "count", "cameras", "Community security cameras installed, cumulative"),
+        Column(
+            "cameras_cum", "count", "cameras", "Community security cameras installed, cumulative"
+        ),
         Column("residence_checks", "count", "checks", "Residence / rental-housing inspections"),
         Column("residence_violations", "count", "cases", "Violations found in those inspections"),
     ),
@@ -145,7 +180,9 @@ ELECTRICAL = TableSchema(
     columns=(
         Column("ward", "ward", "", "Old ward (pre-2025)"),
         Column("month", "date", "", "First day of the calendar month"),
-        Column("electrical_incidents", "count", "events", "Short circuits and minor electrical events"),
+        Column(
+            "electrical_incidents", "count", "events", "Short circuits and minor electrical events"
+        ),
     ),
 )
 
@@ -160,12 +197,23 @@ JUNCTIONS = TableSchema(
         Column("ward", "ward", "", "Old ward (pre-2025)"),
         Column("ward_code", "id", "", "GSO code of the ward", required=False),
         Column("name", "text", "", "Roads meeting there ([EST] in the demo, not an official list)"),
-        Column("type", "category", "", "T-junction, crossroads or roundabout",
-               allowed=("T", "X", "roundabout")),
+        Column(
+            "type",
+            "category",
+            "",
+            "T-junction, crossroads or roundabout",
+            allowed=("T", "X", "roundabout"),
+        ),
         Column("signalised", "bool", "", "Traffic lights"),
         Column("hotspot", "bool", "", "A congestion hotspot chosen by ward police"),
-        Column("sensor", "category", "", "How congestion is measured (camera: ~1 % missing days; "
-               "manual count: ~5 % plus outages)", allowed=("camera", "manual count")),
+        Column(
+            "sensor",
+            "category",
+            "",
+            "How congestion is measured (camera: ~1 % missing days; "
+            "manual count: ~5 % plus outages)",
+            allowed=("camera", "manual count"),
+        ),
     ),
 )
 
@@ -176,7 +224,12 @@ PANEL = TableSchema(
     key=("ward", "period"),
     columns=(
         Column("ward", "ward", "", "Ward name or GSO code"),
-        Column("period", "date", "", "Period (a date: day, week start, month start or police period start)"),
+        Column(
+            "period",
+            "date",
+            "",
+            "Period (a date: day, week start, month start or police period start)",
+        ),
     ),
 )
 
@@ -191,7 +244,10 @@ def detect_schema(columns: list[str], filename: str = "") -> TableSchema | None:
     """
     name = filename.lower()
     for s in SCHEMAS.values():
-        if any(name.startswith(f.split(".")[0].rsplit("_", 1)[0]) for f in s.files) or s.name in name:
+        if (
+            any(name.startswith(f.split(".")[0].rsplit("_", 1)[0]) for f in s.files)
+            or s.name in name
+        ):
             return s
     best, score = None, 0.0
     cols = {c.strip().lower() for c in columns}

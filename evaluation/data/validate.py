@@ -27,8 +27,14 @@ def _panel_schema(unit: str, time: str, counts: list[str], numbers: list[str]) -
     return TableSchema("ward_panel", "ward × period panel", "any", tuple(cols), key=(unit, time))
 
 
-def validate_file(path: Path, table: str | None = None, unit: str | None = None,
-                  time: str | None = None, counts: list[str] = (), numbers: list[str] = ()) -> tuple[str, int, list[Problem]]:
+def validate_file(
+    path: Path,
+    table: str | None = None,
+    unit: str | None = None,
+    time: str | None = None,
+    counts: list[str] = (),
+    numbers: list[str] = (),
+) -> tuple[str, int, list[Problem]]:
     """Check one file; returns (what it was recognised as, number of rows, problems)."""
     source = str(path)
     if path.suffix.lower() in (".yaml", ".yml"):
@@ -37,7 +43,11 @@ def validate_file(path: Path, table: str | None = None, unit: str | None = None,
         try:
             reg = load_registry(path)
         except DataError as exc:
-            return "pilot registry", 0, exc.problems or [Problem(source, None, str(exc).split(": ", 1)[-1])]
+            return (
+                "pilot registry",
+                0,
+                exc.problems or [Problem(source, None, str(exc).split(": ", 1)[-1])],
+            )
         return "pilot registry", len(reg.pilots), []
     try:
         df = read_table(path)
@@ -45,19 +55,30 @@ def validate_file(path: Path, table: str | None = None, unit: str | None = None,
         return "file", 0, [Problem(source, None, str(exc).split(": ", 1)[-1])]
     if unit or time:
         if not (unit and time):
-            return "panel", len(df), [Problem(source, None, "give both --unit and --time for a panel")]
+            return (
+                "panel",
+                len(df),
+                [Problem(source, None, "give both --unit and --time for a panel")],
+            )
         schema = _panel_schema(unit, time, list(counts), list(numbers))
     elif table:
         schema = SCHEMAS[table]
     else:
         schema = detect_schema(list(df.columns), path.name)
         if schema is None:
-            return "unknown table", len(df), [Problem(
-                source, None,
-                f"not recognised as one of the known tables ({', '.join(SCHEMAS)}); columns are "
-                f"{', '.join(map(str, df.columns[:12]))}",
-                "name the table with --table, or check it as a panel with --unit and --time",
-            )]
+            return (
+                "unknown table",
+                len(df),
+                [
+                    Problem(
+                        source,
+                        None,
+                        f"not recognised as one of the known tables ({', '.join(SCHEMAS)}); columns are "
+                        f"{', '.join(map(str, df.columns[:12]))}",
+                        "name the table with --table, or check it as a panel with --unit and --time",
+                    )
+                ],
+            )
     return schema.name, len(df), check_table(df, schema, source)
 
 
@@ -66,16 +87,24 @@ def main(argv: list[str] | None = None) -> int:
         prog="pilot-eval validate",
         description="Check data files and pilot registries; print every problem found.",
     )
-    parser.add_argument("files", nargs="+", type=Path, help="CSV / XLSX / Parquet tables or a registry .yaml")
-    parser.add_argument("--table", choices=sorted(SCHEMAS), help="the kind of table (default: recognise it)")
+    parser.add_argument(
+        "files", nargs="+", type=Path, help="CSV / XLSX / Parquet tables or a registry .yaml"
+    )
+    parser.add_argument(
+        "--table", choices=sorted(SCHEMAS), help="the kind of table (default: recognise it)"
+    )
     parser.add_argument("--unit", help="unit column of a generic panel (ward names or codes)")
     parser.add_argument("--time", help="period column of a generic panel (dates)")
     parser.add_argument("--counts", nargs="*", default=[], help="count columns of the panel")
-    parser.add_argument("--numbers", nargs="*", default=[], help="other numeric columns of the panel")
+    parser.add_argument(
+        "--numbers", nargs="*", default=[], help="other numeric columns of the panel"
+    )
     args = parser.parse_args(argv)
     total = 0
     for path in args.files:
-        kind, rows, problems = validate_file(path, args.table, args.unit, args.time, args.counts, args.numbers)
+        kind, rows, problems = validate_file(
+            path, args.table, args.unit, args.time, args.counts, args.numbers
+        )
         total += len(problems)
         if problems:
             print(f"✗ {path}: {len(problems)} problem(s) ({kind})")

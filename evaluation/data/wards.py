@@ -48,7 +48,9 @@ def _read_reference(name: str, code_cols: tuple[str, ...] = ()) -> pd.DataFrame:
         df = pd.read_csv(fh, dtype={c: str for c in code_cols}, encoding="utf-8")
     for col in df.columns:
         if pd.api.types.is_string_dtype(df[col]):
-            df[col] = df[col].map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+            df[col] = df[col].map(
+                lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+            )
     return df
 
 
@@ -176,8 +178,7 @@ def normalize_ward(name: object, *, source: str = "argument 'ward'") -> str:
         suggestions = _suggest(key)
         hint = f" Did you mean {examples(suggestions)}?" if suggestions else ""
         raise DataError(
-            f"{source}: unknown ward {name!r}.{hint} Known wards: "
-            f"{', '.join(_wards()['name_vi'])}."
+            f"{source}: unknown ward {name!r}.{hint} Known wards: {', '.join(_wards()['name_vi'])}."
         )
     return hit
 
@@ -261,8 +262,12 @@ def to_new_wards(
     df["_old"] = normalize_wards(df[ward], source="to_new_wards", column=ward)
     cw = _crosswalk()
     pop = _wards().set_index("name_vi")["pop_2024_est"]
-    merged = df.merge(cw[["old_name", "new_code", "new_name", weight]], left_on="_old",
-                      right_on="old_name", how="left")
+    merged = df.merge(
+        cw[["old_name", "new_code", "new_name", weight]],
+        left_on="_old",
+        right_on="old_name",
+        how="left",
+    )
     keys = ["new_code", "new_name"] + ([time] if time else [])
     out = {}
     for c in counts:

@@ -79,8 +79,12 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def _csv(df: pd.DataFrame, path: Path) -> None:
-    _atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, lineterminator="\n",
-                                              date_format="%Y-%m-%d", encoding="utf-8"))
+    _atomic_write(
+        path,
+        lambda tmp: df.to_csv(
+            tmp, index=False, lineterminator="\n", date_format="%Y-%m-%d", encoding="utf-8"
+        ),
+    )
 
 
 def _parquet(df: pd.DataFrame, path: Path) -> None:
@@ -103,7 +107,15 @@ def render_tables(tables: dict[str, object]) -> dict[str, object]:
     for year in (2023, 2024, 2025):
         part = traffic[traffic["date"].dt.year == year].reset_index(drop=True)
         out[DEMO_FILES[f"traffic_{year}"]] = part
-    for key in ("fires", "electrical", "antt", "antt_new", "truth_traffic", "truth_fire", "truth_antt"):
+    for key in (
+        "fires",
+        "electrical",
+        "antt",
+        "antt_new",
+        "truth_traffic",
+        "truth_fire",
+        "truth_antt",
+    ):
         out[DEMO_FILES[key]] = tables[key]
     out[DEMO_FILES["truth"]] = (
         "# Planted truth of the demo data (machine-readable). Written by evaluation.simulate;\n"

@@ -30,7 +30,11 @@ def _columns_table(schema: TableSchema) -> str:
     lines = ["| column | type | unit | meaning |", "|---|---|---|---|"]
     for c in schema.columns:
         kind = KIND_TEXT[c.kind] + ("" if c.required else ", optional")
-        meaning = c.description + (f" ({', '.join(c.allowed)})" if c.allowed and c.kind == "category" and len(c.allowed) <= 10 else "")
+        meaning = c.description + (
+            f" ({', '.join(c.allowed)})"
+            if c.allowed and c.kind == "category" and len(c.allowed) <= 10
+            else ""
+        )
         lines.append(f"| `{c.name}` | {kind} | {c.unit} | {meaning} |")
     return "\n".join(lines)
 
@@ -79,17 +83,30 @@ def data_readme(tables: dict) -> str:
         "class), `wards_new.csv`, `crosswalk.csv` (old → new wards with area and population "
         "shares, published or **[EST]**) and `adjacency.csv` (sourced or inferred).\n",
         "## Tables\n",
-        _table_section("Traffic congestion", SCHEMAS["traffic_peak"],
-                       [DEMO_FILES[f"traffic_{y}"] for y in (2023, 2024, 2025)], n_traffic),
-        _table_section("Fire incidents", SCHEMAS["fire_incident"], [DEMO_FILES["fires"]],
-                       len(tables["fires"])),
-        _table_section("Electrical incidents", SCHEMAS["electrical_incident_monthly"],
-                       [DEMO_FILES["electrical"]], len(tables["electrical"])),
-        _table_section("Security and order (ANTT)", SCHEMAS["antt_period"],
-                       [DEMO_FILES["antt"], DEMO_FILES["antt_new"]],
-                       len(tables["antt"]) + len(tables["antt_new"])),
-        _table_section("Junctions", SCHEMAS["junction"], [DEMO_FILES["junctions"]],
-                       len(tables["junctions"])),
+        _table_section(
+            "Traffic congestion",
+            SCHEMAS["traffic_peak"],
+            [DEMO_FILES[f"traffic_{y}"] for y in (2023, 2024, 2025)],
+            n_traffic,
+        ),
+        _table_section(
+            "Fire incidents", SCHEMAS["fire_incident"], [DEMO_FILES["fires"]], len(tables["fires"])
+        ),
+        _table_section(
+            "Electrical incidents",
+            SCHEMAS["electrical_incident_monthly"],
+            [DEMO_FILES["electrical"]],
+            len(tables["electrical"]),
+        ),
+        _table_section(
+            "Security and order (ANTT)",
+            SCHEMAS["antt_period"],
+            [DEMO_FILES["antt"], DEMO_FILES["antt_new"]],
+            len(tables["antt"]) + len(tables["antt_new"]),
+        ),
+        _table_section(
+            "Junctions", SCHEMAS["junction"], [DEMO_FILES["junctions"]], len(tables["junctions"])
+        ),
         "### Truth tables\n\n"
         "- `truth/traffic_daily.parquet` — ward × day: `n_obs` (junction-peaks observed), "
         "`congestion_sum` / `congestion0_sum` (sum of observed minutes, and of the same cells' "
@@ -110,7 +127,8 @@ def data_readme(tables: dict) -> str:
             f"| {w} | {v['wave']} | {v['start']} | {v['urban_class']} | "
             f"{v['full_effect_congestion']:+.0%} | {v['full_effect_speed']:+.0%} |"
             for w, v in tm["wards"].items()
-        ) + "\n",
+        )
+        + "\n",
         "### Realised average effects on congestion minutes (from the simulated outcomes)\n",
         "| window | wards | effect (minutes) | effect (%) | counterfactual minutes | speed (%) |\n"
         "|---|---|---|---|---|---|\n"
@@ -120,7 +138,8 @@ def data_readme(tables: dict) -> str:
             f"{v['att_minutes']:.2f} | {v['att_pct']:.1f} | {v['counterfactual_minutes']:.1f} | "
             f"{v['att_speed_pct']:+.1f} |"
             for k, v in tm["realised_effects"].items()
-        ) + "\n\nDuring the pilot the other wards' congestion was "
+        )
+        + "\n\nDuring the pilot the other wards' congestion was "
         f"{tm['realised_effects']['pilot_first_3_months']['spillover_in_other_wards_minutes']:.2f} "
         "minutes lower than without it (spillover to Cổ Nhuế 2's neighbours), so a DiD that uses "
         "them as controls understates the pilot's effect by about that much.\n",
@@ -131,14 +150,18 @@ def data_readme(tables: dict) -> str:
             f"| {w} | {v['to_lien_gia_start']} | {v['fire_point_start']} | "
             f"{v['dose_points_per_1000_households']} | {v['fire_count_effect']:+.0%} |"
             for w, v in fp["wards"].items()
-        ) + f"\n\nNever treated within the data: {', '.join(fp['never_treated'])}. Per recorded "
+        )
+        + f"\n\nNever treated within the data: {', '.join(fp['never_treated'])}. Per recorded "
         "fire, the programme multiplies the expected escalation by "
         f"{fp['per_fire_expected']['ratio_treated_to_untreated']['escalated']:.2f}, deaths by "
         f"{fp['per_fire_expected']['ratio_treated_to_untreated']['deaths']:.2f} and losses by "
         f"{fp['per_fire_expected']['ratio_treated_to_untreated']['loss_mvnd']:.2f}. Expected "
         "recorded fires per 100,000 residents per year: "
-        + "; ".join(f"{k}: {v['per_100k_per_year']:.1f} ({v['without_programme_per_100k_per_year']:.1f} "
-                    "without the programme)" for k, v in fp["recorded_rates"].items())
+        + "; ".join(
+            f"{k}: {v['per_100k_per_year']:.1f} ({v['without_programme_per_100k_per_year']:.1f} "
+            "without the programme)"
+            for k, v in fp["recorded_rates"].items()
+        )
         + ". Electrical incidents carry no programme effect: a placebo outcome.\n",
         "### Estimates and sources\n",
         "Ward codes, names, most 2013 areas and populations are from public sources (see "

@@ -28,13 +28,26 @@ from evaluation.data.wards import _wards
 from evaluation.simulate import calendar, plan
 
 BASE_MIX = {
-    "nhà dân": 0.38, "nhà trọ": 0.06, "chung cư mini": 0.03, "nhà ở kết hợp KD": 0.10,
-    "cơ sở SXKD": 0.12, "phương tiện": 0.10, "karaoke/bar/café": 0.03, "chợ/TTTM": 0.02,
-    "trường học": 0.01, "khác": 0.15,
+    "nhà dân": 0.38,
+    "nhà trọ": 0.06,
+    "chung cư mini": 0.03,
+    "nhà ở kết hợp KD": 0.10,
+    "cơ sở SXKD": 0.12,
+    "phương tiện": 0.10,
+    "karaoke/bar/café": 0.03,
+    "chợ/TTTM": 0.02,
+    "trường học": 0.01,
+    "khác": 0.15,
 }
 RESIDENTIAL = ("nhà dân", "nhà trọ", "chung cư mini", "nhà ở kết hợp KD")
-CAUSE_P = {"điện": 0.68, "sơ suất nguồn lửa/nhiệt": 0.18, "vi phạm quy định": 0.02,
-           "phóng hỏa": 0.01, "khác": 0.06, "chưa rõ": 0.05}
+CAUSE_P = {
+    "điện": 0.68,
+    "sơ suất nguồn lửa/nhiệt": 0.18,
+    "vi phạm quy định": 0.02,
+    "phóng hỏa": 0.01,
+    "khác": 0.06,
+    "chưa rõ": 0.05,
+}
 P_ESCALATE = 0.15
 SEVERE_GIVEN_ESCALATED = {"trung bình": 0.93, "lớn": 0.05, "nghiêm trọng": 0.02}
 P_DEATH = {"nhỏ": 0.004, "trung bình": 0.06, "lớn": 0.25, "nghiêm trọng": 0.6}
@@ -62,7 +75,9 @@ def expected_per_fire(treated: bool) -> dict[str, float]:
     return {
         "escalated": 1 - sp["nhỏ"],
         "deaths": sum(sp[s] * min(1.0, P_DEATH[s] * risk) * (1 + EXTRA_DEATHS[s]) for s in sp),
-        "loss_mvnd": sum(sp[s] * LOSS_MEDIAN[s] * np.exp(LOSS_SIGMA**2 / 2) * loss_mult for s in sp),
+        "loss_mvnd": sum(
+            sp[s] * LOSS_MEDIAN[s] * np.exp(LOSS_SIGMA**2 / 2) * loss_mult for s in sp
+        ),
     }
 
 
@@ -129,7 +144,9 @@ def simulate_fires(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame
     n = len(wi)
     ward_names = w["name_vi"].to_numpy()[wi]
     dates = days[di]
-    share = np.array([programme_share(days[[d]], wn)[0] for d, wn in zip(di, ward_names, strict=True)])
+    share = np.array(
+        [programme_share(days[[d]], wn)[0] for d, wn in zip(di, ward_names, strict=True)]
+    )
     treated = rng.random(n) < share  # the programme acts on the share of the ramp in force
 
     sev_t = severity_probs(True)
@@ -142,10 +159,10 @@ def simulate_fires(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame
     severity = np.array(sev_names)[np.minimum(sev_idx, len(sev_names) - 1)]
     risk = np.where(treated, 1 + plan.FIRE_DEATH_RISK_EFFECT, 1.0)
     p_death = np.array([P_DEATH[s] for s in severity]) * risk
-    deaths = np.where(rng.random(n) < p_death,
-                      1 + rng.poisson([EXTRA_DEATHS[s] for s in severity]), 0)
-    injuries = np.where(rng.random(n) < [P_INJURY[s] for s in severity],
-                        1 + rng.poisson(0.5, n), 0)
+    deaths = np.where(
+        rng.random(n) < p_death, 1 + rng.poisson([EXTRA_DEATHS[s] for s in severity]), 0
+    )
+    injuries = np.where(rng.random(n) < [P_INJURY[s] for s in severity], 1 + rng.poisson(0.5, n), 0)
     loss = np.array([LOSS_MEDIAN[s] for s in severity]) * np.exp(rng.normal(0, LOSS_SIGMA, n))
     loss *= np.where(treated, 1 + plan.FIRE_LOSS_EFFECT, 1.0)
     night = rng.random(n) < 0.35
@@ -154,23 +171,31 @@ def simulate_fires(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame
     local = rng.random(n) < np.where(treated, 0.7, 0.2)
     response = np.where(local, 2 + rng.exponential(2.0, n), 8 + rng.exponential(6.0, n))
 
-    fires = pd.DataFrame({
-        "date": dates,
-        "hour": hour.astype("int64"),
-        "ward": ward_names,
-        "premise_type": np.array(types)[ki],
-        "cause": cause,
-        "severity": severity,
-        "deaths": deaths.astype("int64"),
-        "injuries": injuries.astype("int64"),
-        "loss_mvnd": np.round(loss, 1),
-        "response_min": np.round(response, 1),
-        "local_first_response": local,
-    })
+    fires = pd.DataFrame(
+        {
+            "date": dates,
+            "hour": hour.astype("int64"),
+            "ward": ward_names,
+            "premise_type": np.array(types)[ki],
+            "cause": cause,
+            "severity": severity,
+            "deaths": deaths.astype("int64"),
+            "injuries": injuries.astype("int64"),
+            "loss_mvnd": np.round(loss, 1),
+            "response_min": np.round(response, 1),
+            "local_first_response": local,
+        }
+    )
     arson = dict(plan.ARSON)
     arson_row = {k: arson[k] for k in fires.columns if k in arson}
-    arson_row.update({"date": pd.Timestamp(arson["date"]), "response_min": 9.0,
-                      "local_first_response": False, "_fixed_id": arson["incident_id"]})
+    arson_row.update(
+        {
+            "date": pd.Timestamp(arson["date"]),
+            "response_min": 9.0,
+            "local_first_response": False,
+            "_fixed_id": arson["incident_id"],
+        }
+    )
     fires = pd.concat([fires.assign(_fixed_id=""), pd.DataFrame([arson_row])], ignore_index=True)
     fires["escalated"] = fires["severity"] != "nhỏ"
     fires = fires.sort_values(["date", "hour", "ward"], kind="stable").reset_index(drop=True)
@@ -193,13 +218,21 @@ def simulate_fires(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame
         for key in ("escalated", "deaths", "loss_mvnd"):
             frame[f"{key}0"] = l0 * per_c[key]
             frame[f"{key}1"] = l1 * (s * per_t[key] + (1 - s) * per_c[key])
-        g = frame.groupby("month").agg(
-            fires_expected0=("l0", "sum"), fires_expected1=("l1", "sum"),
-            escalated_expected0=("escalated0", "sum"), escalated_expected1=("escalated1", "sum"),
-            deaths_expected0=("deaths0", "sum"), deaths_expected1=("deaths1", "sum"),
-            loss_expected0=("loss_mvnd0", "sum"), loss_expected1=("loss_mvnd1", "sum"),
-            programme_share=("s", "mean"),
-        ).reset_index()
+        g = (
+            frame.groupby("month")
+            .agg(
+                fires_expected0=("l0", "sum"),
+                fires_expected1=("l1", "sum"),
+                escalated_expected0=("escalated0", "sum"),
+                escalated_expected1=("escalated1", "sum"),
+                deaths_expected0=("deaths0", "sum"),
+                deaths_expected1=("deaths1", "sum"),
+                loss_expected0=("loss_mvnd0", "sum"),
+                loss_expected1=("loss_mvnd1", "sum"),
+                programme_share=("s", "mean"),
+            )
+            .reset_index()
+        )
         g.insert(0, "ward", name)
         rows.append(g)
     truth = pd.concat(rows, ignore_index=True)
@@ -216,6 +249,13 @@ def simulate_electrical(rng: np.random.Generator) -> pd.DataFrame:
     rows = []
     for _, w in _wards().iterrows():
         lam = 1.1 * w["pop_2024_est"] / 30_000 * season
-        rows.append(pd.DataFrame({"ward": w["name_vi"], "month": months,
-                                  "electrical_incidents": rng.poisson(lam).astype("int64")}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "ward": w["name_vi"],
+                    "month": months,
+                    "electrical_incidents": rng.poisson(lam).astype("int64"),
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True)

@@ -119,10 +119,18 @@ ARSON = {
 
 # Camera campaign: first cameras per ward (month) and the per-capita effect on solve rates
 CAMERA_STARTS = {
-    "Xuân Đỉnh": "2022-05-15", "Cổ Nhuế 2": "2022-06-15", "Cổ Nhuế 1": "2022-07-15",
-    "Phú Diễn": "2022-08-15", "Minh Khai": "2022-09-15", "Đức Thắng": "2022-10-15",
-    "Phúc Diễn": "2022-12-15", "Đông Ngạc": "2023-02-15", "Xuân Tảo": "2023-03-15",
-    "Thụy Phương": "2023-05-15", "Tây Tựu": "2023-07-15", "Liên Mạc": "2023-09-15",
+    "Xuân Đỉnh": "2022-05-15",
+    "Cổ Nhuế 2": "2022-06-15",
+    "Cổ Nhuế 1": "2022-07-15",
+    "Phú Diễn": "2022-08-15",
+    "Minh Khai": "2022-09-15",
+    "Đức Thắng": "2022-10-15",
+    "Phúc Diễn": "2022-12-15",
+    "Đông Ngạc": "2023-02-15",
+    "Xuân Tảo": "2023-03-15",
+    "Thụy Phương": "2023-05-15",
+    "Tây Tựu": "2023-07-15",
+    "Liên Mạc": "2023-09-15",
     "Thượng Cát": "2023-11-15",
 }
 CAMERAS_PER_YEAR = 1000

@@ -22,29 +22,49 @@ def registry_document() -> dict:
     entries = []
     for ward, start in sorted(plan.traffic_starts().items(), key=lambda kv: (kv[1], kv[0])):
         wave = plan.traffic_wave(ward)
-        e = {"ward": ward, "programme": "traffic_model", "start": start.date().isoformat(),
-             "wave": wave}
+        e = {
+            "ward": ward,
+            "programme": "traffic_model",
+            "start": start.date().isoformat(),
+            "wave": wave,
+        }
         if wave == "pilot":
             e["interim_review"] = plan.PILOT_INTERIM.date().isoformat()
         e["final_review"] = plan.FINAL_REVIEW.date().isoformat()
         entries.append(e)
     for ward, start in sorted(plan.to_lien_gia_starts().items(), key=lambda kv: (kv[1], kv[0])):
-        entries.append({"ward": ward, "programme": "to_lien_gia", "start": start.date().isoformat()})
-    for ward, (start, dose) in sorted(plan.fire_point_starts().items(), key=lambda kv: (kv[1][0], kv[0])):
-        entries.append({"ward": ward, "programme": "fire_point", "start": start.date().isoformat(),
-                        "dose": dose})
+        entries.append(
+            {"ward": ward, "programme": "to_lien_gia", "start": start.date().isoformat()}
+        )
+    for ward, (start, dose) in sorted(
+        plan.fire_point_starts().items(), key=lambda kv: (kv[1][0], kv[0])
+    ):
+        entries.append(
+            {
+                "ward": ward,
+                "programme": "fire_point",
+                "start": start.date().isoformat(),
+                "dose": dose,
+            }
+        )
     for ward, start in sorted(plan.CAMERA_STARTS.items(), key=lambda kv: (kv[1], kv[0])):
         entries.append({"ward": ward, "programme": "camera", "start": start})
     for ward in sorted(plan.traffic_starts()):
-        entries.append({"ward": ward, "programme": "rental_check",
-                        "start": plan.RENTAL_CHECK_DATE.date().isoformat()})
+        entries.append(
+            {
+                "ward": ward,
+                "programme": "rental_check",
+                "start": plan.RENTAL_CHECK_DATE.date().isoformat(),
+            }
+        )
     return {"programmes": plan.PROGRAMMES, "pilots": entries}
 
 
 def registry_yaml() -> str:
     doc = registry_document()
-    body = yaml.safe_dump({"programmes": doc["programmes"]}, allow_unicode=True, sort_keys=False,
-                          width=100)
+    body = yaml.safe_dump(
+        {"programmes": doc["programmes"]}, allow_unicode=True, sort_keys=False, width=100
+    )
     lines = ["pilots:"]
     for e in doc["pilots"]:
         inner = ", ".join(f"{k}: {_scalar(v)}" for k, v in e.items())
@@ -53,4 +73,9 @@ def registry_yaml() -> str:
 
 
 def _scalar(v) -> str:
-    return yaml.safe_dump(v, allow_unicode=True, default_flow_style=True).strip().removesuffix("\n...").strip()
+    return (
+        yaml.safe_dump(v, allow_unicode=True, default_flow_style=True)
+        .strip()
+        .removesuffix("\n...")
+        .strip()
+    )

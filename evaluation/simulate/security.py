@@ -23,9 +23,18 @@ from evaluation.simulate import plan
 from evaluation.simulate.traffic import _ramp_decay
 
 COUNT_COLUMNS = [
-    "criminal_cases", "theft_cases", "drug_cases", "solved_cases", "traffic_accidents",
-    "traffic_deaths", "traffic_injuries", "disputes_received", "disputes_mediated_ok",
-    "cameras_cum", "residence_checks", "residence_violations",
+    "criminal_cases",
+    "theft_cases",
+    "drug_cases",
+    "solved_cases",
+    "traffic_accidents",
+    "traffic_deaths",
+    "traffic_injuries",
+    "disputes_received",
+    "disputes_mediated_ok",
+    "cameras_cum",
+    "residence_checks",
+    "residence_violations",
 ]
 
 
@@ -39,8 +48,11 @@ SUBCOUNTS = (
 
 
 def police_periods() -> pd.DatetimeIndex:
-    months = pd.date_range(plan.ANTT_FIRST_PERIOD - pd.Timedelta(days=14),
-                           plan.ANTT_LAST_PERIOD - pd.Timedelta(days=14), freq="MS")
+    months = pd.date_range(
+        plan.ANTT_FIRST_PERIOD - pd.Timedelta(days=14),
+        plan.ANTT_LAST_PERIOD - pd.Timedelta(days=14),
+        freq="MS",
+    )
     return months + pd.Timedelta(days=14)
 
 
@@ -63,11 +75,14 @@ def simulate_antt(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame,
         start = pd.Timestamp(plan.CAMERA_STARTS[name])
         rate = plan.CAMERAS_PER_YEAR / 12 * ward["pop_2024_est"] / pop_total
         active = periods >= start
-        rate_p = np.where(active, np.where(periods < pd.Timestamp("2025-01-01"), rate, 0.4 * rate), 0.0)
+        rate_p = np.where(
+            active, np.where(periods < pd.Timestamp("2025-01-01"), rate, 0.4 * rate), 0.0
+        )
         cameras = np.cumsum(rng.poisson(rate_p))
         per_10k = cameras / (ward["pop_2024_est"] / 10_000)
-        solve_gain = np.minimum(plan.SOLVE_EFFECT_CAP,
-                                plan.SOLVE_EFFECT_PER_100_CAMERAS_PER_10K * per_10k / 100)
+        solve_gain = np.minimum(
+            plan.SOLVE_EFFECT_CAP, plan.SOLVE_EFFECT_PER_100_CAMERAS_PER_10K * per_10k / 100
+        )
         crime = rng.poisson(2.5 * scale * (0.7 + 0.3 * rental), n)
         theft = rng.binomial(crime, 0.55)
         drugs = rng.poisson(0.25 * scale, n)
@@ -82,21 +97,39 @@ def simulate_antt(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame,
         mediated = rng.binomial(disputes, 0.85)
         checks = rng.poisson(60 * scale * (0.6 + 0.4 * rental) * campaign)
         violations = rng.binomial(checks, np.where(campaign_k >= 0, 0.08, 0.10))
-        frames.append(pd.DataFrame({
-            "ward": name, "period_start": periods, "period_end": ends,
-            "criminal_cases": crime, "theft_cases": theft, "drug_cases": drugs,
-            "solved_cases": solved, "traffic_accidents": accidents, "traffic_deaths": deaths,
-            "traffic_injuries": injuries, "disputes_received": disputes,
-            "disputes_mediated_ok": mediated, "cameras_cum": cameras,
-            "residence_checks": checks, "residence_violations": violations,
-        }))
-        truths.append(pd.DataFrame({
-            "ward": name, "period_start": periods,
-            "accidents_expected0": np.round(acc_rate0, 6),
-            "accidents_expected1": np.round(acc_rate0 * acc_mult, 6),
-            "solve_rate0": plan.SOLVE_BASE,
-            "solve_rate1": np.round(plan.SOLVE_BASE + solve_gain, 6),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ward": name,
+                    "period_start": periods,
+                    "period_end": ends,
+                    "criminal_cases": crime,
+                    "theft_cases": theft,
+                    "drug_cases": drugs,
+                    "solved_cases": solved,
+                    "traffic_accidents": accidents,
+                    "traffic_deaths": deaths,
+                    "traffic_injuries": injuries,
+                    "disputes_received": disputes,
+                    "disputes_mediated_ok": mediated,
+                    "cameras_cum": cameras,
+                    "residence_checks": checks,
+                    "residence_violations": violations,
+                }
+            )
+        )
+        truths.append(
+            pd.DataFrame(
+                {
+                    "ward": name,
+                    "period_start": periods,
+                    "accidents_expected0": np.round(acc_rate0, 6),
+                    "accidents_expected1": np.round(acc_rate0 * acc_mult, 6),
+                    "solve_rate0": plan.SOLVE_BASE,
+                    "solve_rate1": np.round(plan.SOLVE_BASE + solve_gain, 6),
+                }
+            )
+        )
     antt = pd.concat(frames, ignore_index=True)
     for c in COUNT_COLUMNS:
         antt[c] = antt[c].astype("int64")
@@ -121,8 +154,13 @@ def _split_to_new_wards(antt: pd.DataFrame, rng: np.random.Generator) -> pd.Data
         shares = shares / shares.sum()
         rec = grp.iloc[0]
         split: dict[str, np.ndarray] = {}
-        for c in ("criminal_cases", "drug_cases", "traffic_accidents", "disputes_received",
-                  "residence_checks"):
+        for c in (
+            "criminal_cases",
+            "drug_cases",
+            "traffic_accidents",
+            "disputes_received",
+            "residence_checks",
+        ):
             split[c] = rng.multinomial(int(rec[c]), shares)
         # sub-counts are drawn from their parent's events so theft ≤ criminal etc. in every piece
         for parent, child in SUBCOUNTS:
@@ -134,5 +172,9 @@ def _split_to_new_wards(antt: pd.DataFrame, rng: np.random.Generator) -> pd.Data
             row.update({c: int(split[c][j]) for c in COUNT_COLUMNS})
             rows.append(row)
     out = pd.DataFrame(rows)
-    out = out.groupby(["ward", "period_start", "period_end"], sort=True)[COUNT_COLUMNS].sum().reset_index()
+    out = (
+        out.groupby(["ward", "period_start", "period_end"], sort=True)[COUNT_COLUMNS]
+        .sum()
+        .reset_index()
+    )
     return out

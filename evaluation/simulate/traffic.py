@@ -37,8 +37,16 @@ JUNCTIONS_PER_CLASS = {"dense": 5, "mid": 4, "peri-urban": 3}
 
 # Roads at each ward's hotspots [EST]: plausible from the brief (§1.4); not an official list.
 ROADS = {
-    "Cổ Nhuế 2": ["Phạm Văn Đồng", "Cổ Nhuế", "Trần Cung", "Hoàng Tăng Bí", "Tân Xuân",
-                  "Hoàng Quốc Việt kéo dài", "Văn Tiến Dũng", "Chợ Cổ Nhuế"],
+    "Cổ Nhuế 2": [
+        "Phạm Văn Đồng",
+        "Cổ Nhuế",
+        "Trần Cung",
+        "Hoàng Tăng Bí",
+        "Tân Xuân",
+        "Hoàng Quốc Việt kéo dài",
+        "Văn Tiến Dũng",
+        "Chợ Cổ Nhuế",
+    ],
     "Cổ Nhuế 1": ["Phạm Văn Đồng", "Hoàng Quốc Việt", "Trần Cung", "Nguyễn Hoàng Tôn", "Cổ Nhuế"],
     "Xuân Đỉnh": ["Phạm Văn Đồng", "Xuân Đỉnh", "Tân Xuân", "Xuân La", "Đông Ngạc"],
     "Xuân Tảo": ["Xuân Tảo", "Võ Chí Công", "Xuân La", "Nguyễn Văn Huyên"],
@@ -56,9 +64,19 @@ ROADS = {
 
 # Junction id prefixes; Phú Diễn and Phúc Diễn share initials, hence PCD
 PREFIX = {
-    "Thượng Cát": "TC", "Liên Mạc": "LM", "Đông Ngạc": "DN", "Đức Thắng": "DT",
-    "Thụy Phương": "TP", "Tây Tựu": "TT", "Xuân Đỉnh": "XD", "Xuân Tảo": "XT", "Minh Khai": "MK",
-    "Cổ Nhuế 1": "CN1", "Cổ Nhuế 2": "CN2", "Phú Diễn": "PD", "Phúc Diễn": "PCD",
+    "Thượng Cát": "TC",
+    "Liên Mạc": "LM",
+    "Đông Ngạc": "DN",
+    "Đức Thắng": "DT",
+    "Thụy Phương": "TP",
+    "Tây Tựu": "TT",
+    "Xuân Đỉnh": "XD",
+    "Xuân Tảo": "XT",
+    "Minh Khai": "MK",
+    "Cổ Nhuế 1": "CN1",
+    "Cổ Nhuế 2": "CN2",
+    "Phú Diễn": "PD",
+    "Phúc Diễn": "PCD",
 }
 
 
@@ -73,16 +91,18 @@ def make_junctions(rng: np.random.Generator) -> pd.DataFrame:
             a = roads[i % len(roads)]
             b = roads[(i + 1 + i // len(roads)) % len(roads)]
             kind = "T" if rng.random() < 0.6 else "X"
-            rows.append({
-                "junction_id": f"{prefix}-{i + 1:02d}",
-                "ward": w["name_vi"],
-                "ward_code": w["ward_code"],
-                "name": f"{a} × {b}",
-                "type": kind,
-                "signalised": bool(i == 0 or (w["urban_class"] == "dense" and i == 1)),
-                "hotspot": True,
-                "sensor": "",
-            })
+            rows.append(
+                {
+                    "junction_id": f"{prefix}-{i + 1:02d}",
+                    "ward": w["name_vi"],
+                    "ward_code": w["ward_code"],
+                    "name": f"{a} × {b}",
+                    "type": kind,
+                    "signalised": bool(i == 0 or (w["urban_class"] == "dense" and i == 1)),
+                    "hotspot": True,
+                    "sensor": "",
+                }
+            )
     j = pd.DataFrame(rows)
     j["sensor"] = np.where(j["signalised"], "camera", "manual count")
     return j
@@ -108,10 +128,18 @@ def programme_effects(days: pd.DatetimeIndex) -> pd.DataFrame:
         antic = np.where((k < 0) & (k >= -plan.ANTICIPATION_DAYS), plan.ANTICIPATION_EFFECT, 0.0)
         nb_start = min((starts[n] for n in neighbours(ward)), default=pd.Timestamp.max)
         spill = np.where((days >= nb_start) & (k < 0), plan.SPILLOVER_EFFECT, 0.0)
-        frames.append(pd.DataFrame({
-            "ward": ward, "date": days, "direct": direct, "anticipation": antic,
-            "spillover": spill, "full_effect": full,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ward": ward,
+                    "date": days,
+                    "direct": direct,
+                    "anticipation": antic,
+                    "spillover": spill,
+                    "full_effect": full,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -189,46 +217,65 @@ def simulate_traffic(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFra
         y = np.round(y, 1)
         s0 = np.round(s0, 1)
         s = np.round(s, 1)
-        vol_rate = np.where(k_launch >= 0, volunteers_rate[:, None], 0.0) * np.where(weekend, 0.5, 1.0)[None, :]
+        vol_rate = (
+            np.where(k_launch >= 0, volunteers_rate[:, None], 0.0)
+            * np.where(weekend, 0.5, 1.0)[None, :]
+        )
         volunteers = rng.poisson(vol_rate)
         obs = ~missing
-        frames.append(pd.DataFrame({
-            "junction_id": np.repeat(junctions["junction_id"].to_numpy(), nd),
-            "ward": np.repeat(junctions["ward"].to_numpy(), nd),
-            "date": np.tile(days.to_numpy(), nj),
-            "peak": peak,
-            "congestion_minutes": np.where(obs, y, np.nan).ravel(),
-            "avg_speed_kmh": np.where(obs, s, np.nan).ravel(),
-            "rain_mm": np.tile(rain, nj),
-            "is_weekend": np.tile(weekend, nj),
-            "is_holiday": np.tile(holiday, nj),
-            "is_school_day": np.tile(school, nj),
-            "volunteers_on_duty": volunteers.ravel().astype("int64"),
-        }))
-        truth_parts.append(pd.DataFrame({
-            "ward": np.repeat(junctions["ward"].to_numpy(), nd),
-            "date": np.tile(days.to_numpy(), nj),
-            "peak": peak,
-            "observed": obs.ravel(),
-            "y": np.where(obs, y, 0.0).ravel(),
-            "y0": np.where(obs, y0, 0.0).ravel(),
-            "speed": np.where(obs, s, 0.0).ravel(),
-            "speed0": np.where(obs, s0, 0.0).ravel(),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "junction_id": np.repeat(junctions["junction_id"].to_numpy(), nd),
+                    "ward": np.repeat(junctions["ward"].to_numpy(), nd),
+                    "date": np.tile(days.to_numpy(), nj),
+                    "peak": peak,
+                    "congestion_minutes": np.where(obs, y, np.nan).ravel(),
+                    "avg_speed_kmh": np.where(obs, s, np.nan).ravel(),
+                    "rain_mm": np.tile(rain, nj),
+                    "is_weekend": np.tile(weekend, nj),
+                    "is_holiday": np.tile(holiday, nj),
+                    "is_school_day": np.tile(school, nj),
+                    "volunteers_on_duty": volunteers.ravel().astype("int64"),
+                }
+            )
+        )
+        truth_parts.append(
+            pd.DataFrame(
+                {
+                    "ward": np.repeat(junctions["ward"].to_numpy(), nd),
+                    "date": np.tile(days.to_numpy(), nj),
+                    "peak": peak,
+                    "observed": obs.ravel(),
+                    "y": np.where(obs, y, 0.0).ravel(),
+                    "y0": np.where(obs, y0, 0.0).ravel(),
+                    "speed": np.where(obs, s, 0.0).ravel(),
+                    "speed0": np.where(obs, s0, 0.0).ravel(),
+                }
+            )
+        )
     traffic = pd.concat(frames, ignore_index=True)
-    traffic = traffic.sort_values(["date", "junction_id", "peak"], kind="stable").reset_index(drop=True)
+    traffic = traffic.sort_values(["date", "junction_id", "peak"], kind="stable").reset_index(
+        drop=True
+    )
 
     t = pd.concat(truth_parts, ignore_index=True)
-    truth = t.groupby(["ward", "date"], sort=True).agg(
-        n_obs=("observed", "sum"),
-        congestion_sum=("y", "sum"),
-        congestion0_sum=("y0", "sum"),
-        speed_sum=("speed", "sum"),
-        speed0_sum=("speed0", "sum"),
-    ).reset_index()
+    truth = (
+        t.groupby(["ward", "date"], sort=True)
+        .agg(
+            n_obs=("observed", "sum"),
+            congestion_sum=("y", "sum"),
+            congestion0_sum=("y0", "sum"),
+            speed_sum=("speed", "sum"),
+            speed0_sum=("speed0", "sum"),
+        )
+        .reset_index()
+    )
     truth["n_obs"] = truth["n_obs"].astype("int64")
     truth = truth.merge(
-        eff[["ward", "date", "direct", "anticipation", "spillover"]], on=["ward", "date"], how="left"
+        eff[["ward", "date", "direct", "anticipation", "spillover"]],
+        on=["ward", "date"],
+        how="left",
     )
     for c in ("congestion_sum", "congestion0_sum", "speed_sum", "speed0_sum"):
         truth[c] = truth[c].round(1)

@@ -29,7 +29,10 @@ def _r(x: float, nd: int = 4) -> float:
 
 def realised_traffic_effect(truth: pd.DataFrame, wards, start, end) -> dict[str, float]:
     """Pooled realised effect on congestion minutes over observed junction-peaks in a window."""
-    sel = truth[truth["ward"].isin(list(wards)) & truth["date"].between(pd.Timestamp(start), pd.Timestamp(end))]
+    sel = truth[
+        truth["ward"].isin(list(wards))
+        & truth["date"].between(pd.Timestamp(start), pd.Timestamp(end))
+    ]
     n = sel["n_obs"].sum()
     y, y0 = sel["congestion_sum"].sum(), sel["congestion0_sum"].sum()
     s, s0 = sel["speed_sum"].sum(), sel["speed0_sum"].sum()
@@ -64,14 +67,17 @@ def _traffic_section(truth: pd.DataFrame) -> dict:
             "window": [_d(plan.PILOT_START), _d(pilot_end3)],
             **realised_traffic_effect(truth, [plan.PILOT_WARD], plan.PILOT_START, pilot_end3),
             "spillover_in_other_wards_minutes": realised_traffic_effect(
-                truth, controls, plan.PILOT_START, pilot_end3)["att_minutes"],
+                truth, controls, plan.PILOT_START, pilot_end3
+            )["att_minutes"],
         },
         "pilot_until_wave_A": {
             "window": [_d(plan.PILOT_START), _d(wave_a - pd.Timedelta(days=1))],
-            **realised_traffic_effect(truth, [plan.PILOT_WARD], plan.PILOT_START,
-                                      wave_a - pd.Timedelta(days=1)),
+            **realised_traffic_effect(
+                truth, [plan.PILOT_WARD], plan.PILOT_START, wave_a - pd.Timedelta(days=1)
+            ),
             "spillover_in_other_wards_minutes": realised_traffic_effect(
-                truth, controls, plan.PILOT_START, wave_a - pd.Timedelta(days=1))["att_minutes"],
+                truth, controls, plan.PILOT_START, wave_a - pd.Timedelta(days=1)
+            )["att_minutes"],
         },
     }
     last_before_ai = plan.AI_SIGNAL_DATE - pd.Timedelta(days=1)
@@ -83,7 +89,11 @@ def _traffic_section(truth: pd.DataFrame) -> dict:
     # expected pre-period mean on an ordinary day: term-time weekday, dry, no holiday, 2023
     j_class = []
     for ward in w.index:
-        n = 7 if ward == plan.PILOT_WARD else {"dense": 5, "mid": 4, "peri-urban": 3}[w.loc[ward, "urban_class"]]
+        n = (
+            7
+            if ward == plan.PILOT_WARD
+            else {"dense": 5, "mid": 4, "peri-urban": 3}[w.loc[ward, "urban_class"]]
+        )
         j_class += [CLASS_FACTOR[w.loc[ward, "urban_class"]]] * n
     mean_class = float(np.mean(j_class))
     noise = math.exp(0.3**2 / 2) * math.exp((0.22**2 + 0.12**2) / 2)
@@ -92,8 +102,10 @@ def _traffic_section(truth: pd.DataFrame) -> dict:
         for peak in ("AM", "PM")
     }
     return {
-        "outcomes": {"congestion_minutes": "minutes with queue speed < 10 km/h in the peak",
-                     "avg_speed_kmh": "mean speed in the peak"},
+        "outcomes": {
+            "congestion_minutes": "minutes with queue speed < 10 km/h in the peak",
+            "avg_speed_kmh": "mean speed in the peak",
+        },
         "shape": {
             "ramp_days": plan.RAMP_DAYS,
             "decay_after_days": plan.DECAY_AFTER_DAYS,
@@ -109,8 +121,8 @@ def _traffic_section(truth: pd.DataFrame) -> dict:
         "expected_baseline_minutes_2023_ordinary_weekday": {
             **baseline,
             "definition": "mean over all hotspot junctions of congestion minutes on term-time "
-                          "weekdays in 2023 without rain or holiday (before any programme), "
-                          "from the model's parameters",
+            "weekdays in 2023 without rain or holiday (before any programme), "
+            "from the model's parameters",
             "junction_effect_sd_log": 0.3,
             "n_junctions": len(j_class),
         },
@@ -142,7 +154,8 @@ def _fire_section(truth_fire: pd.DataFrame) -> dict:
             "expected_recorded_fires": _r(sel["fires_expected1"].sum(), 2),
             "per_100k_per_year": _r(sel["fires_expected1"].sum() / pop * 1e5 / len(years), 3),
             "without_programme_per_100k_per_year": _r(
-                sel["fires_expected0"].sum() / pop * 1e5 / len(years), 3),
+                sel["fires_expected0"].sum() / pop * 1e5 / len(years), 3
+            ),
         }
     return {
         "programme": "fire_point (public fire-fighting points; tổ liên gia formed ~45 days before)",
@@ -187,28 +200,32 @@ def summarise_truth(tables: dict, seed: int) -> dict:
         },
         "shocks": {
             "ai_signal_system": {
-                "date": _d(plan.AI_SIGNAL_DATE), "effect_congestion": plan.AI_SIGNAL_EFFECT,
+                "date": _d(plan.AI_SIGNAL_DATE),
+                "effect_congestion": plan.AI_SIGNAL_EFFECT,
                 "scope": "every junction in every ward",
                 "identifiable_by_did": False,
                 "why": "all wards are treated by then; time effects absorb it, and a before/after "
-                       "comparison would wrongly credit the traffic model",
+                "comparison would wrongly credit the traffic model",
             },
             "fire_recording_break": {
-                "date": _d(plan.RECORDING_BREAK), "factor": plan.RECORDING_BREAK_FACTOR,
+                "date": _d(plan.RECORDING_BREAK),
+                "factor": plan.RECORDING_BREAK_FACTOR,
                 "scope": "recorded fire counts in every ward (definitional change)",
                 "identifiable_by_did": False,
                 "why": "common to all wards: DiD differences it out; naive before/after does not",
             },
             "rental_housing_checks": {
-                "date": _d(plan.RENTAL_CHECK_DATE), "effect": plan.RENTAL_CHECK_EFFECT,
-                "premises": list(plan.RENTAL_PREMISES), "scope": "every ward at once",
+                "date": _d(plan.RENTAL_CHECK_DATE),
+                "effect": plan.RENTAL_CHECK_EFFECT,
+                "premises": list(plan.RENTAL_PREMISES),
+                "scope": "every ward at once",
                 "identifiable_by_did": False,
                 "why": "no ward is left untreated, so no control group exists",
             },
             "boundary_change": {
                 "date": "2025-07-01",
                 "note": "police report by new wards from the period starting 2025-06-15 "
-                        "(antt_period_new_wards.csv); traffic and fires keep old-ward codes",
+                "(antt_period_new_wards.csv); traffic and fires keep old-ward codes",
             },
         },
         "outlier": {k: (v if not isinstance(v, float) else _r(v)) for k, v in plan.ARSON.items()}
