@@ -46,16 +46,29 @@ _EXPORTS: dict[str, str] = {
     "event_study": "evaluation.estimators.event_study",
     "att_gt": "evaluation.estimators.att_gt",
     "AttGt": "evaluation.estimators.att_gt",
+    "AttGtAggregate": "evaluation.estimators.att_gt",
     "bacon_decomposition": "evaluation.estimators.bacon",
+    "BaconDecomposition": "evaluation.estimators.bacon",
+    "choose_inference": "evaluation.inference.choose",
     "synthetic_control": "evaluation.estimators.synth",
     "synthetic_did": "evaluation.estimators.sdid",
+    "SyntheticEstimate": "evaluation.estimators.synth",
     # inference and checks
-    "randomization_test": "evaluation.inference.randomization",
+    "randomization_inference": "evaluation.inference.randomization",
+    "RandomizationResult": "evaluation.inference.randomization",
     "wild_cluster_bootstrap": "evaluation.inference.wild",
+    "WildBootstrapResult": "evaluation.inference.wild",
     "conformal_test": "evaluation.inference.conformal",
     "placebo_in_time": "evaluation.inference.placebo",
     "placebo_in_space": "evaluation.inference.placebo",
+    "ConformalTest": "evaluation.inference.conformal",
+    "PlaceboResult": "evaluation.inference.placebo",
     "adjust_pvalues": "evaluation.inference.multiple",
+    # batch runs
+    "load_plan": "evaluation.batch",
+    "run_batch": "evaluation.batch",
+    "finding": "evaluation.batch",
+    "record_findings": "evaluation.batch",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
