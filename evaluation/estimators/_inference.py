@@ -1,0 +1,249 @@
+"""The seam between the estimators and the inference methods.
+
+An estimator asks :func:`resolve` which method to run (the user's choice, checked, or the
+design-based choice of :func:`evaluation.inference.choose.choose_inference` for ``"auto"``), then
+calls :func:`wild` or :func:`randomization`. Both import their method lazily, so the estimators
+work (and ``inference="cluster"`` / ``"none"`` run) before those modules exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from evaluation.errors import InferenceError
+from evaluation.inference.choose import choose_inference
+
+__all__ = [
+    "Choice",
+    "INFERENCE_OPTIONS",
+    "finish",
+    "few_clusters_warning",
+    "fields_from",
+    "randomization",
+    "resolve",
+    "wild",
+]
+
+INFERENCE_OPTIONS = ("auto", "cluster", "wild", "randomization", "conformal", "none")
+
+_DESCRIBE = {
+    "cluster": "cluster-robust (CR1) standard errors, t with G−1 degrees of freedom",
+    "wild": "restricted wild cluster bootstrap (WCR, Webb weights)",
+    "randomization": "randomization inference (permuting which units are treated)",
+    "none": "none (point estimate only)",
+}
+
+
+@dataclass
+class Choice:
+    method: str
+    reason: str
+    auto: bool
+
+
+def resolve(
+    inference: str,
+    *,
+    estimator: str,
+    available: tuple[str, ...],
+    n_clusters: int,
+    n_treated_clusters: int,
+    n_periods: int,
+    cluster_name: str,
+) -> Choice:
+    """Validate ``inference`` for this estimator and design; resolve ``"auto"``."""
+    if not isinstance(inference, str) or inference not in INFERENCE_OPTIONS:
+        raise InferenceError(
+            f"{estimator}: inference={inference!r} is not an option; choose one of "
+            f"{', '.join(repr(o) for o in INFERENCE_OPTIONS)}."
+        )
+    if inference == "none":
+        return Choice("none", "no inference requested (point estimate only)", False)
+    if inference == "auto":
+        method, reason = choose_inference(
+            n_clusters, n_treated_clusters, n_periods, estimator=estimator
+        )
+        return Choice(method, reason, True)
+    if inference not in available:
+        hint = {
+            "conformal": "conformal inference applies to a single treated unit with "
+            "ev.synthetic_control / ev.synthetic_did",
+        }.get(inference, "")
+        raise InferenceError(
+            f"{estimator}: inference={inference!r} does not apply to this estimator"
+            + (f" ({hint})" if hint else "")
+            + f"; it offers {', '.join(repr(a) for a in available)} or 'auto'."
+        )
+    if inference in ("cluster", "wild") and n_clusters < 2:
+        raise InferenceError(
+            f"{estimator}: inference={inference!r} needs at least two clusters in column "
+            f"'{cluster_name}', found {n_clusters}. Cluster by a coarser unit that still varies "
+            "or use inference='randomization'."
+        )
+    if inference == "wild" and min(n_treated_clusters, n_clusters - n_treated_clusters) < 1:
+        raise InferenceError(
+            f"{estimator}: the wild cluster bootstrap needs treated and untreated clusters."
+        )
+    return Choice(inference, f"{_DESCRIBE[inference]}, as requested", False)
+
+
+def wild(y, X, cluster, *, param: int, fe, weights, level: float, seed, n_boot: int) -> Any:
+    """Run the restricted wild cluster bootstrap of :mod:`evaluation.inference.wild`."""
+    try:
+        from evaluation.inference.wild import wild_cluster_bootstrap
+    except ImportError as exc:
+        raise InferenceError(
+            "inference='wild' is not available in this installation "
+            f"(evaluation.inference.wild cannot be imported: {exc})."
+        ) from None
+    return wild_cluster_bootstrap(
+        y,
+        X,
+        cluster,
+        param=param,
+        fe=fe,
+        weights=weights,
+        null=0.0,
+        B=n_boot,
+        weight_type="webb",
+        impose_null=True,
+        level=level,
+        seed=seed,
+    )
+
+
+def randomization(
+    fit: Callable[[Any], float],
+    data,
+    *,
+    unit: str,
+    cohort: str,
+    time: str,
+    outcome: str,
+    level: float,
+    seed,
+    reps: int = 9999,
+    linear: bool = True,
+) -> Any:
+    """Run randomization inference of :mod:`evaluation.inference.randomization`.
+
+    ``fit(data) -> float`` re-estimates the effect on data with permuted cohorts; it is the
+    estimator's ``inference="none"`` fast path. ``linear``: the estimator is linear in the
+    outcome (least squares DiD / TWFE / event study / att_gt), which gives the exact
+    test-inversion interval from two fits per assignment; for a non-linear one (Poisson) only
+    the p-value is computed, since a grid search would need ~80 fits per assignment.
+    """
+    try:
+        from evaluation.inference.randomization import randomization_inference
+    except ImportError as exc:
+        raise InferenceError(
+            "inference='randomization' is not available in this installation "
+            f"(evaluation.inference.randomization cannot be imported: {exc})."
+        ) from None
+    return randomization_inference(
+        fit,
+        data,
+        unit=unit,
+        cohort=cohort,
+        time=time,
+        outcome=outcome,
+        reps=reps,
+        seed=seed,
+        level=level,
+        ci=linear,
+        linear=linear,
+    )
+
+
+def fields_from(result: Any) -> dict[str, float]:
+    """se / ci / p-value / min p-value of a wild or randomization result object."""
+
+    def get(name: str) -> float:
+        v = getattr(result, name, float("nan"))
+        return float(v) if v is not None else float("nan")
+
+    return {
+        "se": get("se"),
+        "ci_low": get("ci_low"),
+        "ci_high": get("ci_high"),
+        "pvalue": get("pvalue"),
+        "min_pvalue": get("min_pvalue"),
+    }
+
+
+def describe(method: str) -> str:
+    return _DESCRIBE.get(method, method)
+
+
+def unavailable_fallback(choice: Choice, err: InferenceError) -> str:
+    """Warning text when ``auto`` chose a method whose module is not installed yet."""
+    return (
+        f"inference='auto' chose {describe(choice.method)} for this design, but it is not "
+        f"available here ({err}); cluster-robust (CR1) standard errors are shown instead and "
+        "are likely far too small with this few clusters — do not read them as evidence."
+    )
+
+
+def finish(choice, prep, data, level, seed, n_boot, fit_fn, *, beta, V, df, wild_args, linear=True):
+    """se / ci / p-value of the treatment coefficient (index 0) by the chosen method.
+
+    Returns ``(fields, method_code, inference_text, warnings)``. When ``auto`` chose a method
+    whose module is not installed yet, falls back to CR1 with a plain warning; an explicit
+    request for an unavailable method raises InferenceError.
+    """
+    from evaluation.inference.cluster import t_inference
+
+    warnings: list[str] = []
+    text = choice.reason
+    if choice.method in ("wild", "randomization"):
+        try:
+            if choice.method == "wild":
+                res = wild(**wild_args, level=level, seed=seed, n_boot=n_boot)
+            else:
+                res = randomization(
+                    fit_fn,
+                    data,
+                    unit=prep.unit_name,
+                    cohort=prep.cohort_name,
+                    time=prep.time_name,
+                    outcome=prep.outcome,
+                    level=level,
+                    seed=seed,
+                    reps=n_boot,
+                    linear=linear,
+                )
+                text += "; " + getattr(res, "description", "")
+                warnings.extend(getattr(res, "warnings", ()))
+            return fields_from(res), choice.method, text, warnings
+        except InferenceError as err:
+            if not choice.auto:
+                raise
+            warnings.append(unavailable_fallback(choice, err))
+            text += " — not available here, so CR1 is shown instead"
+    se = float(np.sqrt(V[0, 0])) if V[0, 0] > 0 else float("nan")
+    p, lo, hi = t_inference(beta, se, df, level)
+    if choice.auto:
+        text += f"; clustered by '{prep.cluster_name}' ({prep.n_clusters} clusters)"
+    else:
+        text = (
+            f"{_DESCRIBE['cluster']}, clustered by '{prep.cluster_name}' "
+            f"({prep.n_clusters} clusters), as requested"
+        )
+    fields = {"se": se, "ci_low": lo, "ci_high": hi, "pvalue": p, "min_pvalue": float("nan")}
+    return fields, "cluster", text, warnings
+
+
+def few_clusters_warning(choice: Choice, n_clusters: int) -> list[str]:
+    """A caveat when CR1 was requested explicitly on a design with few clusters."""
+    from evaluation.inference.choose import MANY_CLUSTERS
+
+    if choice.method == "cluster" and not choice.auto and n_clusters < MANY_CLUSTERS:
+        return [
+            f"Cluster-robust standard errors with only {n_clusters} clusters tend to be too "
+            "small (p-values too low); inference='auto' chooses a method valid here."
+        ]
+    return []

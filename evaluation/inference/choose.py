@@ -1,0 +1,102 @@
+"""Choose an inference method that stays valid for the design (``inference="auto"``).
+
+Cluster-robust standard errors are justified by asymptotics in the number of clusters *and*
+of treated clusters. With few of either they over-reject badly: MacKinnon & Webb (2017,
+*J. Applied Econometrics* 32(2)) show CR1 t-tests rejecting far more than 5 % when fewer than
+about ten clusters are treated, even with 50 clusters in all; Cameron, Gelbach & Miller (2008,
+*REStat* 90(3)) show the same for few clusters. The restricted wild cluster bootstrap (WCR)
+fixes most of that when several clusters are treated, with Webb's (2023, *Canadian J.
+Economics* 56(3)) six-point weights when G is small (Rademacher weights give only 2^G distinct
+draws). With one or very few treated (or control) clusters even WCR fails — it under-rejects
+severely (MacKinnon & Webb 2017, 2018) — and randomization inference, which permutes which
+units are treated, is the method that keeps its size (MacKinnon & Webb 2020, *J. Econometrics*
+218(2); Conley & Taber 2011). With 1 treated ward of 13 its smallest p-value is 1/13.
+
+The thresholds below (42 clusters, 10 treated clusters, 4 treated or control clusters) follow
+those simulations; they are deliberately conservative.
+"""
+
+from __future__ import annotations
+
+__all__ = ["choose_inference", "MANY_CLUSTERS", "MANY_TREATED", "FEW_TREATED"]
+
+#: clusters needed before CR1 is trusted (Angrist & Pischke's 42; MacKinnon & Webb 2017)
+MANY_CLUSTERS = 42
+#: treated clusters needed before CR1 is trusted (MacKinnon & Webb 2017, 2018)
+MANY_TREATED = 10
+#: below this many treated (or untreated) clusters the wild bootstrap fails too
+FEW_TREATED = 4
+
+# Methods each estimator can run. Poisson PML has no wild (score) bootstrap here, and
+# the event study reports many coefficients where randomization gives no per-period interval.
+_AVAILABLE = {
+    "twfe": ("cluster", "wild", "randomization"),
+    "did_2x2": ("cluster", "wild", "randomization"),
+    "twfe_poisson": ("cluster", "randomization"),
+    "event_study": ("cluster", "wild"),
+    "att_gt": ("analytic", "randomization"),
+}
+
+
+def choose_inference(
+    n_clusters: int, n_treated_clusters: int, n_periods: int, estimator: str = "twfe"
+) -> tuple[str, str]:
+    """Pick the inference method for a design, and say why in words.
+
+    Parameters
+    ----------
+    n_clusters
+        Clusters (independent units of assignment, e.g. wards).
+    n_treated_clusters
+        Clusters containing at least one treated unit.
+    n_periods
+        Periods in the panel (recorded in the reason; randomization inference needs no
+        minimum, but a long pre-period helps the single-unit methods of issue 4).
+    estimator
+        ``"twfe"``, ``"did_2x2"``, ``"twfe_poisson"``, ``"event_study"`` or ``"att_gt"``.
+
+    Returns
+    -------
+    (method, reason)
+        ``method`` is ``"cluster"``, ``"wild"``, ``"randomization"`` or ``"analytic"`` (the
+        influence-function standard errors of ``att_gt``); ``reason`` is a sentence for
+        ``Estimate.inference``.
+    """
+    G, G1 = int(n_clusters), int(n_treated_clusters)
+    G0 = G - G1
+    available = _AVAILABLE.get(estimator, ("cluster", "wild", "randomization"))
+    design = f"{G} clusters, {G1} treated, {n_periods} periods"
+    if G >= MANY_CLUSTERS and min(G1, G0) >= MANY_TREATED:
+        ideal = "cluster"
+        reason = (
+            f"{design}: enough clusters and treated clusters for cluster-robust (CR1) standard "
+            "errors (MacKinnon & Webb 2017)"
+        )
+    elif min(G1, G0) < FEW_TREATED:
+        side = "treated" if G1 <= G0 else "untreated"
+        ideal = "randomization"
+        reason = (
+            f"{design}: only {min(G1, G0)} {side} cluster(s), too few for cluster-robust or "
+            "wild-bootstrap inference (MacKinnon & Webb 2017, 2020), so randomization inference "
+            "permutes which units are treated"
+        )
+    else:
+        ideal = "wild"
+        reason = (
+            f"{design}: too few clusters for cluster-robust standard errors, so a restricted "
+            "wild cluster bootstrap with Webb weights is used (Cameron, Gelbach & Miller 2008; "
+            "Webb 2023)"
+        )
+    if estimator == "att_gt" and ideal in ("cluster", "wild"):
+        ideal = "analytic"
+        reason += "; for att_gt the influence-function standard errors play the CR1 role"
+    if ideal in available:
+        return ideal, reason
+    # fall back to the most conservative method the estimator offers
+    for fallback in ("randomization", "wild", "analytic", "cluster"):
+        if fallback in available:
+            return fallback, (
+                f"{reason}; {estimator} cannot run {ideal} inference, so {fallback} is used "
+                "instead — read its intervals with caution"
+            )
+    raise AssertionError("unreachable: every estimator offers some inference")
