@@ -1,0 +1,346 @@
+"""The ``pilot-eval`` command line (DESIGN.md §5).
+
+::
+
+    pilot-eval batch PLAN.yaml [--out DIR] [--workers N] [--executor local|dask]
+                     [--scheduler ADDR] [--timeout S] [--engine inprocess|kernel]
+                     [--resume] [--quiet]
+    pilot-eval run NOTEBOOK [-p NAME VALUE ...] [--out DIR] [--timeout S] [--engine ...]
+    pilot-eval validate FILE [FILE ...]
+    pilot-eval report [--out DIR] [batch options]   # params/monthly.yaml (`make report`)
+
+Exit status: 0 every run succeeded; 1 some runs failed or timed out; 2 the plan, a parameter
+or the data is unusable (the message says which and what to do); 75 another batch is writing
+the same output folder (EX_TEMPFAIL: try again later — what a cron job should do); 130 the
+batch was interrupted (Ctrl-C or SIGTERM; rerun with ``--resume``). No traceback is printed for
+bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 75, 130
+
+_EPILOG = (
+    "exit status: 0 all runs succeeded, 1 some failed or timed out, 2 unusable plan or data, "
+    "75 another batch holds the output folder's lock, 130 interrupted (rerun with --resume)"
+)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
+    p.add_argument(
+        "--out", metavar="DIR", help="run folder (default: the plan's `out`, else output/NAME)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="S",
+        help="seconds per run; a run past it is stopped and reported as 'timeout'",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("inprocess", "kernel"),
+        help="inprocess (default, fast: runs forked from a pre-warmed worker) or "
+        "kernel (papermill with a Jupyter kernel per run)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    if batch:
+        p.add_argument(
+            "--workers",
+            type=_positive_int,
+            metavar="N",
+            help="runs at a time (default: the number of cores)",
+        )
+        p.add_argument(
+            "--executor",
+            choices=("local", "dask"),
+            default="local",
+            help="local processes (default) or a Dask distributed cluster",
+        )
+        p.add_argument(
+            "--scheduler",
+            metavar="ADDR",
+            help="Dask scheduler address for --executor dask, e.g. tcp://host:8786",
+        )
+        p.add_argument(
+            "--resume",
+            action="store_true",
+            help="skip runs that succeeded before with unchanged notebook, "
+            "parameters, data and package code",
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pilot-eval",
+        description="Run the pilot-evaluation notebooks and build shareable reports.",
+        epilog=_EPILOG,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("batch", help="run every notebook × ward of a plan", epilog=_EPILOG)
+    p.add_argument("plan", metavar="PLAN.yaml", help="batch plan (see params/monthly.yaml)")
+    _add_run_options(p, batch=True)
+    p.set_defaults(func=_cmd_batch)
+
+    p = sub.add_parser(
+        "run",
+        help="run one notebook",
+        epilog="Values take the type of the parameter's default in the notebook's parameters "
+        'cell: text stays text exactly as typed (-p ward 00617 gives "00617", not 617). For a '
+        "parameter whose default is None, the value is read as YAML 1.2: 617 → number, "
+        "true/false, null, [a, b] → list; anything else, 00617 and dates included, stays text. "
+        + _EPILOG,
+    )
+    p.add_argument("notebook", metavar="NOTEBOOK", help="a notebook with a 'parameters' cell")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="set a parameter (repeatable)",
+    )
+    _add_run_options(p, batch=False)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("validate", help="check data files and print every problem found")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "report", help="run params/monthly.yaml (what `make report` does)", epilog=_EPILOG
+    )
+    p.add_argument("--plan", metavar="PLAN.yaml", help=argparse.SUPPRESS)
+    _add_run_options(p, batch=True)
+    p.set_defaults(func=_cmd_report)
+    return parser
+
+
+# --------------------------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """A tqdm bar on a terminal, one plain line per run otherwise (cron mail, CI logs)."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, rec: dict[str, Any] | None, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if rec is None:  # the batch starts
+            if self.tty:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit="run", file=sys.stderr, dynamic_ncols=True)
+            else:
+                print(f"pilot-eval: {total} runs", file=sys.stderr, flush=True)
+            return
+        status = rec["status"]
+        err = rec.get("error") or {}
+        line = f"{status:<8} {rec['id']}"
+        if rec.get("duration_s") and status != "skipped":
+            line += f"  ({rec['duration_s']:.1f} s)"
+        if status in ("failed", "timeout"):
+            cell = err.get("cell_index")
+            line += f"\n         {err.get('ename')}: {_one_line(err.get('evalue'))}"
+            if cell is not None:
+                line += f" (cell index {cell})"
+        if self.bar is not None:
+            if status not in ("ok", "skipped"):
+                self.bar.write(line, file=sys.stderr)
+            self.bar.update(1)
+            if done >= total:
+                self.bar.close()
+        else:
+            print(f"[{done}/{total}] {line}", file=sys.stderr, flush=True)
+
+
+def _one_line(text: Any, limit: int = 300) -> str:
+    s = " ".join(str(text or "").split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+def _execute(plan, args: argparse.Namespace, out: str | None) -> int:
+    from evaluation.batch import run_batch
+
+    result = run_batch(
+        plan,
+        out,
+        workers=getattr(args, "workers", None),
+        executor=getattr(args, "executor", "local"),
+        scheduler=getattr(args, "scheduler", None),
+        timeout=args.timeout,
+        engine=args.engine,
+        resume=getattr(args, "resume", False),
+        progress=_Progress(args.quiet),
+    )
+    parts = [
+        f"{result.count(s)} {s}" for s in ("ok", "skipped", "failed", "timeout") if result.count(s)
+    ]
+    print(f"pilot-eval: {', '.join(parts) or 'no runs'} — {len(result.findings)} findings")
+    print(f"index: {result.index}")
+    return result.exit_code
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from evaluation.batch import load_plan
+
+    return _execute(load_plan(args.plan), args, args.out)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from evaluation.batch import inspect_notebook, parse_parameter, plan_for_notebook
+
+    info = inspect_notebook(args.notebook, source="NOTEBOOK")
+    params: dict[str, Any] = {}
+    for name, text in args.parameter:
+        if name in params:
+            from evaluation.errors import PlanError
+
+            raise PlanError(f"-p {name}: given twice")
+        params[name] = parse_parameter(name, text, info.declared)
+    plan = plan_for_notebook(
+        args.notebook,
+        params,
+        engine=args.engine or "inprocess",
+        **({"timeout": args.timeout} if args.timeout else {}),
+    )
+    run_id = plan.runs()[0].id
+    out = args.out or str(Path("output") / run_id)
+    code = _execute(plan, args, out)
+    report = Path(out).resolve() / "reports" / f"{run_id}.html"
+    if report.exists():
+        print(f"report: {report}")
+    return code
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        from evaluation.data.validate import main as validate_main
+    except ImportError:
+        print(
+            "pilot-eval validate: the data validator (evaluation.data.validate) is not "
+            "installed in this version",
+            file=sys.stderr,
+        )
+        return EXIT_UNUSABLE
+    return int(validate_main(list(args.files)) or 0)
+
+
+def _find_monthly() -> Path:
+    import evaluation
+
+    candidates = [
+        Path.cwd() / "params" / "monthly.yaml",
+        Path(evaluation.__file__).resolve().parents[1] / "params" / "monthly.yaml",
+    ]
+    for c in candidates:
+        if c.is_file():
+            return c
+    from evaluation.errors import PlanError
+
+    raise PlanError(
+        "pilot-eval report: params/monthly.yaml not found (looked in "
+        + " and ".join(str(c.parent) for c in candidates)
+        + ") — run it from the workbench folder or use `pilot-eval batch PLAN.yaml`"
+    )
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from evaluation.batch import load_plan
+
+    plan_path = Path(args.plan) if args.plan else _find_monthly()
+    return _execute(load_plan(plan_path), args, args.out or "output")
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:  # noqa: ARG001
+    # systemd and kill(1) stop a batch with SIGTERM: unwind like Ctrl-C so the manifest and
+    # the index say "interrupted" and the runs in flight are stopped.
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``pilot-eval`` console script; returns the exit status."""
+    from evaluation.errors import BatchError, DataError, WorkbenchError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    previous = None
+    if _is_main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return int(args.func(args))
+    except DataError as exc:  # PlanError is a DataError
+        print(f"pilot-eval: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except BatchError as exc:
+        from evaluation.batch import OutputLocked
+
+        print(f"pilot-eval: {exc}", file=sys.stderr)
+        return EXIT_BUSY if isinstance(exc, OutputLocked) else EXIT_UNUSABLE
+    except WorkbenchError as exc:
+        print(f"pilot-eval: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        print(
+            "pilot-eval: interrupted — runs in flight were stopped; the manifest and index "
+            "say so. Run the same command with --resume to finish.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _is_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
