@@ -82,7 +82,7 @@ def _daily(seed=0):
         c = pd.Timestamp(start[w]) if w in start else pd.NaT
         for day in days:
             eff = 0.0 if pd.isna(c) or day < c else 1.0 + 0.02 * (day - c).days
-            rows.append((w, day, c, w * 0.2 + np.sin(day.dayofyear / 5) + eff + rng.normal()))
+            rows.append((w, day, c, w * 0.2 + np.sin(day.day_of_year / 5) + eff + rng.normal()))
     return pd.DataFrame(rows, columns=["ward", "date", "cohort", "y"])
 
 

@@ -34,6 +34,7 @@ _DESCRIBE = {
     "cluster": "cluster-robust (CR1) standard errors, t with G−1 degrees of freedom",
     "wild": "restricted wild cluster bootstrap (WCR, Webb weights)",
     "randomization": "randomization inference (permuting which units are treated)",
+    "conformal": "conformal inference (permuting time, Chernozhukov, Wüthrich & Zhu 2021)",
     "none": "none (point estimate only)",
 }
 
@@ -54,8 +55,13 @@ def resolve(
     n_treated_clusters: int,
     n_periods: int,
     cluster_name: str,
+    n_pre_periods: int | None = None,
 ) -> Choice:
-    """Validate ``inference`` for this estimator and design; resolve ``"auto"``."""
+    """Validate ``inference`` for this estimator and design; resolve ``"auto"``.
+
+    ``n_pre_periods``: periods before the start when a single unit is treated (None
+    otherwise); conformal inference needs it.
+    """
     if not isinstance(inference, str) or inference not in INFERENCE_OPTIONS:
         raise InferenceError(
             f"{estimator}: inference={inference!r} is not an option; choose one of "
@@ -65,13 +71,19 @@ def resolve(
         return Choice("none", "no inference requested (point estimate only)", False)
     if inference == "auto":
         method, reason = choose_inference(
-            n_clusters, n_treated_clusters, n_periods, estimator=estimator
+            n_clusters,
+            n_treated_clusters,
+            n_periods,
+            estimator=estimator,
+            n_pre_periods=n_pre_periods,
+            available=available,
         )
         return Choice(method, reason, True)
     if inference not in available:
         hint = {
-            "conformal": "conformal inference applies to a single treated unit with "
-            "ev.synthetic_control / ev.synthetic_did",
+            "conformal": "conformal inference needs a single treated unit: ev.twfe on a "
+            "balanced panel without controls or weights, ev.synthetic_control or "
+            "ev.synthetic_did",
         }.get(inference, "")
         raise InferenceError(
             f"{estimator}: inference={inference!r} does not apply to this estimator"
@@ -159,6 +171,24 @@ def randomization(
     )
 
 
+def conformal(prep, data, *, level: float, seed) -> Any:
+    """Conformal (time-permutation) test and interval for a single treated unit, with the DiD
+    counterfactual (equal control weights plus intercept) that matches the TWFE estimate."""
+    from evaluation.inference.conformal import conformal_test
+
+    res = conformal_test(
+        data,
+        prep.outcome,
+        prep.unit_name,
+        prep.time_name,
+        prep.cohort_name,
+        model="did",
+        level=level,
+        seed=0 if seed is None else int(seed),
+    )
+    return res
+
+
 def fields_from(result: Any) -> dict[str, float]:
     """se / ci / p-value / min p-value of a wild or randomization result object."""
 
@@ -199,10 +229,17 @@ def finish(choice, prep, data, level, seed, n_boot, fit_fn, *, beta, V, df, wild
 
     warnings: list[str] = []
     text = choice.reason
-    if choice.method in ("wild", "randomization"):
+    if choice.method in ("wild", "randomization", "conformal"):
         try:
             if choice.method == "wild":
                 res = wild(**wild_args, level=level, seed=seed, n_boot=n_boot)
+            elif choice.method == "conformal":
+                res = conformal(prep, data, level=level, seed=seed)
+                text += (
+                    f"; moving-block permutations of the {res.n_permutations} periods with a DiD "
+                    "counterfactual, interval by test inversion for a constant effect"
+                )
+                warnings.extend(res.warnings)
             else:
                 res = randomization(
                     fit_fn,

@@ -160,16 +160,18 @@ def twfe(
         count_outcome=family == "poisson",
     )
     estimator = "twfe_poisson" if family == "poisson" else "twfe"
+    n_pre = _single_unit_pre_periods(prep, family, controls, weights)
     choice = inf.resolve(
         inference,
         estimator="twfe",
         available=("cluster", "randomization")
         if family == "poisson"
-        else ("cluster", "wild", "randomization"),
+        else ("cluster", "wild", "randomization") + (("conformal",) if n_pre is not None else ()),
         n_clusters=prep.n_clusters,
         n_treated_clusters=prep.n_treated_clusters(),
         n_periods=prep.T,
         cluster_name=prep.cluster_name,
+        n_pre_periods=n_pre,
     )
     if choice.auto and family == "poisson":
         choice = inf.resolve(
@@ -196,6 +198,16 @@ def twfe(
     if family == "poisson":
         return _poisson(prep, data, choice, level, seed, n_boot, fit_fn)
     return _gaussian(prep, data, choice, level, seed, n_boot, fit_fn)
+
+
+def _single_unit_pre_periods(prep: Panel, family, controls, weights) -> int | None:
+    """Pre-periods of the treated unit when conformal inference applies: one treated unit that
+    is its own cluster, a balanced panel, least squares without controls or weights."""
+    if family != "gaussian" or controls or weights is not None or prep.n_treated != 1:
+        return None
+    if not prep.balanced or prep.n_clusters != prep.N:
+        return None
+    return int(prep.cohort_pos[prep.ever_treated][0])
 
 
 def _point(data, *, outcome, unit, time, cohort, cluster, controls, weights, family, exposure):

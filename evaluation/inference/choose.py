@@ -14,11 +14,17 @@ units are treated, is the method that keeps its size (MacKinnon & Webb 2020, *J.
 
 The thresholds below (42 clusters, 10 treated clusters, 4 treated or control clusters) follow
 those simulations; they are deliberately conservative.
+
+One treated cluster with a long pre-period is the exception: conformal inference
+(Chernozhukov, Wüthrich & Zhu 2021, *JASA* 116(536)) permutes *time* instead of units, so its
+smallest p-value is 1/T rather than 1/13, and it stays valid with serially correlated errors
+when the blocks are moving (cyclic shifts). It is chosen when the treated unit has at least
+``MIN_PRE_PERIODS`` periods before its start and no fewer than after it.
 """
 
 from __future__ import annotations
 
-__all__ = ["choose_inference", "MANY_CLUSTERS", "MANY_TREATED", "FEW_TREATED"]
+__all__ = ["choose_inference", "MANY_CLUSTERS", "MANY_TREATED", "FEW_TREATED", "MIN_PRE_PERIODS"]
 
 #: clusters needed before CR1 is trusted (Angrist & Pischke's 42; MacKinnon & Webb 2017)
 MANY_CLUSTERS = 42
@@ -26,11 +32,13 @@ MANY_CLUSTERS = 42
 MANY_TREATED = 10
 #: below this many treated (or untreated) clusters the wild bootstrap fails too
 FEW_TREATED = 4
+#: pre-periods a single treated unit needs before conformal (time-permutation) inference is used
+MIN_PRE_PERIODS = 20
 
 # Methods each estimator can run. Poisson PML has no wild (score) bootstrap here, and
 # the event study reports many coefficients where randomization gives no per-period interval.
 _AVAILABLE = {
-    "twfe": ("cluster", "wild", "randomization"),
+    "twfe": ("cluster", "wild", "randomization", "conformal"),
     "did_2x2": ("cluster", "wild", "randomization"),
     "twfe_poisson": ("cluster", "randomization"),
     "event_study": ("cluster", "wild"),
@@ -39,7 +47,13 @@ _AVAILABLE = {
 
 
 def choose_inference(
-    n_clusters: int, n_treated_clusters: int, n_periods: int, estimator: str = "twfe"
+    n_clusters: int,
+    n_treated_clusters: int,
+    n_periods: int,
+    estimator: str = "twfe",
+    *,
+    n_pre_periods: int | None = None,
+    available: tuple[str, ...] | None = None,
 ) -> tuple[str, str]:
     """Pick the inference method for a design, and say why in words.
 
@@ -54,18 +68,38 @@ def choose_inference(
         minimum, but a long pre-period helps the single-unit methods of issue 4).
     estimator
         ``"twfe"``, ``"did_2x2"``, ``"twfe_poisson"``, ``"event_study"`` or ``"att_gt"``.
+    n_pre_periods
+        Periods before the start of the single treated unit (when there is one); decides
+        whether conformal inference can be used.
+    available
+        Methods this call can run (default: what the estimator offers in general).
 
     Returns
     -------
     (method, reason)
-        ``method`` is ``"cluster"``, ``"wild"``, ``"randomization"`` or ``"analytic"`` (the
+        ``method`` is ``"cluster"``, ``"wild"``, ``"randomization"``, ``"conformal"`` or
+        ``"analytic"`` (the
         influence-function standard errors of ``att_gt``); ``reason`` is a sentence for
         ``Estimate.inference``.
     """
     G, G1 = int(n_clusters), int(n_treated_clusters)
     G0 = G - G1
-    available = _AVAILABLE.get(estimator, ("cluster", "wild", "randomization"))
+    if available is None:
+        available = _AVAILABLE.get(estimator, ("cluster", "wild", "randomization"))
     design = f"{G} clusters, {G1} treated, {n_periods} periods"
+    n_pre = n_pre_periods or 0
+    if (
+        G1 == 1
+        and "conformal" in available
+        and n_pre >= MIN_PRE_PERIODS
+        and n_pre >= n_periods - n_pre
+    ):
+        return "conformal", (
+            f"{design}: one treated cluster with {n_pre} periods before its start, so conformal "
+            "inference permutes time instead of units (Chernozhukov, Wüthrich & Zhu 2021): its "
+            f"smallest p-value is 1/{n_periods}, where permuting which of the {G} units is "
+            f"treated could not go below 1/{G}"
+        )
     if G >= MANY_CLUSTERS and min(G1, G0) >= MANY_TREATED:
         ideal = "cluster"
         reason = (
