@@ -313,8 +313,9 @@ class AttGt:
             text = reason + "; " + text
         if inference not in (None, "randomization"):
             raise InferenceError(
-                f"aggregate(inference={inference!r}): choose None (as att_gt was run), "
-                "'randomization' or 'auto'"
+                f"aggregate(inference={inference!r}) does not apply to att_gt: choose None (the "
+                "analytic or bootstrap standard errors att_gt was run with), 'randomization' "
+                "or 'auto'"
             )
         if inference == "randomization":
             fit = partial(
