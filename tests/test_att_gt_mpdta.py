@@ -21,15 +21,11 @@ from __future__ import annotations
 import contextlib
 import io
 import warnings
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import evaluation as ev
-
-REF = Path(__file__).parents[1] / ".." / "shared" / "reference-data"
 
 # did README, est_method="reg", never-treated, varying base period: (group, time) -> ATT
 README_ATT = {
@@ -76,18 +72,8 @@ README_PRETEST_P = 0.16812
 
 
 @pytest.fixture(scope="module")
-def mpdta():
-    path = REF / "mpdta.csv"
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path} (../shared/reference-data)")
-    d = pd.read_csv(path)
-    d["cohort"] = d["first.treat"].replace(0, np.nan)
-    return d
-
-
-@pytest.fixture(scope="module")
-def readme_fit(mpdta):
-    return ev.att_gt(mpdta, "lemp", "countyreal", "year", "cohort", est_method="reg")
+def readme_fit(mpdta_raw):
+    return ev.att_gt(mpdta_raw, "lemp", "countyreal", "year", "cohort", est_method="reg")
 
 
 @pytest.mark.reference

@@ -4,8 +4,6 @@ district data; the pre-trend test against the Wald statistic computed from pyfix
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,18 +11,6 @@ from scipy import stats
 
 import evaluation as ev
 from evaluation.errors import DataError, DesignError
-
-REF = Path(__file__).parents[1] / ".." / "shared" / "reference-data"
-
-
-@pytest.fixture(scope="module")
-def mpdta():
-    path = REF / "mpdta.csv"
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path} (../shared/reference-data)")
-    d = pd.read_csv(path)
-    d["cohort"] = d["first.treat"].replace(0, np.nan)
-    return d
 
 
 def _pyfixest_es(d, rel, ref=-1, cluster="countyreal", fe="countyreal + year", y="lemp"):

@@ -15,8 +15,6 @@ References
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,19 +22,13 @@ import pytest
 import evaluation as ev
 from evaluation.errors import DataError, DesignError, InferenceError
 
-REF = Path(__file__).parents[1] / ".." / "shared" / "reference-data"
 
-
-@pytest.fixture(scope="module")
-def mpdta():
-    path = REF / "mpdta.csv"
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path} (../shared/reference-data)")
-    d = pd.read_csv(path)
-    d["cohort"] = d["first.treat"].replace(0, np.nan)
-    d["D"] = (d["year"] >= d["cohort"]).astype(float)
-    d["state"] = d["countyreal"] // 1000
-    return d
+@pytest.fixture
+def mpdta(mpdta):
+    """The shared mpdta with the treatment dummy and a state cluster (first digits of the FIPS)."""
+    mpdta["D"] = (mpdta["year"] >= mpdta["cohort"]).astype(float)
+    mpdta["state"] = mpdta["countyreal"] // 1000
+    return mpdta
 
 
 def staggered(n_units=40, n_periods=12, seed=0, effect=1.0, junctions=1):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,19 +12,6 @@ import evaluation as ev
 from evaluation.errors import DesignError, InferenceError
 from evaluation.estimators.sdid import jackknife_se, placebo_variance
 from evaluation.estimators.synth import prepare_single_unit_panel, synthdid_weights
-
-REFERENCE = Path(__file__).parents[1] / ".." / "shared" / "reference-data"
-
-
-@pytest.fixture(scope="module")
-def prop99() -> pd.DataFrame:
-    path = REFERENCE / "california_prop99.csv"
-    if not path.exists():
-        pytest.skip(f"reference data set not found: {path} (shared/reference-data is absent)")
-    df = pd.read_csv(path, sep=";")
-    first = df[df["treated"] == 1].groupby("State")["Year"].min()
-    df["cohort"] = df["State"].map(first)
-    return df
 
 
 def factor_panel(seed=0, J=20, N1=1, T0=30, T1=8, effect=3.0, level_gap=10.0):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,19 +11,6 @@ import pytest
 import evaluation as ev
 from evaluation.errors import DataError, DesignError, InferenceError
 from evaluation.estimators.synth import prepare_single_unit_panel, synthdid_weights
-
-REFERENCE = Path(__file__).parents[1] / ".." / "shared" / "reference-data"
-
-
-@pytest.fixture(scope="module")
-def prop99() -> pd.DataFrame:
-    path = REFERENCE / "california_prop99.csv"
-    if not path.exists():
-        pytest.skip(f"reference data set not found: {path} (shared/reference-data is absent)")
-    df = pd.read_csv(path, sep=";")
-    first = df[df["treated"] == 1].groupby("State")["Year"].min()
-    df["cohort"] = df["State"].map(first)  # NaN for the 38 never-treated states
-    return df
 
 
 def long_panel(Y: np.ndarray, T0: int, treated_rows=(-1,), start_offset: int = 0) -> pd.DataFrame:

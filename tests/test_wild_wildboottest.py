@@ -17,16 +17,12 @@ wildboottest's plus the tied draws (2 of 2^G), which we count explicitly.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from evaluation.inference.wild import _Kernel, _prepare, wild_cluster_bootstrap
 
 wbt = pytest.importorskip("wildboottest.wildboottest", reason="wildboottest (test dependency)")
-
-REFERENCE = Path(__file__).parents[1] / ".." / "shared" / "reference-data"
 
 
 def wb_run(
@@ -171,12 +167,11 @@ def test_interval_endpoints_agree_with_wildboottest_pvalues():
 
 def test_california_prop99_one_treated_state():
     """Proposition 99 (1 treated state of 39): absorbed state + year effects vs dummies."""
-    path = REFERENCE / "california_prop99.csv"
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path} (shared/reference-data is absent)")
     import pandas as pd
 
-    df = pd.read_csv(path, sep=";")
+    from tests.conftest import reference_file
+
+    df = pd.read_csv(reference_file("california_prop99.csv"), sep=";")
     state = pd.factorize(df["State"], sort=True)[0]
     year = df["Year"].to_numpy()
     y = df["PacksPerCapita"].to_numpy(float)
