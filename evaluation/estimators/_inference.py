@@ -24,6 +24,7 @@ __all__ = [
     "few_clusters_warning",
     "fields_from",
     "randomization",
+    "reassigned_cohorts",
     "resolve",
     "wild",
 ]
@@ -140,6 +141,7 @@ def randomization(
     seed,
     reps: int = 9999,
     linear: bool = True,
+    batch: Callable[[Any, np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Any:
     """Run randomization inference of :mod:`evaluation.inference.randomization`.
 
@@ -148,6 +150,9 @@ def randomization(
     outcome (least squares DiD / TWFE / event study / att_gt), which gives the exact
     test-inversion interval from two fits per assignment; for a non-linear one (Poisson) only
     the p-value is computed, since a grid search would need ~80 fits per assignment.
+    ``batch``: the estimator's exact vectorised form for all assignments at once (see
+    ``fast`` in :func:`~evaluation.inference.randomization.randomization_inference`), used
+    when given; ``fit`` is then called once, for the observed data.
     """
     try:
         from evaluation.inference.randomization import randomization_inference
@@ -168,7 +173,31 @@ def randomization(
         level=level,
         ci=linear,
         linear=linear,
+        fast=batch if linear else None,
     )
+
+
+def reassigned_cohorts(
+    panel_units: np.ndarray, cohort_pos: np.ndarray, units, donors: np.ndarray
+) -> np.ndarray:
+    """Cohort grid positions of the panel's units under each re-assignment.
+
+    ``units`` (the randomization's unit labels) and ``donors`` (assignments × units: unit j
+    takes the cohort of unit ``donors[a, j]``) come from randomization inference;
+    ``panel_units`` and ``cohort_pos`` are the estimator's units and their observed cohort
+    positions. Returns an (assignments × panel units) integer array in the panel's unit order.
+    """
+    import pandas as pd
+
+    at = pd.Index(panel_units).get_indexer(pd.Index(units))  # panel row of each column
+    if len(units) != len(panel_units) or (at < 0).any():
+        raise InferenceError(
+            "randomization inference: the units being permuted are not the estimator's units"
+        )
+    col_of_panel = np.empty_like(at)
+    col_of_panel[at] = np.arange(len(at))
+    pos_of_col = np.asarray(cohort_pos)[at]
+    return pos_of_col[np.asarray(donors)][:, col_of_panel]
 
 
 def conformal(prep, data, *, level: float, seed) -> Any:
@@ -218,12 +247,28 @@ def unavailable_fallback(choice: Choice, err: InferenceError) -> str:
     )
 
 
-def finish(choice, prep, data, level, seed, n_boot, fit_fn, *, beta, V, df, wild_args, linear=True):
+def finish(
+    choice,
+    prep,
+    data,
+    level,
+    seed,
+    n_boot,
+    fit_fn,
+    *,
+    beta,
+    V,
+    df,
+    wild_args,
+    linear=True,
+    batch=None,
+):
     """se / ci / p-value of the treatment coefficient (index 0) by the chosen method.
 
     Returns ``(fields, method_code, inference_text, warnings)``. When ``auto`` chose a method
     whose module is not installed yet, falls back to CR1 with a plain warning; an explicit
-    request for an unavailable method raises InferenceError.
+    request for an unavailable method raises InferenceError. ``batch``: the estimator's exact
+    vectorised form for randomization inference (see :func:`randomization`), when it has one.
     """
     from evaluation.inference.cluster import t_inference
 
@@ -234,10 +279,14 @@ def finish(choice, prep, data, level, seed, n_boot, fit_fn, *, beta, V, df, wild
             if choice.method == "wild":
                 res = wild(**wild_args, level=level, seed=seed, n_boot=n_boot)
             elif choice.method == "conformal":
+                from evaluation.inference.conformal import statistic_words
+
                 res = conformal(prep, data, level=level, seed=seed)
                 text += (
                     f"; moving-block permutations of the {res.n_permutations} periods with a DiD "
-                    "counterfactual, interval by test inversion for a constant effect"
+                    f"counterfactual, statistic {statistic_words(res.statistic_name, res.q)} "
+                    f"(pre-period residual autocorrelation {res.autocorrelation:.2f}), interval "
+                    "by test inversion for a constant effect"
                 )
                 warnings.extend(res.warnings)
             else:
@@ -252,6 +301,7 @@ def finish(choice, prep, data, level, seed, n_boot, fit_fn, *, beta, V, df, wild
                     seed=seed,
                     reps=n_boot,
                     linear=linear,
+                    batch=batch,
                 )
                 text += "; " + getattr(res, "description", "")
                 warnings.extend(getattr(res, "warnings", ()))

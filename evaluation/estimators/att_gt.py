@@ -156,6 +156,7 @@ class AttGt:
     _refit: Any = field(default=None, repr=False)
     _data: Any = field(default=None, repr=False)
     _design: tuple = field(default=(), repr=False)
+    _fast: dict | None = field(default=None, repr=False)
 
     # ---------------------------------------------------------------- aggregation (did aggte)
     def aggregate(
@@ -337,6 +338,9 @@ class AttGt:
                 level=self.level,
                 seed=self.seed,
                 reps=reps,
+                batch=self._randomization_batch(
+                    kind, min_e, max_e, balance_e, keep_cell, overall_est
+                ),
             )
             warnings.extend(getattr(res, "warnings", ()))
             f = inf.fields_from(res)
@@ -417,6 +421,101 @@ class AttGt:
             se = np.sqrt((S**2).sum(axis=0)) / n
         se = np.where(se <= _SE_FLOOR, np.nan, se)
         return se, _normal_q(self.level)
+
+    def _overall_weights(self, kind, min_e, max_e, balance_e, keep_cell) -> np.ndarray:
+        """The overall estimate of ``aggregate(kind)`` as weights on the ATT(g, t) cells.
+
+        Every aggregation is linear in ATT(g, t) with weights that depend only on the cells
+        and the group sizes, both unchanged when cohorts are permuted across units; this
+        mirrors the cell selection of :meth:`aggregate`, which checks the result against its
+        own overall estimate before using it.
+        """
+        g, t = self._group_pos, self._time_pos
+        G, w = self._unit_group, self._unit_weight
+        glist = np.unique(g)
+        pg_group = np.array([np.mean(w * (G == gg)) for gg in glist])
+        pgg = pg_group[np.searchsorted(glist, g)]
+        L = np.zeros(len(g))
+
+        def share(cells: np.ndarray) -> np.ndarray:
+            return pgg[cells] / pgg[cells].sum()
+
+        if kind == "simple":
+            cells = np.flatnonzero(keep_cell & (g <= t) & (t <= g + max_e))
+            L[cells] = share(cells)
+        elif kind == "dynamic":
+            e_all = t - g
+            include = keep_cell.copy()
+            if balance_e is not None:
+                include &= (int(t.max()) - g) >= balance_e
+            eseq = np.unique(e_all[include])
+            if balance_e is not None:
+                eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - int(t.max()))]
+            eseq = eseq[(eseq >= min_e) & (eseq <= max_e) & (eseq >= 0)]
+            for e in eseq:
+                cells = np.flatnonzero(include & (e_all == e))
+                L[cells] += share(cells) / len(eseq)
+        elif kind == "group":
+            rows = []
+            for j, gg in enumerate(glist):
+                cells = np.flatnonzero(keep_cell & (g == gg) & (g <= t) & (t <= g + max_e))
+                if len(cells):
+                    rows.append((pg_group[j], cells))
+            total = sum(p for p, _ in rows)
+            for p, cells in rows:
+                L[cells] += (p / total) * share(cells)
+        else:  # calendar
+            rows = [
+                cells
+                for tt in np.unique(t[t >= int(g.min())])
+                if len(cells := np.flatnonzero(keep_cell & (t == tt) & (g <= t)))
+            ]
+            for cells in rows:
+                L[cells] += share(cells) / len(rows)
+        return L
+
+    def _randomization_batch(self, kind, min_e, max_e, balance_e, keep_cell, overall_est):
+        """Exact vectorised ``aggregate(kind)`` estimates under many cohort re-assignments.
+
+        Without covariates or weights, on a balanced panel, ATT(g, t) is a difference of
+        group means of Y_t − Y_b, and the overall estimate a fixed linear combination L of the
+        cells (:meth:`_overall_weights`). So the estimate is Σ_i M[group of unit i, i] with
+        M[h, i] = Σ_k L_k (1{h = g_k}/n_g − 1{h ∈ C_k}/n_C,k)(Y_i,t_k − Y_i,b_k): one (groups ×
+        units) matrix for all assignments (Callaway & Sant'Anna 2021 aggregation; MacKinnon &
+        Webb 2020 randomization inference). Returns None when the fast path does not apply.
+        """
+        f = self._fast
+        if f is None:
+            return None
+        L = self._overall_weights(kind, min_e, max_e, balance_e, keep_cell)
+        cells = np.flatnonzero(L != 0)
+        att = self.table["att"].to_numpy(dtype=float)
+        if not (
+            len(cells)
+            and np.isfinite(att[cells]).all()
+            and abs(L[cells] @ att[cells] - overall_est) <= 1e-9 * max(1.0, abs(overall_est))
+        ):
+            return None  # the weights do not reproduce the aggregation: use the generic path
+        tk, bk = self._time_pos[cells], f["base"][cells]
+        TmG, CmG = f["treated_groups"][:, cells], f["control_groups"][:, cells]
+        counts = f["counts"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coef = np.where(TmG, 1.0 / (counts @ TmG), 0.0)
+            coef -= np.where(CmG, 1.0 / (counts @ CmG), 0.0)
+        coef *= L[cells]
+        M_y = coef @ (f["Y"][:, tk] - f["Y"][:, bk]).T
+        M_d = coef @ (f["D"][:, tk] - f["D"][:, bk]).T
+        ugroups, last, never = f["groups"], f["last_cohort"], f["never"]
+        cols = np.arange(M_y.shape[1])
+
+        def batch(units, donors):
+            C = inf.reassigned_cohorts(f["units"], f["cohort_pos"], units, donors)
+            if last is not None:  # no never-treated units: the last cohort is the comparison
+                C = np.where(C == last, never, C)
+            h = np.searchsorted(ugroups, C)
+            return M_y[h, cols].sum(axis=1), M_d[h, cols].sum(axis=1)
+
+        return batch
 
     def plot(self, ax=None, *, title: str | None = None):
         """ATT(g, t) by period, one panel row per cohort (pre-periods red, post blue)."""
@@ -655,6 +754,7 @@ def att_gt(
     n = len(G)
     NEVER = T
     T_eff = T
+    last_cohort = None
     if not (G == NEVER).any():
         if ctrl == "never":
             raise DesignError(
@@ -663,6 +763,7 @@ def att_gt(
                 "until they are treated)."
             )
         gmax = int(G.max())
+        last_cohort = gmax
         T_eff = gmax - anticipation
         G = np.where(G == gmax, NEVER, G)
         warnings.append(
@@ -765,6 +866,21 @@ def att_gt(
             time,
         ),
     )
+    if not covariates and prep.weights is None and keep_units.all():
+        # what the vectorised randomization inference needs (AttGt._randomization_batch)
+        result._fast = {
+            "units": prep.units,
+            "cohort_pos": prep.cohort_pos,
+            "Y": Y,
+            "D": prep.wide(prep.treated.astype(float)),
+            "base": bk,
+            "groups": ugroups,
+            "treated_groups": TmG,
+            "control_groups": CmG,
+            "counts": counts,
+            "last_cohort": last_cohort,
+            "never": NEVER,
+        }
     result._refit = partial(
         att_gt,
         outcome=outcome,

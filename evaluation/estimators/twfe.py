@@ -227,6 +227,52 @@ def _point(data, *, outcome, unit, time, cohort, cluster, controls, weights, fam
     ).estimate
 
 
+def _randomization_batch(prep: Panel):
+    """Exact vectorised TWFE estimates under many cohort re-assignments, or None.
+
+    On a balanced panel without controls or weights the within transform Ỹ of the outcome is
+    the same under every assignment; only the treatment indicator moves. With
+    D_a,it = 1{t ≥ c_a,i}, β̂_a = Σ D̃_a Ỹ / Σ D̃_a D_a, where the numerator is a sum of
+    suffix sums of Ỹ (Σ_{t ≥ c} Ỹ_it, one look-up per unit) and the denominator depends only on
+    how many units are treated in each period — so all assignments cost O(assignments × N)
+    (MacKinnon & Webb 2020 randomization inference for the TWFE DiD).
+    """
+    if not prep.balanced or prep.controls.shape[1] or prep.weights is not None:
+        return None
+    Y = prep.wide()
+    D = prep.wide(prep.treated.astype(float))
+
+    def batch(units, donors):
+        C = inf.reassigned_cohorts(prep.units, prep.cohort_pos, units, donors)
+        den = _twfe_treatment_variation(C, prep.T)
+        return _twfe_numerator(Y, C) / den, _twfe_numerator(D, C) / den
+
+    return batch
+
+
+def _twfe_numerator(Y: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """Σ_it D_a,it Ỹ_it for every row a of cohort positions C (T = never), Ỹ two-way demeaned."""
+    N, T = Y.shape
+    Yd = Y - Y.mean(axis=1, keepdims=True) - Y.mean(axis=0, keepdims=True) + Y.mean()
+    suffix = np.zeros((N, T + 1))
+    suffix[:, :T] = np.cumsum(Yd[:, ::-1], axis=1)[:, ::-1]
+    return suffix[np.arange(N)[None, :], C].sum(axis=1)
+
+
+def _twfe_treatment_variation(C: np.ndarray, T: int) -> np.ndarray:
+    """Σ_it D̃_a,it² for every row a of cohort positions C on a balanced N × T grid.
+
+    With n_i = T − c_i treated periods per unit and k_t units treated in period t,
+    Σ D̃² = Σn − Σn²/T − Σ_t k_t²/N + (Σn)²/(NT).
+    """
+    A, N = C.shape
+    n = (T - C).astype(float)
+    starts = np.bincount((np.arange(A)[:, None] * (T + 1) + C).ravel(), minlength=A * (T + 1))
+    k = np.cumsum(starts.reshape(A, T + 1), axis=1)[:, :T].astype(float)
+    total = n.sum(axis=1)
+    return total - (n**2).sum(axis=1) / T - (k**2).sum(axis=1) / N + total**2 / (N * T)
+
+
 def _design_warnings(prep: Panel, choice: inf.Choice) -> list[str]:
     out = list(prep.warnings)
     if len(prep.cohorts) > 1:
@@ -280,6 +326,7 @@ def _gaussian(prep: Panel, data, choice, level, seed, n_boot, fit_fn) -> Estimat
         V=V,
         df=df,
         wild_args=wild_args,
+        batch=_randomization_batch(prep) if choice.method == "randomization" else None,
     )
     warnings = _design_warnings(prep, choice) + extra
     coefs = pd.DataFrame({"term": names, "estimate": fit.beta, "se_cr1": coef_se})

@@ -16,7 +16,15 @@ seed and the observed one is counted in (Phipson & Smyth 2010), so p ≥ 1/(reps
 Confidence intervals invert the test over a constant additive effect τ (Y(0) = Y − τ·D):
 the set of τ not rejected at 1 − level. For estimators linear in the outcome (DiD, TWFE, event
 studies) θ(Y − τD) = θ(Y) − τ·θ(D) under every assignment, so two fits per assignment give the
-p-value for every τ and the interval exactly; otherwise τ is searched on a grid.
+p-value for every τ and the interval exactly (:func:`invert_linear`); otherwise τ is searched on
+a grid.
+
+Re-running an estimator thousands of times is the slow part (about 2–5 ms a fit with its input
+checks). An estimator that can evaluate itself for many assignments at once passes ``fast``: a
+function returning θ_a(Y) and θ_a(D) for every assignment a from the matrix of re-assignments,
+with array operations (TWFE: the two-way within transform of Y is fixed and only the treatment
+indicator moves; Callaway–Sant'Anna: group-time means are membership-weighted sums of the unit ×
+period outcomes). It must equal the generic path to rounding; the tests check 1e-10.
 
 The design limit: with N distinct assignments the smallest attainable p-value is 1/N — 1/13 ≈
 0.077 with one treated ward of 13. No permutation test can then reach 5 %, and the result says
@@ -25,6 +33,7 @@ so in plain words (:func:`design_limit_warning`).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,11 +45,17 @@ import pandas as pd
 from evaluation.errors import DesignError, InferenceError
 
 __all__ = [
+    "FastStatistic",
+    "invert_linear",
     "randomization_inference",
     "RandomizationResult",
     "count_assignments",
     "design_limit_warning",
 ]
+
+
+#: ``fast(units, donors) -> (theta_y, theta_d)``: see :func:`randomization_inference`.
+FastStatistic = Callable[[pd.Index, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True)
@@ -138,6 +153,7 @@ def randomization_inference(
     linear: bool = False,
     grid: np.ndarray | None = None,
     strata: str | None = None,
+    fast: FastStatistic | None = None,
 ) -> RandomizationResult:
     """Randomization test of "no effect" by permuting cohorts across units.
 
@@ -161,10 +177,26 @@ def randomization_inference(
         Values of τ to search when ``linear`` is False (default: ±4 × |estimate| in 81 steps).
     strata
         Optional unit-level column: permute cohorts only within strata.
+    fast
+        Optional exact vectorised form of ``fit`` for estimators linear in the outcome:
+        ``fast(units, donors) -> (theta_y, theta_d)``, where ``units`` is the index of unit labels
+        (sorted, as ``data.groupby(unit)``), ``donors`` an (A × units) integer array — in
+        assignment a, unit j takes the cohort that unit ``donors[a, j]`` has in ``data`` — and
+        ``theta_y[a]``, ``theta_d[a]`` are the estimates on the re-assigned data with the observed
+        outcome and with the outcome replaced by the observed treated indicator. Used instead of
+        re-running ``fit`` when the interval is linear (or not asked for); ``fit`` still gives
+        the reported estimate.
 
     Returns
     -------
     RandomizationResult
+
+    References
+    ----------
+    MacKinnon, J. G. & Webb, M. D. (2020). Randomization inference for difference-in-differences
+    with few treated clusters. *Journal of Econometrics* 218(2), 435–450. Imbens, G. W. & Rubin,
+    D. B. (2015). *Causal Inference*, ch. 5. Phipson, B. & Smyth, G. K. (2010). Permutation
+    p-values should never be zero. *Stat. Appl. Genet. Mol. Biol.* 9(1).
     """
     if not 0 < level < 1:
         raise InferenceError(f"argument 'level' must be between 0 and 1, got {level!r}")
@@ -202,19 +234,39 @@ def randomization_inference(
 
     rng = np.random.default_rng(seed)
     exact = n_assign <= reps
-    assignments = list(_enumerate(units, groups) if exact else _sample(units, groups, reps, rng))
-    # row -> position of its unit in `units`, so a re-assignment is one array take per fit
-    codes = units.index.get_indexer(data[unit])
+    # Assignment a gives unit j the cohort of unit donors[a, j] (a permutation within strata).
+    donors = _enumerate(units, groups) if exact else _sample(units, groups, reps, rng)
+    if ci and (time is None or outcome is None):
+        raise InferenceError("randomization confidence intervals need 'time' and 'outcome'")
+    vectorised = fast is not None and (linear or not ci)
+    if vectorised:
+        identity = np.arange(n_units)[None, :]
+        theta_y, theta_d = (
+            np.asarray(v, dtype=float) for v in fast(units.index, np.vstack([identity, donors]))
+        )
+        a0, b0 = float(theta_y[0]), float(theta_d[0])
+        stats, dd = theta_y[1:], theta_d[1:]
+    else:
+        values = units.to_numpy()
+        # row -> position of its unit in `units`, so a re-assignment is one array take per fit
+        codes = units.index.get_indexer(data[unit])
 
-    def with_cohorts(new: pd.Series, y: np.ndarray | None = None) -> pd.DataFrame:
-        columns = {cohort: new.to_numpy()[codes]}
-        if y is not None:
-            columns[outcome] = y
-        return data.assign(**columns)
+        def with_cohorts(d: np.ndarray, y: np.ndarray | None = None) -> pd.DataFrame:
+            columns = {cohort: values[d][codes]}
+            if y is not None:
+                columns[outcome] = y
+            return data.assign(**columns)
 
-    stats = np.array([fit(with_cohorts(a)) for a in assignments], dtype=float)
-    if not exact:
-        stats = np.append(stats, observed)  # the observed assignment is one of the draws
+        a0 = observed
+        stats = np.array([fit(with_cohorts(d)) for d in donors], dtype=float)
+        if ci and linear:
+            d_obs = _treated(data, time, cohort).astype(float)
+            dd = np.array([fit(with_cohorts(d, d_obs)) for d in donors], dtype=float)
+            b0 = float(fit(data.assign(**{outcome: d_obs})))
+    if not exact:  # the observed assignment is one of the draws
+        stats = np.append(stats, a0)
+        if ci and linear:
+            dd = np.append(dd, b0)
     if not np.isfinite(stats).all():
         bad = int((~np.isfinite(stats)).sum())
         raise DesignError(
@@ -222,21 +274,17 @@ def randomization_inference(
             "designs (e.g. a permuted cohort without comparison units); use a design where every "
             "assignment is estimable, or permute within strata"
         )
-    pvalue = _pvalue(stats, observed)
+    pvalue = _pvalue(stats, a0)
     min_p = 1 / n_assign if exact else 1 / (len(stats))
 
     lo = hi = float("nan")
     if ci:
-        if time is None or outcome is None:
-            raise InferenceError("randomization confidence intervals need 'time' and 'outcome'")
-        d_obs = _treated(data, time, cohort).astype(float)
         if linear:
-            lo, hi = _linear_interval(
-                fit, data, outcome, d_obs, assignments, with_cohorts, observed, stats, exact, level
-            )
+            lo, hi = invert_linear(a0, b0, stats, dd, level)
         else:
+            d_obs = _treated(data, time, cohort).astype(float)
             lo, hi = _grid_interval(
-                fit, data, outcome, d_obs, assignments, with_cohorts, observed, exact, level, grid
+                fit, data, outcome, d_obs, donors, with_cohorts, observed, exact, level, grid
             )
     warnings = []
     w = design_limit_warning(min_p, level, n_units, n_treated)
@@ -247,6 +295,7 @@ def randomization_inference(
         f"randomization inference: {how} of {n_assign:,} re-assignments of the cohorts to the "
         f"{n_units} units{' within strata' if strata else ''}; exact p-value = share at least as "
         f"extreme as observed"
+        + ("; all re-assignments evaluated at once (vectorised)" if vectorised else "")
     )
     return RandomizationResult(
         observed,
@@ -270,43 +319,38 @@ def _treated(data: pd.DataFrame, time: str, cohort: str) -> np.ndarray:
     return (c.notna() & (t >= c)).to_numpy()
 
 
-def _enumerate(units: pd.Series, groups: pd.Series) -> Iterator[pd.Series]:
+def _enumerate(units: pd.Series, groups: pd.Series) -> np.ndarray:
+    """Every distinct assignment (within strata) as rows of donor positions."""
+    keys = [_key(c) for c in units]
     parts = []
     for g in groups.unique():
-        idx = units.index[groups == g]
-        parts.append((idx, list(_distinct_assignments([_key(c) for c in units[idx]]))))
-
-    # Cartesian product over strata
-    def rec(i: int, acc: dict):
-        if i == len(parts):
-            yield pd.Series(acc).reindex(units.index).map(lambda k: np.nan if k == "never" else k)
-            return
-        idx, options = parts[i]
-        for opt in options:
-            acc2 = dict(acc)
-            acc2.update(zip(idx, opt, strict=True))
-            yield from rec(i + 1, acc2)
-
-    for s in rec(0, {}):
-        yield _restore_dtype(s, units)
-
-
-def _sample(
-    units: pd.Series, groups: pd.Series, reps: int, rng: np.random.Generator
-) -> Iterator[pd.Series]:
-    values = units.to_numpy()
-    for _ in range(reps):
-        new = values.copy()
-        for g in groups.unique():
-            pos = np.flatnonzero((groups == g).to_numpy())
-            new[pos] = values[rng.permutation(pos)]
-        yield pd.Series(new, index=units.index)
+        pos = np.flatnonzero((groups == g).to_numpy())
+        holder: dict = {}  # cohort key -> a unit that holds it (all holders are alike)
+        for p in pos:
+            holder.setdefault(keys[p], p)
+        options = [
+            [holder[k] for k in perm] for perm in _distinct_assignments([keys[p] for p in pos])
+        ]
+        parts.append((pos, np.asarray(options, dtype=np.int64)))
+    rows = []
+    # Cartesian product over strata, the first stratum varying slowest
+    for combo in itertools.product(*(range(len(opts)) for _, opts in parts)):
+        d = np.arange(len(units))
+        for (pos, opts), i in zip(parts, combo, strict=True):
+            d[pos] = opts[i]
+        rows.append(d)
+    return np.asarray(rows, dtype=np.int64)
 
 
-def _restore_dtype(s: pd.Series, like: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(like):
-        return pd.to_datetime(s)
-    return s.astype(like.dtype) if like.dtype.kind in "fiu" else s
+def _sample(units: pd.Series, groups: pd.Series, reps: int, rng: np.random.Generator) -> np.ndarray:
+    """``reps`` random assignments (permutations within strata) as rows of donor positions."""
+    strata = [np.flatnonzero((groups == g).to_numpy()) for g in groups.unique()]
+    out = np.empty((reps, len(units)), dtype=np.int64)
+    out[:] = np.arange(len(units))
+    for r in range(reps):
+        for pos in strata:
+            out[r, pos] = rng.permutation(pos)
+    return out
 
 
 def _pvalue(stats: np.ndarray, observed: float) -> float:
@@ -315,52 +359,76 @@ def _pvalue(stats: np.ndarray, observed: float) -> float:
     return float(np.mean(np.abs(stats) >= abs(observed) - tol))
 
 
-def _linear_interval(
-    fit, data, outcome, d_obs, assignments, with_cohorts, observed, stats, exact, level
-):
-    """Exact inversion for estimators linear in the outcome.
+def invert_linear(
+    a0: float, b0: float, stats: np.ndarray, dd: np.ndarray, level: float
+) -> tuple[float, float]:
+    """Exact test-inversion interval for an estimator linear in the outcome.
 
-    Under assignment a, θ_a(Y − τD) = θ_a(Y) − τ·θ_a(D), D the observed treated indicator.
-    τ is rejected when |θ_obs(Y) − τ θ_obs(D)| exceeds the (1 − α) share of
-    |θ_a(Y) − τ θ_a(D)|; the p-value is piecewise constant in τ with breakpoints where two of
-    these lines cross, so scanning the crossings gives the interval exactly.
+    Under assignment k, θ_k(Y − τD) = a_k − τ·b_k with a_k = θ_k(Y) (``stats``) and
+    b_k = θ_k(D) (``dd``), D the observed treated indicator; (a0, b0) are the observed
+    assignment's. τ is rejected when |a0 − τ b0| exceeds the (1 − α) share of |a_k − τ b_k|.
+    Assignment k counts against rejection on the closed set where
+    (a_k − τb_k)² − (a0 − τb0)² = (α₁ − τβ₁)(α₂ − τβ₂) ≥ 0 — one or two intervals bounded by the
+    crossings τ = (a0 ∓ a_k)/(b0 ∓ b_k). The p-value is piecewise constant between crossings,
+    so evaluating it at every crossing, between neighbours and beyond both ends gives the
+    interval exactly; with the intervals' ends sorted this takes O(K log K), not O(K²).
+    Returns ±inf for a side the test never rejects, NaN when no τ is accepted.
     """
     alpha = 1 - level
-    dd = np.array([fit(with_cohorts(a, d_obs)) for a in assignments], dtype=float)
-    d0 = float(fit(data.assign(**{outcome: d_obs})))
-    if not exact:
-        dd = np.append(dd, d0)
-    a0, b0 = observed, d0
-    # crossings of |a0 - τ b0| with |a_k - τ b_k|: τ = (a0 ∓ a_k) / (b0 ∓ b_k)
+    a = np.asarray(stats, dtype=float)
+    b = np.asarray(dd, dtype=float)
+    k_total = len(a)
     with np.errstate(divide="ignore", invalid="ignore"):
-        cand = np.concatenate([(a0 - stats) / (b0 - dd), (a0 + stats) / (b0 + dd)])
+        r1 = (a0 - a) / (b0 - b)
+        r2 = (a0 + a) / (b0 + b)
+    cand = np.concatenate([r1, r2])
     cand = np.unique(cand[np.isfinite(cand)])
     if cand.size == 0:
         return float("nan"), float("nan")
     mids = np.concatenate([[cand[0] - 1.0], (cand[:-1] + cand[1:]) / 2, [cand[-1] + 1.0]])
     points = np.sort(np.concatenate([cand, mids]))
 
-    def p_at(tau: float) -> float:
-        t_obs = abs(a0 - tau * b0)
-        tol = 1e-10 * max(1.0, t_obs)
-        return float(np.mean(np.abs(stats - tau * dd) >= t_obs - tol))
+    al1, be1, al2, be2 = a - a0, b - b0, a + a0, b + b0
+    inf = np.inf
+    lows: list[np.ndarray] = []
+    highs: list[np.ndarray] = []
 
-    accepted = np.array([p_at(t) > alpha for t in points])
+    def add(mask, lo, hi):
+        lows.append(np.broadcast_to(lo, mask.shape)[mask])
+        highs.append(np.broadcast_to(hi, mask.shape)[mask])
+
+    both = (be1 != 0) & (be2 != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lo_r, hi_r = np.minimum(r1, r2), np.maximum(r1, r2)
+    # quadratic opening upwards: outside the roots (the whole line when they coincide)
+    up = both & (be1 * be2 > 0)
+    add(up & (lo_r == hi_r), -inf, inf)
+    add(up & (lo_r < hi_r), -inf, lo_r)
+    add(up & (lo_r < hi_r), hi_r, inf)
+    add(both & (be1 * be2 < 0), lo_r, hi_r)  # opening downwards: between the roots
+    # one factor constant: a half-line, or everything when that factor is identically zero
+    for flat, al_f, be_o, root in (
+        ((be1 == 0) & (be2 != 0), al1, be2, r2),
+        ((be2 == 0) & (be1 != 0), al2, be1, r1),
+    ):
+        add(flat & (al_f == 0), -inf, inf)
+        add(flat & (al_f * be_o > 0), -inf, root)
+        add(flat & (al_f != 0) & (al_f * be_o < 0), root, inf)
+    # both constant (b_k = b0 = 0): |a_k| ≥ |a0| everywhere or nowhere
+    tol = 1e-10 * max(1.0, abs(a0))
+    add((be1 == 0) & (be2 == 0) & (np.abs(a) >= abs(a0) - tol), -inf, inf)
+    low = np.sort(np.concatenate(lows))
+    high = np.sort(np.concatenate(highs))
+    count = np.searchsorted(low, points, side="right") - np.searchsorted(high, points, side="left")
+    accepted = count / k_total > alpha
     if not accepted.any():
         return float("nan"), float("nan")
-    lo = points[accepted].min()
-    hi = points[accepted].max()
-    # an interval that reaches the outermost probe is unbounded on that side
-    if accepted[0]:
-        lo = -np.inf
-    if accepted[-1]:
-        hi = np.inf
+    lo = -np.inf if accepted[0] else float(points[accepted].min())
+    hi = np.inf if accepted[-1] else float(points[accepted].max())
     return float(lo), float(hi)
 
 
-def _grid_interval(
-    fit, data, outcome, d_obs, assignments, with_cohorts, observed, exact, level, grid
-):
+def _grid_interval(fit, data, outcome, d_obs, donors, with_cohorts, observed, exact, level, grid):
     alpha = 1 - level
     if grid is None:
         span = 4 * max(abs(observed), 1e-8)
@@ -370,7 +438,7 @@ def _grid_interval(
     for tau in grid:
         y_tau = y - tau * d_obs
         obs = float(fit(data.assign(**{outcome: y_tau})))
-        st = np.array([fit(with_cohorts(a, y_tau)) for a in assignments], dtype=float)
+        st = np.array([fit(with_cohorts(d, y_tau)) for d in donors], dtype=float)
         if not exact:
             st = np.append(st, obs)
         accepted.append(_pvalue(st, obs) > alpha)
