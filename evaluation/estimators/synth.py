@@ -843,7 +843,9 @@ def single_unit_inference(
             n_permutations=n_permutations,
             seed=seed,
             center=point,
+            statistic="auto",
         )
+        out["warnings"].extend(_conformal.nonconvex_warning(res, level))
         out.update(
             pvalue=res["pvalue"],
             ci_low=res["ci_low"],
@@ -864,7 +866,9 @@ def single_unit_inference(
         out["inference"] = (
             "conformal inference (Chernozhukov, Wüthrich & Zhu 2021): residuals of a "
             f"{model_words} fitted under the null over all {T} periods, {perm_words} of the "
-            f"residuals; statistic = mean |residual| over the {T1} post-periods; "
+            f"residuals; statistic = {_conformal.statistic_words(res['statistic_name'], 1)} "
+            f"over the {T1} post-periods (pre-period residual autocorrelation "
+            f"{res['autocorrelation']:.2f}); "
             f"{level:.0%} CI by test inversion over a constant effect"
             + (f" — {reason}" if reason else "")
         )
