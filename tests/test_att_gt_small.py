@@ -154,3 +154,17 @@ def test_randomization_for_the_overall_effect():
     n = one["ward"].nunique()
     assert agg.overall.min_pvalue == pytest.approx(1 / n)
     assert agg.overall.pvalue == pytest.approx(1 / n)  # the planted effect is the most extreme
+
+
+def test_doubly_robust_with_perfect_separation_is_a_design_error_not_a_linalg_crash():
+    """13 wards, 2 never treated, one covariate: the propensity logit separates perfectly."""
+    rng = np.random.default_rng(0)
+    cohorts = {0: 5, 1: 5, 2: 5, 3: 7, 4: 7, 5: 7, 6: 7, 7: 9, 8: 9, 9: 9, 10: 9}
+    rows = []
+    for i in range(13):
+        x = rng.normal()
+        rows += [(i, t, cohorts.get(i, np.nan), x, rng.normal()) for t in range(12)]
+    d = pd.DataFrame(rows, columns=["u", "t", "c", "x", "y"])
+    with pytest.raises(ev.DesignError, match="separate them perfectly.*est_method='reg'"):
+        ev.att_gt(d, "y", "u", "t", "c", covariates=["x"])
+    ev.att_gt(d, "y", "u", "t", "c", covariates=["x"], est_method="reg")  # still estimable

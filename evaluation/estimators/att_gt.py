@@ -1028,6 +1028,15 @@ def _drdid_panel(dy, D, Z, w, names):
     score, trimming controls with p ≥ 0.995, OLS outcome regression)."""
     n1 = len(dy)
     ps, H = _logit(D, Z, w)
+    if not np.all(np.isfinite(H)) or np.linalg.matrix_rank(H) < H.shape[0]:
+        # perfect separation: with a handful of wards the covariates can predict treatment
+        # exactly, and the propensity score (hence the doubly robust estimate) does not exist
+        raise DesignError(
+            "att_gt(est_method='dr'): the propensity score cannot be estimated for some (g, t) "
+            f"— with {int(D.sum())} treated and {int((D == 0).sum())} comparison units, "
+            f"covariates {', '.join(map(repr, names))} separate them perfectly. Use "
+            "est_method='reg' (outcome regression) or fewer covariates."
+        )
     ps = np.minimum(ps, 1 - 1e-6)
     trim = np.where(D == 0, ps < 0.995, True)
     beta, A = _ols_controls(dy, D, Z, w, names)
