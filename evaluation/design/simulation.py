@@ -366,7 +366,7 @@ def _conformal_cwz(d: pd.DataFrame, seed: int) -> tuple:
     import evaluation as ev
 
     r = ev.conformal_test(d, "y", "ward", "week", "cohort", model="did", statistic="mean_abs")
-    return r.estimate, r.ci_low, r.ci_high, r.pvalue, "conformal (mean |residual|)"
+    return r.estimate, r.ci_low, r.ci_high, r.pvalue, "conformal (mean of absolute residuals)"
 
 
 def _att_gt(d: pd.DataFrame, seed: int, *, inference: str | None, reps: int) -> tuple:
@@ -482,13 +482,13 @@ def methods_for(design_key: str, *, reps: int = 9999, extended: bool = True) -> 
                 ),
                 Method(
                     "conformal_mean",
-                    "check: conformal DiD, |mean residual|, exact inversion (2nd implementation)",
+                    "check: conformal DiD, absolute mean residual, exact inversion (2nd implementation)",
                     False,
                     conformal_mean_statistic,
                 ),
                 Method(
                     "conformal_cwz",
-                    "conformal DiD, CWZ statistic mean |residual| (robust, low power)",
+                    "conformal DiD, CWZ statistic = mean of absolute residuals (robust, low power)",
                     False,
                     _conformal_cwz,
                 ),
