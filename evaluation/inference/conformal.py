@@ -232,6 +232,8 @@ def conformal_inference(
     u_null = fitter.residuals(null)
     pvalue, stat = _pvalue(u_null, index, q, statistic)
     evaluated[float(null)] = pvalue
+    if model == "did" and statistic == "abs_mean":
+        return _exact_did_interval(fitter, index, u_null, null, pvalue, stat, level, min_p, rho)
     if center is None or not np.isfinite(center):
         center = fitter.pre_only_effect()
     spread = float(np.std(fitter.residuals(center)))
@@ -298,6 +300,52 @@ def nonconvex_warning(res: dict[str, Any], level: float) -> list[str]:
         f"(p = {res['pvalue']:.3f}) although the interval shown, from the lowest to the highest "
         "accepted effect, contains it. Read the p-value; the interval is conservative."
     ]
+
+
+def _exact_did_interval(fitter, index, u_null, null, pvalue, stat, level, min_p, rho):
+    """Exact test inversion for the DiD counterfactual with the |mean residual| statistic.
+
+    The DiD residuals are linear in the null: û(θ) = û(θ₀) − (θ − θ₀)(P − T₁/T), P the
+    post-period indicator, so each permuted block's statistic is |A_j − (θ − θ₀) B_j| with
+    A_j, B_j the block means of û(θ₀) and of P − T₁/T. The accepted set then follows exactly
+    from the crossings of these lines (:func:`evaluation.inference.randomization.invert_linear`);
+    it always contains the DiD estimate (where the observed statistic is 0, so p = 1).
+    """
+    from evaluation.inference.randomization import invert_linear
+
+    post = fitter.post.astype(float)
+    A = u_null[index].mean(axis=1)
+    B = (post - post.mean())[index].mean(axis=1)
+    lo, hi = invert_linear(float(A[0]), float(B[0]), A, B, level)
+    lo, hi = lo + null, hi + null
+    center = float(null + A[0] / B[0]) if B[0] != 0 else float("nan")
+    thetas = np.unique(np.array([v for v in (lo, center, hi) if np.isfinite(v)] + [null]))
+    grid_df = pd.DataFrame(
+        {
+            "theta": thetas,
+            "pvalue": [
+                _pvalue(u_null - (t - null) * (post - post.mean()), index, 1, "abs_mean")[0]
+                for t in thetas
+            ],
+        }
+    )
+    empty = not (np.isfinite(lo) or np.isfinite(hi))
+    return {
+        "pvalue": pvalue,
+        "statistic": stat,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "min_pvalue": min_p,
+        "n_permutations": index.shape[0],
+        "grid": grid_df,
+        "empty": bool(empty and np.isnan(lo)),
+        "open": bool(np.isinf(lo) or np.isinf(hi)),
+        "residuals": u_null,
+        "center": center,
+        "statistic_name": "abs_mean",
+        "autocorrelation": rho,
+        "nonconvex": bool(pvalue <= 1 - level and lo <= null <= hi),
+    }
 
 
 @dataclass
