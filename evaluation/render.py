@@ -509,8 +509,9 @@ def render_index(
         group_key = (f.get("programme"), f.get("outcome"))
         group = None
         if group_key != last:
-            prog = f.get("programme") or "Toàn quận / District"
-            group = f"{prog} — {f.get('outcome')}"
+            # readable names when the notebook recorded them (programme_label, outcome_label)
+            prog = f.get("programme_label") or f.get("programme") or "Toàn quận / District"
+            group = f"{prog} — {f.get('outcome_label') or f.get('outcome')}"
             last = group_key
         lo, hi = f.get("ci_low"), f.get("ci_high")
         rows.append(

@@ -78,17 +78,21 @@ def demo_truth() -> dict:
     return yaml.safe_load((demo_folder() / "truth.yaml").read_text(encoding="utf-8"))
 
 
-def traffic_truth(freq: str = "week", outcome: str = "congestion") -> pd.DataFrame:
+def traffic_truth(
+    freq: str = "week", outcome: str = "congestion", folder: str | Path | None = None
+) -> pd.DataFrame:
     """True effect of the traffic programmes per ward × period, from the simulated outcomes.
 
     For each cell: the mean observed value over its junction-peaks, the mean counterfactual
     (no programme anywhere) over the same junction-peaks, and their difference — the cell's
     realised effect, as the cell means of :func:`~evaluation.data.panels.aggregate_traffic`
     would show it. ``outcome`` is ``"congestion"`` (minutes) or ``"speed"`` (km/h).
+    ``folder`` is the demo data folder (default: :func:`demo_folder`).
     """
     if outcome not in ("congestion", "speed"):
         raise DataError(f"traffic_truth: outcome must be 'congestion' or 'speed', not {outcome!r}")
-    t = read_table(demo_folder() / "truth" / "traffic_daily.parquet")
+    base = Path(folder) if folder is not None else demo_folder()
+    t = read_table(base / "truth" / "traffic_daily.parquet")
     t["period_start"] = period_start(t["date"], freq).to_numpy()
     g = (
         t.groupby(["ward", "period_start"], sort=True)

@@ -58,8 +58,12 @@ def _parse_dates(values: pd.Series) -> pd.Series:
         return values
     text = values.astype("string").str.strip()
     iso = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    # Vietnamese offices write day first: 15/02/2024
-    dayfirst = pd.to_datetime(text, errors="coerce", dayfirst=True, format="mixed")
+    # Vietnamese offices write day first: 15/02/2024. Only the values ISO 8601 could not read
+    # go through the (per-value, slow) mixed-format parser.
+    rest = iso.isna() & text.notna()
+    if not rest.any():
+        return iso
+    dayfirst = pd.to_datetime(text[rest], errors="coerce", dayfirst=True, format="mixed")
     return iso.fillna(dayfirst)
 
 

@@ -26,6 +26,10 @@ LABELS = {
 }
 
 
+# scales on which an effect is a log change, reported as a percent change
+_LOG_SCALES = ("log", "log points", "coefficient (log)", "log rate ratio")
+
+
 def fmt_en(x: float, digits: int = 1) -> str:
     if x is None or not math.isfinite(x):
         return "—" if x is None or math.isnan(x) else ("∞" if x > 0 else "−∞")
@@ -68,7 +72,7 @@ def _percent(est: Estimate, baseline: float | None) -> tuple[float, float, float
     """Effect and interval as percent changes, when the scale allows it."""
     if est.scale in ("rate ratio", "ratio"):
         return tuple(100 * (v - 1) for v in (est.estimate, est.ci_low, est.ci_high))  # type: ignore[return-value]
-    if est.scale in ("log", "log points", "coefficient (log)"):
+    if est.scale in _LOG_SCALES:
         return tuple(
             100 * (math.exp(v) - 1) if math.isfinite(v) else v
             for v in (est.estimate, est.ci_low, est.ci_high)
@@ -113,7 +117,8 @@ def verdict(
     can_reject = not (math.isfinite(est.min_pvalue) and est.min_pvalue > alpha)
 
     pct = _percent(est, baseline)
-    if ratio_scale and pct is not None:
+    log_scale = est.scale in _LOG_SCALES
+    if (ratio_scale or log_scale) and pct is not None:
         size_en = f"{fmt_en(abs(pct[0]), 0)} %"
         size_vi = f"{fmt_vi(abs(pct[0]), 0)}%"
         ci_en = f"{fmt_en(pct[1], 0)} % to {fmt_en(pct[2], 0)} %"
@@ -128,9 +133,14 @@ def verdict(
         ci_vi = f"{fmt_vi(est.ci_low)} đến {fmt_vi(est.ci_high)} {unit_vi}".strip()
     move_en = "lower" if direction_down else "higher"
     move_vi = "giảm" if direction_down else "tăng"
-    p_en, p_vi = _fmt_p(est.pvalue, False), _fmt_p(est.pvalue, True)
-    how_en = f"({pct_level} % confidence interval {ci_en}; p = {p_en})"
-    how_vi = f"(khoảng tin cậy {pct_level}%: {ci_vi}; p = {p_vi})"
+    # "p = 0.012", but "p < 0.001"
+    p_en, p_vi = (f"= {_fmt_p(est.pvalue, vi)}".replace("= <", "<") for vi in (False, True))
+    how_en = f"({pct_level} % confidence interval {ci_en}; p {p_en})"
+    how_vi = f"(khoảng tin cậy {pct_level}%: {ci_vi}; p {p_vi})"
+    if not (math.isfinite(est.ci_low) and math.isfinite(est.ci_high)):
+        # e.g. randomization inference on a Poisson model gives a p-value but no interval
+        how_en = f"(no confidence interval available; p {p_en})"
+        how_vi = f"(không có khoảng tin cậy; p {p_vi})"
 
     if significant:
         category = "improved" if good else "worsened"
