@@ -19,8 +19,10 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(BIN)/pilot-eval report --out $(OUT)
 
+# unit tests, then every notebook run on the demo data (nbval: a cell that raises fails)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --nbval-lax notebooks
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
