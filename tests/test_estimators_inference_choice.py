@@ -28,6 +28,7 @@ from evaluation.inference.cluster import cr1_dof, cr1_vcov
         (13, 1, "event_study", "wild"),  # no per-period randomization interval
         (500, 191, "att_gt", "analytic"),
         (13, 1, "att_gt", "randomization"),
+        (13, 9, "att_gt", "randomization"),  # few clusters: IF errors over-reject, no wild
     ],
 )
 def test_rule(G, G1, estimator, expected):
