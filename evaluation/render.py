@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from html.parser import HTMLParser
 from importlib import resources
@@ -480,6 +480,51 @@ def _sort_key(text: Any) -> str:
     return "".join(c for c in s if not unicodedata.combining(c)).casefold()
 
 
+#: verdict categories (evaluation.report.verdict) in the order a reader wants them
+CATEGORY_ORDER = ("improved", "worsened", "unclear", "design_limited")
+CATEGORY_LABELS = {
+    "improved": "Cải thiện / Improved",
+    "worsened": "Xấu đi / Worsened",
+    "unclear": "Chưa rõ / No clear effect",
+    "design_limited": "Chưa đủ để kết luận / Design cannot decide",
+}
+
+
+def _finding_groups(findings: Sequence[Mapping[str, Any]]) -> dict[tuple, list]:
+    """Findings by (programme, outcome), in the order the notebooks recorded them — the plan
+    lists the district notebooks first, so their headline programmes lead — district-wide
+    findings first within a group."""
+    groups: dict[tuple, list] = {}
+    for f in findings:
+        groups.setdefault((f.get("programme"), f.get("outcome")), []).append(f)
+    return groups
+
+
+def _group_label(f: Mapping[str, Any]) -> str:
+    # readable names when the notebook recorded them (programme_label, outcome_label)
+    prog = f.get("programme_label") or f.get("programme") or "Toàn quận / District"
+    return f"{prog} — {f.get('outcome_label') or f.get('outcome')}"
+
+
+def _finding_row(f: Mapping[str, Any], exists: Callable[[str | None], bool]) -> dict[str, Any]:
+    lo, hi = f.get("ci_low"), f.get("ci_high")
+    cat = f.get("verdict_category")
+    return {
+        "ward": f.get("ward") or "Toàn quận / District",
+        "estimate": format_number(f.get("estimate")),
+        "ci": "—" if lo is None and hi is None else f"[{format_number(lo)}, {format_number(hi)}]",
+        "pvalue": format_pvalue(f.get("pvalue")),
+        "category": cat,
+        "category_label": CATEGORY_LABELS.get(cat, "") if cat else "",
+        "verdict_vi": f.get("verdict_vi", ""),
+        "verdict_en": f.get("verdict_en", ""),
+        "warnings": list(f.get("warnings") or []),
+        "method": f.get("method", ""),
+        "inference": f.get("inference", ""),
+        "report": f.get("report") if exists(f.get("report")) else None,
+    }
+
+
 def render_index(
     manifest: Mapping[str, Any],
     findings: Sequence[Mapping[str, Any]],
@@ -495,42 +540,38 @@ def render_index(
     def exists(rel: str | None) -> bool:
         return bool(rel) and (out_dir is None or (out_dir / rel).is_file())
 
-    ordered = sorted(
-        findings,
-        key=lambda f: (
-            _sort_key(f.get("programme")),
-            _sort_key(f.get("outcome")),
-            f.get("ward") is not None,
-            _sort_key(f.get("ward")),
-        ),
-    )
-    rows, last = [], None
-    for f in ordered:
-        group_key = (f.get("programme"), f.get("outcome"))
-        group = None
-        if group_key != last:
-            # readable names when the notebook recorded them (programme_label, outcome_label)
-            prog = f.get("programme_label") or f.get("programme") or "Toàn quận / District"
-            group = f"{prog} — {f.get('outcome_label') or f.get('outcome')}"
-            last = group_key
-        lo, hi = f.get("ci_low"), f.get("ci_high")
-        rows.append(
+    groups, summary = _finding_groups(findings), []
+    rows = []
+    for items in groups.values():
+        label = _group_label(items[0])
+        district = [f for f in items if f.get("ward") is None]
+        per_ward: dict[str, Mapping[str, Any]] = {}
+        for f in items:
+            if f.get("ward") is not None:
+                per_ward.setdefault(str(f["ward"]), f)  # a ward's first (main) finding
+        counts = {}
+        for f in per_ward.values():
+            cat = f.get("verdict_category")
+            if cat:
+                counts[cat] = counts.get(cat, 0) + 1
+        summary.append(
             {
-                "group": group,
-                "ward": f.get("ward") or "Toàn quận / District",
-                "estimate": format_number(f.get("estimate")),
-                "ci": "—"
-                if lo is None and hi is None
-                else f"[{format_number(lo)}, {format_number(hi)}]",
-                "pvalue": format_pvalue(f.get("pvalue")),
-                "verdict_vi": f.get("verdict_vi", ""),
-                "verdict_en": f.get("verdict_en", ""),
-                "warnings": list(f.get("warnings") or []),
-                "method": f.get("method", ""),
-                "inference": f.get("inference", ""),
-                "report": f.get("report") if exists(f.get("report")) else None,
+                "label": label,
+                "headline": _finding_row(district[0], exists) if district else None,
+                "counts": [
+                    {"category": c, "label": CATEGORY_LABELS.get(c, c), "n": counts[c]}
+                    for c in CATEGORY_ORDER
+                    if counts.get(c)
+                ],
+                "n_wards": len(per_ward),
+                "anchor": f"g{len(summary) + 1}",
             }
         )
+        for i, f in enumerate(district + [f for f in items if f.get("ward") is not None]):
+            row = _finding_row(f, exists)
+            row["group"] = label if i == 0 else None
+            row["anchor"] = summary[-1]["anchor"] if i == 0 else None
+            rows.append(row)
 
     def links(r: Mapping[str, Any]) -> list[tuple[str, str]]:
         outs = r.get("outputs") or {}
@@ -598,6 +639,7 @@ def render_index(
         n_runs=len(runs),
         counts=counts,
         rows=rows,
+        summary=summary,
         problems=problems,
         runs=run_rows,
         downloads=downloads,

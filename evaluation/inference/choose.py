@@ -109,8 +109,9 @@ def choose_inference(
     elif min(G1, G0) < FEW_TREATED:
         side = "treated" if G1 <= G0 else "untreated"
         ideal = "randomization"
+        few = f"no {side} cluster" if min(G1, G0) == 0 else f"only {min(G1, G0)} {side} cluster(s)"
         reason = (
-            f"{design}: only {min(G1, G0)} {side} cluster(s), too few for cluster-robust or "
+            f"{design}: {few}, too few for cluster-robust or "
             "wild-bootstrap inference (MacKinnon & Webb 2017, 2020), so randomization inference "
             "permutes which units are treated"
         )
@@ -129,9 +130,11 @@ def choose_inference(
         # spirit and over-reject with few clusters like CR1 does (30 % at the 5 % level in
         # simulations/inference_size_power.py); it has no wild bootstrap, so it permutes cohorts
         ideal = "randomization"
-        reason += (
-            "; att_gt has no wild bootstrap and its influence-function standard errors "
-            "over-reject with this few clusters, so randomization inference is used"
+        reason = (
+            f"{design}: too few clusters for att_gt's influence-function standard errors, "
+            "which over-reject here like cluster-robust ones (and att_gt has no wild "
+            "bootstrap), so randomization inference permutes the cohorts across units "
+            "(MacKinnon & Webb 2020)"
         )
     if ideal in available:
         return ideal, reason
