@@ -876,19 +876,10 @@ def _check_names(params: Mapping[str, Any], where: str) -> None:
 
 def _wards(value: Any, where: str) -> tuple[str, ...]:
     """Resolve ``all`` or a list of ward names/codes to canonical names."""
-    try:
-        from evaluation.data import wards as gazetteer
-    except ImportError:  # the data layer is not installed yet: take names as given
-        gazetteer = None
+    from evaluation.data import wards as gazetteer
+
     if value == "all":
-        if gazetteer is None:
-            raise PlanError(
-                f"{where}: 'all' needs the ward gazetteer (evaluation.data.wards); "
-                "list the wards instead"
-            )
-        table = gazetteer.wards()
-        column = "name_vi" if "name_vi" in table.columns else "ward"
-        return tuple(str(w) for w in table[column])
+        return tuple(str(w) for w in gazetteer.wards()["name_vi"])
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not value:
@@ -902,11 +893,10 @@ def _wards(value: Any, where: str) -> tuple[str, ...]:
                 f"{where}: {w!r} is a number; ward codes keep their leading zeros, so write "
                 f'them in quotes (e.g. "{w:05d}") or give the ward name'
             )
-        if gazetteer is not None:
-            try:
-                w = gazetteer.normalize_ward(w, source=where)
-            except DataError as exc:
-                raise PlanError(str(exc)) from None
+        try:
+            w = gazetteer.normalize_ward(w, source=where)
+        except DataError as exc:
+            raise PlanError(str(exc)) from None
         out.append(unicodedata.normalize("NFC", w))
     dup = sorted({w for w in out if out.count(w) > 1})
     if dup:

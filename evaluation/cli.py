@@ -253,15 +253,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    try:
-        from evaluation.data.validate import main as validate_main
-    except ImportError:
-        print(
-            "pilot-eval validate: the data validator (evaluation.data.validate) is not "
-            "installed in this version",
-            file=sys.stderr,
-        )
-        return EXIT_UNUSABLE
+    from evaluation.data.validate import main as validate_main
+
     return int(validate_main(list(args.files)) or 0)
 
 

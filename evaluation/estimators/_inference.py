@@ -106,13 +106,8 @@ def resolve(
 
 def wild(y, X, cluster, *, param: int, fe, weights, level: float, seed, n_boot: int) -> Any:
     """Run the restricted wild cluster bootstrap of :mod:`evaluation.inference.wild`."""
-    try:
-        from evaluation.inference.wild import wild_cluster_bootstrap
-    except ImportError as exc:
-        raise InferenceError(
-            "inference='wild' is not available in this installation "
-            f"(evaluation.inference.wild cannot be imported: {exc})."
-        ) from None
+    from evaluation.inference.wild import wild_cluster_bootstrap
+
     return wild_cluster_bootstrap(
         y,
         X,
@@ -154,13 +149,8 @@ def randomization(
     ``fast`` in :func:`~evaluation.inference.randomization.randomization_inference`), used
     when given; ``fit`` is then called once, for the observed data.
     """
-    try:
-        from evaluation.inference.randomization import randomization_inference
-    except ImportError as exc:
-        raise InferenceError(
-            "inference='randomization' is not available in this installation "
-            f"(evaluation.inference.randomization cannot be imported: {exc})."
-        ) from None
+    from evaluation.inference.randomization import randomization_inference
+
     return randomization_inference(
         fit,
         data,
@@ -238,15 +228,6 @@ def describe(method: str) -> str:
     return _DESCRIBE.get(method, method)
 
 
-def unavailable_fallback(choice: Choice, err: InferenceError) -> str:
-    """Warning text when ``auto`` chose a method whose module is not installed yet."""
-    return (
-        f"inference='auto' chose {describe(choice.method)} for this design, but it is not "
-        f"available here ({err}); cluster-robust (CR1) standard errors are shown instead and "
-        "are likely far too small with this few clusters — do not read them as evidence."
-    )
-
-
 def finish(
     choice,
     prep,
@@ -265,9 +246,7 @@ def finish(
 ):
     """se / ci / p-value of the treatment coefficient (index 0) by the chosen method.
 
-    Returns ``(fields, method_code, inference_text, warnings)``. When ``auto`` chose a method
-    whose module is not installed yet, falls back to CR1 with a plain warning; an explicit
-    request for an unavailable method raises InferenceError. ``batch``: the estimator's exact
+    Returns ``(fields, method_code, inference_text, warnings)``. ``batch``: the estimator's exact
     vectorised form for randomization inference (see :func:`randomization`), when it has one.
     """
     from evaluation.inference.cluster import t_inference
@@ -275,42 +254,36 @@ def finish(
     warnings: list[str] = []
     text = choice.reason
     if choice.method in ("wild", "randomization", "conformal"):
-        try:
-            if choice.method == "wild":
-                res = wild(**wild_args, level=level, seed=seed, n_boot=n_boot)
-            elif choice.method == "conformal":
-                from evaluation.inference.conformal import statistic_words
+        if choice.method == "wild":
+            res = wild(**wild_args, level=level, seed=seed, n_boot=n_boot)
+        elif choice.method == "conformal":
+            from evaluation.inference.conformal import statistic_words
 
-                res = conformal(prep, data, level=level, seed=seed)
-                text += (
-                    f"; moving-block permutations of the {res.n_permutations} periods with a DiD "
-                    f"counterfactual, statistic {statistic_words(res.statistic_name, res.q)} "
-                    f"(pre-period residual autocorrelation {res.autocorrelation:.2f}), interval "
-                    "by test inversion for a constant effect"
-                )
-                warnings.extend(res.warnings)
-            else:
-                res = randomization(
-                    fit_fn,
-                    data,
-                    unit=prep.unit_name,
-                    cohort=prep.cohort_name,
-                    time=prep.time_name,
-                    outcome=prep.outcome,
-                    level=level,
-                    seed=seed,
-                    reps=n_boot,
-                    linear=linear,
-                    batch=batch,
-                )
-                text += "; " + getattr(res, "description", "")
-                warnings.extend(getattr(res, "warnings", ()))
-            return fields_from(res), choice.method, text, warnings
-        except InferenceError as err:
-            if not choice.auto:
-                raise
-            warnings.append(unavailable_fallback(choice, err))
-            text += " — not available here, so CR1 is shown instead"
+            res = conformal(prep, data, level=level, seed=seed)
+            text += (
+                f"; moving-block permutations of the {res.n_permutations} periods with a DiD "
+                f"counterfactual, statistic {statistic_words(res.statistic_name, res.q)} "
+                f"(pre-period residual autocorrelation {res.autocorrelation:.2f}), interval "
+                "by test inversion for a constant effect"
+            )
+            warnings.extend(res.warnings)
+        else:
+            res = randomization(
+                fit_fn,
+                data,
+                unit=prep.unit_name,
+                cohort=prep.cohort_name,
+                time=prep.time_name,
+                outcome=prep.outcome,
+                level=level,
+                seed=seed,
+                reps=n_boot,
+                linear=linear,
+                batch=batch,
+            )
+            text += "; " + getattr(res, "description", "")
+            warnings.extend(getattr(res, "warnings", ()))
+        return fields_from(res), choice.method, text, warnings
     se = float(np.sqrt(V[0, 0])) if V[0, 0] > 0 else float("nan")
     p, lo, hi = t_inference(beta, se, df, level)
     if choice.auto:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.errors import DataError, DesignError
 from evaluation.estimators import _inference as inf
 from evaluation.estimators._linear import cluster_vcov, fit_within
 from evaluation.estimators._prepare import Panel, prepare
@@ -225,14 +225,8 @@ def event_study(
                 f"({G} clusters), t with G−1 degrees of freedom"
             )
         if choice.method == "wild":
-            try:
-                se, lo_ci, hi_ci = _wild_all(y, X, cl, nk, [unit_c, time_c], w, level, seed, n_boot)
-                text = choice.reason + "; one bootstrap per event time; pre-trend test from CR1"
-            except InferenceError as err:
-                if not choice.auto:
-                    raise
-                warnings.append(inf.unavailable_fallback(choice, err))
-                method = "cluster"
+            se, lo_ci, hi_ci = _wild_all(y, X, cl, nk, [unit_c, time_c], w, level, seed, n_boot)
+            text = choice.reason + "; one bootstrap per event time; pre-trend test from CR1"
     coefs = pd.DataFrame(
         {
             "rel_time": ks + [reference],
