@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import DataError, DesignError, InferenceError, examples
+from evaluation.inference.choose import MIN_PRE_PERIODS, design_limit_warning
 from evaluation.results import Estimate
 
 __all__ = [
@@ -54,7 +55,7 @@ __all__ = [
 # is preferred by inference="auto": with T ≥ 21 periods its smallest p-value 1/T is below 5 %,
 # and Chernozhukov, Wüthrich & Zhu (2021) need a long pre-period to estimate the
 # counterfactual model consistently.
-CONFORMAL_MIN_PRE = 20
+CONFORMAL_MIN_PRE = MIN_PRE_PERIODS  # one rule with twfe's inference='auto'
 
 INFERENCE_CHOICES = (
     "auto",
@@ -687,19 +688,9 @@ def fit_warning(panel: SinglePanel, pre_gap: np.ndarray, method: str) -> list[st
     return out
 
 
-def design_limit_warning(min_p: float, level: float, text: str) -> list[str]:
-    """Plain-language warning when no result of this design could be significant."""
-    alpha = 1 - level
-    if not (np.isfinite(min_p) and min_p > alpha):
-        return []
-    return [
-        f"This design cannot reach the {alpha:.0%} significance level: {text} the smallest "
-        f"possible p-value is {min_p:.3g}, so no effect, however large, could be declared "
-        f"significant at {alpha:.0%}. What could: a longer pre-period (with at least "
-        f"{CONFORMAL_MIN_PRE} periods before the start the conformal test's smallest p-value "
-        "is 1/(number of periods)), finer periods (weeks instead of months), or evaluating "
-        "the rollout to more wards, which adds treated units."
-    ]
+def _limit_warning(min_p: float, level: float, situation: str) -> list[str]:
+    w = design_limit_warning(min_p, level, situation)
+    return [w] if w else []
 
 
 def single_unit_inference(
@@ -816,10 +807,10 @@ def single_unit_inference(
                 "post-period gap varies too much over time), so the confidence set is empty."
             )
         unit_word = "ward" if N1 == 1 else f"group of {N1} wards"
-        out["warnings"] += design_limit_warning(
+        out["warnings"] += _limit_warning(
             res["min_pvalue"],
             level,
-            f"with one treated {unit_word} and {res['n_sets']} placebo comparisons,",
+            f"with one treated {unit_word} and {res['n_sets']} placebo comparisons",
         )
         if math.isinf(res["ci_low"]) and not res["empty"]:
             out["warnings"].append(
@@ -883,9 +874,7 @@ def single_unit_inference(
                 "The conformal confidence interval reached the edge of the search grid; the "
                 "reported bound is a lower bound on its width."
             )
-        out["warnings"] += design_limit_warning(
-            res["min_pvalue"], level, f"with {T} periods to permute,"
-        )
+        out["warnings"] += _limit_warning(res["min_pvalue"], level, f"with {T} periods to permute")
         return out
 
     if inference in ("placebo_variance", "jackknife"):

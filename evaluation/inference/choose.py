@@ -24,7 +24,14 @@ when the blocks are moving (cyclic shifts). It is chosen when the treated unit h
 
 from __future__ import annotations
 
-__all__ = ["choose_inference", "MANY_CLUSTERS", "MANY_TREATED", "FEW_TREATED", "MIN_PRE_PERIODS"]
+__all__ = [
+    "choose_inference",
+    "design_limit_warning",
+    "MANY_CLUSTERS",
+    "MANY_TREATED",
+    "FEW_TREATED",
+    "MIN_PRE_PERIODS",
+]
 
 #: clusters needed before CR1 is trusted (Angrist & Pischke's 42; MacKinnon & Webb 2017)
 MANY_CLUSTERS = 42
@@ -146,3 +153,22 @@ def choose_inference(
                 "instead — read its intervals with caution"
             )
     raise AssertionError("unreachable: every estimator offers some inference")
+
+
+def design_limit_warning(min_pvalue: float, level: float, situation: str) -> str | None:
+    """The plain-language warning when no result of this design could be significant.
+
+    ``situation`` says why, e.g. "with 1 treated of 13 units". One wording for every method
+    (randomization, placebo, conformal), so a reader meets the same explanation everywhere.
+    """
+    alpha = 1 - level
+    if not (min_pvalue == min_pvalue and min_pvalue > alpha):  # NaN: no bound known
+        return None
+    return (
+        f"This design cannot reach the {alpha:.0%} significance level: {situation}, even the "
+        f"strongest possible result has p = {min_pvalue:.3f}. A 'not significant' result here "
+        "is not evidence of no effect. Stronger evidence needs more treated units (the "
+        "rollout), a longer pre-period for this unit (with at least "
+        f"{MIN_PRE_PERIODS} periods before its start, conformal inference's smallest p-value is "
+        "1/(number of periods)), or finer periods (weeks rather than months)."
+    )

@@ -28,7 +28,7 @@ period outcomes). It must equal the generic path to rounding; the tests check 1e
 
 The design limit: with N distinct assignments the smallest attainable p-value is 1/N — 1/13 ≈
 0.077 with one treated ward of 13. No permutation test can then reach 5 %, and the result says
-so in plain words (:func:`design_limit_warning`).
+so in plain words (:func:`evaluation.inference.choose.design_limit_warning`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import DesignError, InferenceError
+from evaluation.inference.choose import design_limit_warning
 
 __all__ = [
     "FastStatistic",
@@ -50,7 +51,6 @@ __all__ = [
     "randomization_inference",
     "RandomizationResult",
     "count_assignments",
-    "design_limit_warning",
 ]
 
 
@@ -120,22 +120,6 @@ def _multiset_permutations(items: list) -> Iterator[tuple]:
                 counts[k] += 1
 
     yield from rec(0)
-
-
-def design_limit_warning(
-    min_pvalue: float, level: float, n_units: int, n_treated: int
-) -> str | None:
-    """Plain-language warning when no assignment could give p below 1 − level."""
-    alpha = 1 - level
-    if not (min_pvalue > alpha):
-        return None
-    return (
-        f"This design cannot reach the {alpha:.0%} significance level: with {n_treated} treated "
-        f"of {n_units} units, even the strongest possible result has p = {min_pvalue:.3f}. A "
-        "'not significant' result here is not evidence of no effect. Stronger evidence needs "
-        "more treated units (the rollout), or a longer pre-period for this unit so that "
-        "time-based (conformal) inference can be used."
-    )
 
 
 def randomization_inference(
@@ -287,7 +271,7 @@ def randomization_inference(
                 fit, data, outcome, d_obs, donors, with_cohorts, observed, exact, level, grid
             )
     warnings = []
-    w = design_limit_warning(min_p, level, n_units, n_treated)
+    w = design_limit_warning(min_p, level, f"with {n_treated} treated of {n_units} units")
     if w:
         warnings.append(w)
     how = "all" if exact else f"{len(stats) - 1:,} random"
