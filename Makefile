@@ -27,13 +27,15 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
+# style, and the one-way layers of evaluation/ (the import contract in pyproject.toml)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Regenerate the committed demo data from the seeded simulator (a test checks it is identical).
 demo-data: $(STAMP)
-	$(BIN)/python -m evaluation.simulate --out data/demo
+	$(BIN)/python -m evaluation.demo --out data/demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/estimators.py

@@ -114,7 +114,7 @@ def worker(name: str, units: int, periods: int, draws: int, repeat: int) -> dict
         from wildboottest.wildboottest import WildboottestCL
 
         sys.path.insert(0, str(ROOT))
-        from evaluation.absorb import Absorber
+        from evaluation.core.absorb import Absorber
 
         warnings.simplefilter("ignore")
         within = Absorber([unit, t]).demean(np.column_stack([y, d]))

@@ -1,8 +1,15 @@
 """Pilot Evaluation Workbench: honest evaluation of Bắc Từ Liêm's pilot programmes.
 
-``import evaluation as ev`` gives the whole public API. Submodules load on first use
-(PEP 562), so importing the package is cheap — a notebook that only reads data never pays for
-statsmodels or matplotlib, and a batch of hundreds of notebook runs saves that time on each.
+``import evaluation as ev`` gives the verbs an analyst uses — the estimators, the checks, the
+design tools and the data loaders. Everything else stays in its module: result types
+(``evaluation.results``, ``evaluation.estimators.att_gt``), the inference methods
+(``evaluation.inference``), the error hierarchy (``evaluation.errors``), findings and reports
+(``evaluation.report``) and batch runs (``evaluation.batch``).
+
+Submodules load on first use (PEP 562), so importing the package is cheap — a notebook that only
+reads data never pays for the estimators, and a batch of hundreds of notebook runs saves that
+time on each. The ``TYPE_CHECKING`` block names every export for type checkers and editors; a
+test keeps it equal to the table below.
 """
 
 from __future__ import annotations
@@ -14,61 +21,38 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    # errors and results
-    "WorkbenchError": "evaluation.errors",
-    "DataError": "evaluation.errors",
-    "DesignError": "evaluation.errors",
-    "InferenceError": "evaluation.errors",
-    "PlanError": "evaluation.errors",
-    "BatchError": "evaluation.errors",
-    "Estimate": "evaluation.results",
-    "EventStudy": "evaluation.results",
-    "PretrendTest": "evaluation.results",
-    # data layer
-    "read_table": "evaluation.data.io",
-    "normalize_ward": "evaluation.data.wards",
-    "normalize_wards": "evaluation.data.wards",
-    "wards": "evaluation.data.wards",
-    "crosswalk": "evaluation.data.wards",
-    "adjacency": "evaluation.data.wards",
-    "to_new_wards": "evaluation.data.wards",
-    "load_registry": "evaluation.data.registry",
-    "add_cohort": "evaluation.data.registry",
-    "validate_panel": "evaluation.data.panels",
-    "aggregate_incidents": "evaluation.data.panels",
-    "police_period": "evaluation.data.panels",
-    "load_demo": "evaluation.data.demo",
-    "demo_truth": "evaluation.data.demo",
-    "simulate_district": "evaluation.simulate",
-    # estimators
+    # estimators (DESIGN.md §4)
     "did_2x2": "evaluation.estimators.did2x2",
     "twfe": "evaluation.estimators.twfe",
     "event_study": "evaluation.estimators.event_study",
     "att_gt": "evaluation.estimators.att_gt",
-    "AttGt": "evaluation.estimators.att_gt",
-    "AttGtAggregate": "evaluation.estimators.att_gt",
-    "bacon_decomposition": "evaluation.estimators.bacon",
-    "BaconDecomposition": "evaluation.estimators.bacon",
-    "choose_inference": "evaluation.inference.choose",
     "synthetic_control": "evaluation.estimators.synth",
     "synthetic_did": "evaluation.estimators.sdid",
-    "SyntheticEstimate": "evaluation.estimators.synth",
-    # inference and checks
-    "randomization_inference": "evaluation.inference.randomization",
-    "RandomizationResult": "evaluation.inference.randomization",
-    "wild_cluster_bootstrap": "evaluation.inference.wild",
-    "WildBootstrapResult": "evaluation.inference.wild",
+    # inference a reader asks for by name
     "conformal_test": "evaluation.inference.conformal",
-    "placebo_in_time": "evaluation.inference.placebo",
-    "placebo_in_space": "evaluation.inference.placebo",
-    "ConformalTest": "evaluation.inference.conformal",
-    "PlaceboResult": "evaluation.inference.placebo",
     "adjust_pvalues": "evaluation.inference.multiple",
-    # batch runs
-    "load_plan": "evaluation.batch",
-    "run_batch": "evaluation.batch",
-    "finding": "evaluation.batch",
-    "record_findings": "evaluation.batch",
+    "honest_did": "evaluation.inference.honest_did",
+    # diagnostics
+    "placebo_in_space": "evaluation.diagnostics.placebo",
+    "placebo_in_time": "evaluation.diagnostics.placebo",
+    "bacon_decomposition": "evaluation.diagnostics.bacon",
+    # design: before the rollout
+    "power": "evaluation.design.power",
+    "mde": "evaluation.design.power",
+    "rollout_schedule": "evaluation.design.rollout",
+    "compare_designs": "evaluation.design.rollout",
+    # data
+    "read_table": "evaluation.data.io",
+    "validate_panel": "evaluation.data.panels",
+    "aggregate_incidents": "evaluation.data.panels",
+    "normalize_ward": "evaluation.data.wards",
+    "to_new_wards": "evaluation.data.wards",
+    "load_registry": "evaluation.data.registry",
+    "add_cohort": "evaluation.data.registry",
+    "load_demo": "evaluation.data.demo",
+    # results and errors every caller meets
+    "Estimate": "evaluation.results",
+    "DataError": "evaluation.errors",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -87,13 +71,24 @@ def __dir__() -> list[str]:
     return __all__
 
 
-if TYPE_CHECKING:  # static analysers and IDEs see the real names
-    from evaluation.errors import (  # noqa: F401
-        BatchError,
-        DataError,
-        DesignError,
-        InferenceError,
-        PlanError,
-        WorkbenchError,
-    )
-    from evaluation.results import Estimate, EventStudy, PretrendTest  # noqa: F401
+if TYPE_CHECKING:  # static analysers and editors see every export
+    from evaluation.data.demo import load_demo  # noqa: F401
+    from evaluation.data.io import read_table  # noqa: F401
+    from evaluation.data.panels import aggregate_incidents, validate_panel  # noqa: F401
+    from evaluation.data.registry import add_cohort, load_registry  # noqa: F401
+    from evaluation.data.wards import normalize_ward, to_new_wards  # noqa: F401
+    from evaluation.design.power import mde, power  # noqa: F401
+    from evaluation.design.rollout import compare_designs, rollout_schedule  # noqa: F401
+    from evaluation.diagnostics.bacon import bacon_decomposition  # noqa: F401
+    from evaluation.diagnostics.placebo import placebo_in_space, placebo_in_time  # noqa: F401
+    from evaluation.errors import DataError  # noqa: F401
+    from evaluation.estimators.att_gt import att_gt  # noqa: F401
+    from evaluation.estimators.did2x2 import did_2x2  # noqa: F401
+    from evaluation.estimators.event_study import event_study  # noqa: F401
+    from evaluation.estimators.sdid import synthetic_did  # noqa: F401
+    from evaluation.estimators.synth import synthetic_control  # noqa: F401
+    from evaluation.estimators.twfe import twfe  # noqa: F401
+    from evaluation.inference.conformal import conformal_test  # noqa: F401
+    from evaluation.inference.honest_did import honest_did  # noqa: F401
+    from evaluation.inference.multiple import adjust_pvalues  # noqa: F401
+    from evaluation.results import Estimate  # noqa: F401

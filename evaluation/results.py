@@ -15,40 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.core.jsonable import jsonable
+
 __all__ = ["Estimate", "EventStudy", "PretrendTest", "jsonable"]
-
-
-def jsonable(value: Any) -> Any:
-    """Convert numpy / pandas scalars, arrays and frames to plain JSON values (NaN → None)."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        v = float(value)
-        return None if math.isnan(v) or math.isinf(v) else v
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, pd.Timestamp | np.datetime64):
-        return None if pd.isna(value) else pd.Timestamp(value).isoformat()
-    if isinstance(value, pd.DataFrame):
-        return [jsonable(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, pd.Series):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [jsonable(v) for v in value]
-    if hasattr(value, "to_dict"):
-        return jsonable(value.to_dict())
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
@@ -196,7 +165,9 @@ class EventStudy:
 
     ``coefs`` has columns ``rel_time``, ``estimate``, ``se``, ``ci_low``, ``ci_high`` (and may
     carry more, e.g. ``n_obs``); the reference period appears with estimate 0 and NaN se.
-    ``pretrend`` is the joint test of the leads.
+    ``pretrend`` is the joint test of the leads. ``vcov`` is the (cluster-robust) covariance of
+    the estimated coefficients, indexed and columned by ``rel_time`` without the reference
+    period — what a sensitivity analysis of parallel trends needs (Rambachan & Roth 2023).
     """
 
     coefs: pd.DataFrame
@@ -214,6 +185,7 @@ class EventStudy:
     n_clusters: int = 0
     warnings: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
+    vcov: pd.DataFrame | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -233,6 +205,15 @@ class EventStudy:
             "warnings": list(self.warnings),
             "details": jsonable(self.details),
         }
+
+    def sensitivity(self, *, restriction: str = "relative_magnitude", M=None, **kwargs):
+        """HonestDiD sensitivity of the post-period effect to violations of parallel trends
+        (Rambachan & Roth 2023): robust intervals by M̄ (relative magnitudes) or M
+        (smoothness) and the breakdown value; see
+        :func:`evaluation.inference.honest_did.sensitivity` for the keywords."""
+        from evaluation.inference.honest_did import sensitivity
+
+        return sensitivity(self, restriction=restriction, M=M, **kwargs)
 
     def plot(self, ax=None, *, title: str | None = None, color: str = "#1f5fa8"):
         """Coefficients with confidence intervals against event time; leads shaded.

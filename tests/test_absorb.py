@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.absorb import Absorber, factorize, nested_in
+from evaluation.core.absorb import Absorber, factorize, nested_in
 
 
 def _dummy_residuals(x, factors, weights=None):
@@ -81,7 +81,7 @@ def test_factorize_rejects_missing():
 def test_direct_solve_for_few_levels_equals_alternating_projections():
     """Weighted, unbalanced two-way panels with few levels are absorbed by solving the fixed
     effects' normal equations; the result must equal the iterative projection."""
-    from evaluation.absorb import Absorber
+    from evaluation.core.absorb import Absorber
 
     rng = np.random.default_rng(7)
     n = 600

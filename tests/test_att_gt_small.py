@@ -165,6 +165,6 @@ def test_doubly_robust_with_perfect_separation_is_a_design_error_not_a_linalg_cr
         x = rng.normal()
         rows += [(i, t, cohorts.get(i, np.nan), x, rng.normal()) for t in range(12)]
     d = pd.DataFrame(rows, columns=["u", "t", "c", "x", "y"])
-    with pytest.raises(ev.DesignError, match="separate them perfectly.*est_method='reg'"):
+    with pytest.raises(DesignError, match="separate them perfectly.*est_method='reg'"):
         ev.att_gt(d, "y", "u", "t", "c", covariates=["x"])
     ev.att_gt(d, "y", "u", "t", "c", covariates=["x"], est_method="reg")  # still estimable

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
+from evaluation.diagnostics.bacon import EARLY_VS_LATE, LATE_VS_EARLY, TREATED_VS_NEVER
 from evaluation.errors import DataError
-from evaluation.estimators.bacon import EARLY_VS_LATE, LATE_VS_EARLY, TREATED_VS_NEVER
 
 
 @pytest.fixture(scope="module")

@@ -125,7 +125,7 @@ def test_short_series_warns_cannot_reach_level():
     Y = district_panel(5, T0=10, T1=5)
     res = ev.conformal_test(to_long(Y, 10), "y", "ward", "week", "cohort")
     assert res.min_pvalue == pytest.approx(1 / 15)
-    assert any("smallest possible p-value" in w for w in res.warnings)
+    assert any("cannot reach the 5% significance level" in w for w in res.warnings)
 
 
 def test_bad_options():
@@ -141,7 +141,7 @@ def test_simplex_solver_matches_scipy(intercept):
     # the exact solver behind the conformal refits vs scipy's SLSQP on the same problem
     from scipy.optimize import minimize
 
-    from evaluation.estimators.synth import simplex_least_squares
+    from evaluation.core.simplex import simplex_least_squares
 
     rng = np.random.default_rng(11)
     for _ in range(5):

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from evaluation.core.cluster import cr1_dof, cr1_vcov
 from evaluation.inference.choose import choose_inference
-from evaluation.inference.cluster import cr1_dof, cr1_vcov
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import pytest
 
 import evaluation as ev
 from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.inference.choose import choose_inference
 
 
 @pytest.fixture
@@ -248,7 +249,7 @@ def _district(cohorts, seed=0, effect=1.0, T=20):
 def test_auto_records_choice_and_reason(cohorts, expected):
     d = _district(cohorts, effect=3.0)
     n_treated = int(np.isfinite(cohorts).sum())
-    method, reason = ev.choose_inference(13, n_treated, 20, "twfe")
+    method, reason = choose_inference(13, n_treated, 20, "twfe")
     assert method == expected
     r = ev.twfe(d, "y", "ward", "t", "cohort", n_boot=999)
     assert reason.split(":")[0] in r.inference

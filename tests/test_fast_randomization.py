@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
+from evaluation.data.prepare import prepare
 from evaluation.estimators import att_gt as att_gt_module
 from evaluation.estimators import twfe as twfe_module
-from evaluation.estimators._prepare import prepare
 from evaluation.inference import randomization as ri
 from evaluation.inference.randomization import invert_linear, randomization_inference
 
@@ -70,11 +70,19 @@ def results_both_ways(monkeypatch, run):
 
     monkeypatch.setattr(ri, "randomization_inference", spy)
     out_fast = run()
+    n_fast = len(captured)
     monkeypatch.setattr(twfe_module, "_randomization_batch", lambda prep: None)
+    monkeypatch.setattr(twfe_module, "_projected_batch", lambda prep: None)
     monkeypatch.setattr(att_gt_module.AttGt, "_randomization_batch", lambda self, *a: None)
+    monkeypatch.setattr(att_gt_module.AttGt, "_weights_batch", lambda self, *a, **k: None)
     out_slow = run()
-    (fast, used_fast), (slow, used_slow) = captured
-    assert used_fast and not used_slow
+    # the overall effect is the first test of each run (a group aggregation then tests each
+    # cohort too: the same pairing holds for every one of them)
+    assert len(captured) == 2 * n_fast
+    for (f, used_f), (s, used_s) in zip(captured[:n_fast], captured[n_fast:], strict=True):
+        assert used_f and not used_s
+        assert_same(f, s)
+    (fast, _), (slow, _) = captured[0], captured[n_fast]
     return fast, slow, out_fast, out_slow
 
 
@@ -149,9 +157,14 @@ def test_the_fast_paths_step_aside_where_they_do_not_apply():
     unbalanced = d.drop(index=d.index[5])
     prep = prepare(unbalanced, "y", "ward", "week", "cohort", estimator="twfe")
     assert twfe_module._randomization_batch(prep) is None
-    # ...and the estimator still runs, by re-fitting
+    # ...where the residualised-treatment batch takes over (tested against refits above)...
+    assert twfe_module._projected_batch(prep) is not None
     r = ev.twfe(unbalanced, "y", "ward", "week", "cohort", inference="randomization", n_boot=49)
-    assert np.isfinite(r.pvalue) and "vectorised" not in r.inference
+    assert np.isfinite(r.pvalue) and "vectorised" in r.inference
+    # ...except on panels too large to residualise in blocks: then the estimator re-fits
+    big = prepare(unbalanced, "y", "ward", "week", "cohort", estimator="twfe")
+    big.y = np.resize(big.y, twfe_module._PROJECTION_MAX_ROWS + 1)
+    assert twfe_module._projected_batch(big) is None
 
 
 @pytest.mark.parametrize("n_wards, reps", [(13, 99), (7, 10_000)])
@@ -217,3 +230,28 @@ def test_interval_inversion_with_too_few_assignments_is_unbounded():
     a = np.array([0.3, -0.2, 0.1, 1.0])  # 4 assignments: p ≥ 1/4 for every τ
     b = np.array([0.1, 0.05, -0.1, 1.0])
     assert invert_linear(1.0, 1.0, a, b, 0.95) == (-np.inf, np.inf)
+
+
+@pytest.mark.parametrize("variant", ["weights", "unbalanced", "controls"])
+def test_twfe_projected_fast_path_equals_refitting(monkeypatch, variant):
+    """Weighted, unbalanced or with controls: the residualised-treatment batch (one absorption
+    for hundreds of assignments) gives the refits' estimates to 1e-10."""
+    d = district(ROLLOUT, seed=11, shuffle=True)
+    kw = {}
+    if variant == "weights":
+        d["w"] = 1.0 + (np.arange(len(d)) % 7)
+        kw["weights"] = "w"
+    elif variant == "unbalanced":
+        d = d.drop(index=d.index[::9]).reset_index(drop=True)
+    else:
+        d["x"] = np.sin(np.arange(len(d)) / 3.0) + d["y"] * 0.0
+        kw["controls"] = ["x"]
+
+    def run():
+        return ev.twfe(
+            d, "y", "ward", "week", "cohort", inference="randomization", n_boot=199, **kw
+        )
+
+    fast, slow, est_fast, est_slow = results_both_ways(monkeypatch, run)
+    assert_same(fast, slow)
+    assert est_fast.pvalue == est_slow.pvalue

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
+from evaluation.errors import InferenceError
 from evaluation.inference.choose import MIN_PRE_PERIODS, choose_inference
 
 
@@ -50,7 +51,7 @@ def test_one_pilot_ward_with_a_short_pre_period_says_the_design_cannot_reach_5_p
 
 def test_explicit_conformal_needs_a_single_treated_unit():
     d = district(treated=(0, 1, 2))
-    with pytest.raises(ev.InferenceError, match="needs a single treated unit"):
+    with pytest.raises(InferenceError, match="needs a single treated unit"):
         ev.twfe(d, "y", "ward", "week", "cohort", inference="conformal")
-    with pytest.raises(ev.InferenceError, match="does not apply"):
+    with pytest.raises(InferenceError, match="does not apply"):
         ev.att_gt(d, "y", "ward", "week", "cohort").aggregate("simple", inference="conformal")

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.design import simulation as sim
+from evaluation.design import inference_study as sim
 
 REPS = 150
 

@@ -11,6 +11,7 @@ from evaluation.data.panels import (
     period_start,
     police_period,
 )
+from evaluation.data.wards import wards as ward_table
 
 
 def test_police_periods_run_from_the_15th_to_the_14th():
@@ -102,7 +103,7 @@ def test_records_outside_the_window_are_left_out_and_unknown_units_refused(recor
 
 def test_demo_fires_aggregate_to_the_records_total():
     fires = ev.load_demo("fires")
-    wards = ev.wards()["name_vi"]
+    wards = ward_table()["name_vi"]
     panel = aggregate_incidents(
         fires,
         freq="month",

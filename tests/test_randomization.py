@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import evaluation as ev
+from evaluation.errors import DesignError, InferenceError
 from evaluation.inference.randomization import count_assignments, randomization_inference
 
 
@@ -135,13 +135,13 @@ def test_interval_coverage_of_a_planted_constant_effect():
 
 def test_design_errors():
     d = panel()
-    with pytest.raises(ev.DesignError, match="at least one treated unit"):
+    with pytest.raises(DesignError, match="at least one treated unit"):
         randomization_inference(twfe_fit, d.assign(cohort=np.nan), unit="unit", cohort="cohort")
-    with pytest.raises(ev.DesignError, match="same cohort"):
+    with pytest.raises(DesignError, match="same cohort"):
         randomization_inference(
             twfe_fit, d.assign(cohort=5), unit="unit", cohort="cohort", ci=False
         )
-    with pytest.raises(ev.InferenceError, match="need 'time' and 'outcome'"):
+    with pytest.raises(InferenceError, match="need 'time' and 'outcome'"):
         randomization_inference(twfe_fit, d, unit="unit", cohort="cohort")
-    with pytest.raises(ev.InferenceError, match="not in the data"):
+    with pytest.raises(InferenceError, match="not in the data"):
         randomization_inference(twfe_fit, d, unit="ward", cohort="cohort")

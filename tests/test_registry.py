@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
-from evaluation.simulate import plan
+from evaluation.data.wards import wards as ward_table
+from evaluation.demo import plan
 
 REGISTRY = Path(__file__).parents[1] / "params" / "pilots.yaml"
 
@@ -19,7 +20,7 @@ def registry():
 def _panel(freq="MS", start="2023-01-01", end="2025-12-01"):
     periods = pd.date_range(start, end, freq=freq)
     return pd.DataFrame(
-        [(w, p) for w in ev.wards()["name_vi"] for p in periods], columns=["ward", "period_start"]
+        [(w, p) for w in ward_table()["name_vi"] for p in periods], columns=["ward", "period_start"]
     )
 
 

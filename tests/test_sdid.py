@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
+from evaluation.core.simplex import synthdid_weights
+from evaluation.data.prepare import prepare_single_unit_panel
 from evaluation.errors import DesignError, InferenceError
-from evaluation.estimators.sdid import jackknife_se, placebo_variance
-from evaluation.estimators.synth import prepare_single_unit_panel, synthdid_weights
+from evaluation.estimators.synth import jackknife_se, placebo_variance
 
 
 def factor_panel(seed=0, J=20, N1=1, T0=30, T1=8, effect=3.0, level_gap=10.0):

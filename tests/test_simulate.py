@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
-from evaluation.data.demo import traffic_truth
-from evaluation.simulate import plan, write_demo
+from evaluation.data.demo import demo_truth, traffic_truth
+from evaluation.demo import plan, simulate_district, write_demo
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -42,8 +42,8 @@ def test_regenerating_with_the_seed_reproduces_the_committed_files(regenerated):
 
 
 def test_another_seed_gives_other_data(tmp_path):
-    a = ev.simulate_district(1)["fires"]
-    b = ev.simulate_district(2)["fires"]
+    a = simulate_district(1)["fires"]
+    b = simulate_district(2)["fires"]
     assert not a.equals(b)
 
 
@@ -54,7 +54,7 @@ def traffic():
 
 @pytest.fixture(scope="module")
 def truth():
-    return ev.demo_truth()
+    return demo_truth()
 
 
 def test_pre_period_congestion_matches_the_planted_baseline(traffic, truth):

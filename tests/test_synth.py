@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
+from evaluation.core.simplex import synthdid_weights
+from evaluation.data.prepare import prepare_single_unit_panel
 from evaluation.errors import DataError, DesignError, InferenceError
-from evaluation.estimators.synth import prepare_single_unit_panel, synthdid_weights
 
 
 def long_panel(Y: np.ndarray, T0: int, treated_rows=(-1,), start_offset: int = 0) -> pd.DataFrame:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import evaluation as ev
 from evaluation.errors import DataError, DesignError, InferenceError
 from evaluation.inference import wild
 from evaluation.inference.wild import _Kernel, _prepare, wild_cluster_bootstrap
@@ -204,7 +203,7 @@ def test_dropping_the_fixed_effect_correction_would_be_wrong():
 
 
 def _absorbed(x, fe):
-    from evaluation.absorb import Absorber
+    from evaluation.core.absorb import Absorber
 
     return Absorber(list(fe)).demean(x)
 
@@ -364,7 +363,7 @@ def test_all_weight_types_agree_on_a_strong_effect_and_on_no_effect():
 
 def test_result_fields_and_description():
     y, X, cl, unit, t = _panel(13, 1, 6, seed=0)
-    res = ev.wild_cluster_bootstrap(y, X, cl, fe=(unit, t), B=9999)
+    res = wild_cluster_bootstrap(y, X, cl, fe=(unit, t), B=9999)
     assert res.description == (
         "wild cluster bootstrap-t, restricted (WCR), Webb weights, 9,999 draws, 13 clusters, "
         "2 fixed effect(s) absorbed (1 nested in the clusters)"

@@ -70,130 +70,91 @@ def _parse_dates(values: pd.Series) -> pd.Series:
 def _check_column(df: pd.DataFrame, col: Column, source: str, problems: list[Problem]) -> None:
     s = df[col.name]
     present = s.notna()
+
+    def flag(rows: pd.Series, what: str, fix: str) -> None:
+        """A problem with the ``rows`` marked, if any: ``what`` (rows …), and its ``fix``."""
+        if rows.any():
+            problems.append(Problem(source, col.name, f"{what} (rows {_rows(rows)})", fix))
+
+    def flag_missing(what: str) -> None:
+        flag(~present, f"{int((~present).sum())} {what} missing", "fill them in or drop those rows")
+
     if col.kind == "date":
-        parsed = _parse_dates(s)
-        bad = present & parsed.isna()
-        if bad.any():
-            problems.append(
-                Problem(
-                    source,
-                    col.name,
-                    f"{int(bad.sum())} value(s) are not dates: {examples(s[bad].astype(str).tolist())} "
-                    f"(rows {_rows(bad)})",
-                    "write dates as YYYY-MM-DD (e.g. 2024-02-15) or DD/MM/YYYY",
-                )
-            )
-        if (~present).any():
-            problems.append(
-                Problem(
-                    source,
-                    col.name,
-                    f"{int((~present).sum())} date(s) missing (rows {_rows(~present)})",
-                    "fill them in or drop those rows",
-                )
-            )
+        bad = present & _parse_dates(s).isna()
+        flag(
+            bad,
+            f"{int(bad.sum())} value(s) are not dates: {examples(s[bad].astype(str).tolist())}",
+            "write dates as YYYY-MM-DD (e.g. 2024-02-15) or DD/MM/YYYY",
+        )
+        flag_missing("date(s)")
     elif col.kind in ("count", "number", "nonneg", "share"):
         num = pd.to_numeric(s, errors="coerce")
         bad = present & num.isna()
-        if bad.any():
-            problems.append(
-                Problem(
-                    source,
-                    col.name,
-                    f"{int(bad.sum())} value(s) are not numbers: "
-                    f"{examples(s[bad].astype(str).tolist())} (rows {_rows(bad)})",
-                    "use digits only, with '.' as the decimal mark and no thousands separator",
-                )
-            )
+        flag(
+            bad,
+            f"{int(bad.sum())} value(s) are not numbers: {examples(s[bad].astype(str).tolist())}",
+            "use digits only, with '.' as the decimal mark and no thousands separator",
+        )
         if col.kind in ("count", "nonneg"):
             neg = num < 0
-            if neg.any():
-                problems.append(
-                    Problem(
-                        source,
-                        col.name,
-                        f"{int(neg.sum())} negative value(s): {examples(num[neg].tolist())} "
-                        f"(rows {_rows(neg)})",
-                        "counts and amounts cannot be negative; correct the entries",
-                    )
-                )
+            flag(
+                neg,
+                f"{int(neg.sum())} negative value(s): {examples(num[neg].tolist())}",
+                "counts and amounts cannot be negative; correct the entries",
+            )
         if col.kind == "count":
             frac = num.notna() & (num != np.floor(num))
-            if frac.any():
-                problems.append(
-                    Problem(
-                        source,
-                        col.name,
-                        f"{int(frac.sum())} count(s) are not whole numbers: "
-                        f"{examples(num[frac].tolist())} (rows {_rows(frac)})",
-                        "counts must be whole numbers",
-                    )
-                )
+            flag(
+                frac,
+                f"{int(frac.sum())} count(s) are not whole numbers: {examples(num[frac].tolist())}",
+                "counts must be whole numbers",
+            )
         if col.kind == "share":
             out = (num < 0) | (num > 1)
-            if out.any():
-                problems.append(
-                    Problem(
-                        source,
-                        col.name,
-                        f"shares outside 0–1 (rows {_rows(out)})",
-                        "give shares as fractions, e.g. 0.25 for 25 %",
-                    )
-                )
+            flag(out, "shares outside 0–1", "give shares as fractions, e.g. 0.25 for 25 %")
     elif col.kind == "category":
         text = s.astype("string").str.strip()
         bad = present & ~text.isin(col.allowed)
-        if bad.any():
-            vals = sorted(set(text[bad].dropna()))
-            problems.append(
-                Problem(
-                    source,
-                    col.name,
-                    f"unknown value(s) {examples(vals)} (rows {_rows(bad)})",
-                    f"allowed: {', '.join(col.allowed)}",
-                )
-            )
+        vals = sorted(set(text[bad].dropna()))
+        flag(bad, f"unknown value(s) {examples(vals)}", f"allowed: {', '.join(col.allowed)}")
     elif col.kind == "ward":
-        text = s.astype("string")
-        if (~present).any():
-            problems.append(
-                Problem(
-                    source,
-                    col.name,
-                    f"{int((~present).sum())} ward name(s) missing (rows {_rows(~present)})",
-                    "fill them in or drop those rows",
-                )
-            )
-        lookup = {u: _lookup_ward(u) for u in text.dropna().unique()}
-        unknown = [u for u, v in lookup.items() if v is None]
-        for u in unknown[:10]:
-            rows = present & (text == u)
-            sugg = _wards._suggest(_wards.ward_key(u))
-            hint = f"did you mean {examples(sugg)}?" if sugg else "use a ward name or GSO code"
-            problems.append(
-                Problem(source, col.name, f"unknown ward {u!r} (rows {_rows(rows)})", hint)
-            )
-        if len(unknown) > 10:
-            problems.append(
-                Problem(source, col.name, f"… and {len(unknown) - 10} more unknown wards")
-            )
+        flag_missing("ward name(s)")
+        _check_wards(s.astype("string"), present, col, source, problems)
     elif col.kind == "bool":
         text = s.astype("string").str.strip().str.lower()
         ok = text.isin(["true", "false", "1", "0", "yes", "no", "có", "không", "1.0", "0.0"])
         bad = present & ~ok
-        if bad.any():
-            problems.append(
-                Problem(
-                    source,
-                    col.name,
-                    f"not true/false: {examples(s[bad].astype(str).tolist())} (rows {_rows(bad)})",
-                    "use true/false or 1/0",
-                )
-            )
+        flag(
+            bad,
+            f"not true/false: {examples(s[bad].astype(str).tolist())}",
+            "use true/false or 1/0",
+        )
+
+
+def _check_wards(text: pd.Series, present, col: Column, source: str, problems: list[Problem]):
+    """Ward names that match no ward of the district, with a suggestion for each."""
+    lookup = {u: _lookup_ward(u) for u in text.dropna().unique()}
+    unknown = [u for u, v in lookup.items() if v is None]
+    for u in unknown[:10]:
+        rows = present & (text == u)
+        sugg = _wards._suggest(_wards.ward_key(u))
+        hint = f"did you mean {examples(sugg)}?" if sugg else "use a ward name or GSO code"
+        problems.append(Problem(source, col.name, f"unknown ward {u!r} (rows {_rows(rows)})", hint))
+    if len(unknown) > 10:
+        problems.append(Problem(source, col.name, f"… and {len(unknown) - 10} more unknown wards"))
 
 
 def _lookup_ward(name: str) -> str | None:
     return _wards._lookup().get(_wards.ward_key(name))
+
+
+def _cell_text(value) -> str:
+    """A key value as a message shows it: dates as YYYY-MM-DD, missing as "(empty)"."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "(empty)"
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    return str(value)
 
 
 def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> list[Problem]:
@@ -216,16 +177,19 @@ def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> 
         for k in key:
             c = schema.column(k)
             if c is not None and c.kind == "ward":
+                # an unknown ward keeps its own spelling: it is reported as unknown above, and
+                # two different unknown names must not look like one duplicated ward
                 keyframe[k] = keyframe[k].map(
-                    lambda v: _lookup_ward(v) if isinstance(v, str) else v
+                    lambda v: (_lookup_ward(v) or v) if isinstance(v, str) else v
                 )
             elif c is not None and c.kind == "date":
                 keyframe[k] = _parse_dates(keyframe[k])
         dup = keyframe.duplicated(keep=False)
         if dup.any():
-            first = (
-                keyframe[dup].drop_duplicates().head(3).astype(str).agg(" / ".join, axis=1).tolist()
-            )
+            shown = keyframe[dup].drop_duplicates().head(3)
+            first = [
+                " / ".join(_cell_text(v) for v in row) for row in shown.itertuples(index=False)
+            ]
             problems.append(
                 Problem(
                     source,

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from evaluation.data.io import read_table
+from evaluation.data.notes import DATA_NOTES, load_data_notes
 from evaluation.data.panels import check_table
 from evaluation.data.schema import SCHEMAS, Column, TableSchema, detect_schema
 from evaluation.errors import DataError, Problem
@@ -37,6 +38,14 @@ def validate_file(
 ) -> tuple[str, int, list[Problem]]:
     """Check one file; returns (what it was recognised as, number of rows, problems)."""
     source = str(path)
+    if path.name == DATA_NOTES:
+        try:
+            notes = load_data_notes(path)
+        except DataError as exc:
+            return "data notes", 0, [Problem(source, None, str(exc).split(": ", 1)[-1])]
+        return "data notes", len(notes.recording_changes), []
+    if path.suffix.lower() in (".yaml", ".yml") and path.name.startswith("truth"):
+        return "planted truth of simulated data (not checked)", 0, []
     if path.suffix.lower() in (".yaml", ".yml"):
         from evaluation.data.registry import load_registry
 

@@ -33,12 +33,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.errors import DataError, DesignError, InferenceError, examples
-from evaluation.estimators import _inference as inf
-from evaluation.estimators._prepare import prepare, show
-from evaluation.estimators.twfe import _check_level
-from evaluation.inference.choose import choose_inference
-from evaluation.results import Estimate, PretrendTest, jsonable
+from evaluation.core.jsonable import jsonable
+from evaluation.data.prepare import check_level, prepare, show
+from evaluation.errors import DataError, DesignError, examples
+from evaluation.inference import engine
+from evaluation.inference.choose import Design
+from evaluation.inference.randomization import reassigned_cohorts
+from evaluation.results import Estimate, PretrendTest
 
 __all__ = ["att_gt", "AttGt", "AttGtAggregate"]
 
@@ -67,6 +68,7 @@ class AttGtAggregate:
     table: pd.DataFrame
     crit_val: float
     influence: np.ndarray = field(repr=False)
+    vcov: pd.DataFrame | None = field(default=None, repr=False)
 
     def plot(self, ax=None, *, title: str | None = None, color: str = "#1f5fa8"):
         """Estimates with (uniform when bootstrapped) confidence intervals; returns the Axes."""
@@ -103,6 +105,34 @@ class AttGtAggregate:
         ax.grid(alpha=0.25)
         return ax
 
+    def sensitivity(self, *, restriction: str = "relative_magnitude", M=None, **kwargs):
+        """HonestDiD sensitivity of the average post-treatment effect of a ``dynamic``
+        aggregation to violations of parallel trends (Rambachan & Roth 2023), as R's HonestDiD
+        does for ``did``: it needs ``att_gt(..., base_period="universal")``, so that the
+        event time before the start is the normalised reference, as in an event study.
+        Keywords as :func:`evaluation.inference.honest_did.sensitivity`."""
+        from evaluation.inference.honest_did import sensitivity
+
+        if self.kind != "dynamic" or self.vcov is None:
+            raise DataError("sensitivity() needs aggregate('dynamic')")
+        if self.overall.details.get("base_period") != "universal":
+            raise DataError(
+                "sensitivity() needs att_gt(..., base_period='universal'): with the varying "
+                "base period the pre-treatment estimates are period-to-period changes, not "
+                "deviations from one reference period, and the bounds of Rambachan & Roth (2023) "
+                "do not apply to them"
+            )
+        reference = -1 - int(self.overall.details.get("anticipation", 0))
+        times = [int(e) for e in self.table["event_time"] if int(e) != reference]
+        coefs = self.table.rename(columns={"event_time": "rel_time"})
+        view = _EventPath(coefs, self.vcov.loc[times, times], reference, self.overall.level)
+        post = [t for t in times if t > reference]
+        l_vec = kwargs.pop("l_vec", None)
+        if l_vec is None and "post" not in kwargs:  # the average over e ≥ 0 (not anticipation)
+            l_vec = np.array([1.0 if t >= 0 else 0.0 for t in post])
+            l_vec /= l_vec.sum()
+        return sensitivity(view, restriction=restriction, M=M, l_vec=l_vec, **kwargs)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -110,6 +140,33 @@ class AttGtAggregate:
             "table": jsonable(self.table),
             "crit_val": jsonable(self.crit_val),
         }
+
+
+@dataclass
+class _EventPath:
+    """An aggregation seen as an event study (what the sensitivity analysis reads)."""
+
+    coefs: pd.DataFrame
+    vcov: pd.DataFrame
+    reference: int
+    level: float
+
+
+@dataclass
+class _Parts:
+    """Rows of an aggregation (labels, estimates, influence functions) and the overall one."""
+
+    col: str | None
+    labels: list = field(default_factory=list)
+    ests: list = field(default_factory=list)
+    psis: list = field(default_factory=list)
+    overall_est: float = math.nan
+    overall_psi: np.ndarray | None = None
+
+    def add(self, label, est: float, psi: np.ndarray) -> None:
+        self.labels.append(label)
+        self.ests.append(est)
+        self.psis.append(psi)
 
 
 @dataclass
@@ -167,7 +224,7 @@ class AttGt:
         max_e: float = math.inf,
         balance_e: int | None = None,
         na_rm: bool = False,
-        inference: str | None = None,
+        inference: str = "auto",
         reps: int = 9999,
     ) -> AttGtAggregate:
         """Aggregate ATT(g, t) as R ``did::aggte`` does.
@@ -184,9 +241,13 @@ class AttGt:
         na_rm
             Drop cells whose ATT could not be computed (no comparison units).
         inference
-            None: as ``att_gt`` was run (analytic influence-function SEs or the multiplier
-            bootstrap). ``"randomization"``: randomization inference for the overall effect
-            (re-estimating on permuted cohorts). ``"auto"``: chosen by design.
+            Inference for the overall effect: ``"auto"`` (chosen by design: the
+            influence-function standard errors with many clusters, randomization inference
+            — re-estimating on permuted cohorts — with few; see
+            :func:`evaluation.inference.choose.choose_inference`), ``"analytic"`` (the
+            influence-function or, when ``att_gt`` ran the multiplier bootstrap, bootstrap
+            standard errors), ``"randomization"`` or ``"none"``. The table by event time,
+            group or period keeps the influence-function intervals.
         reps
             Re-assignments drawn by randomization inference (all, when fewer exist).
 
@@ -205,39 +266,52 @@ class AttGt:
                 "pass na_rm=True to aggregate the others, or use control='never'."
             )
         keep_cell = ~np.isnan(att)
-        g = self._group_pos
-        t = self._time_pos
-        IF = self.influence
-        G = self._unit_group
-        w = self._unit_weight
+        parts = self._combine(kind, min_e, max_e, balance_e, keep_cell)
+        limits = {"min_e": min_e, "max_e": max_e, "balance_e": balance_e, "na_rm": na_rm}
+        overall = self._overall(kind, parts, keep_cell, limits, inference, reps)
+        table, crit = self._by_row(parts)
+        if kind == "group" and overall.inference_method == "randomization":
+            self._groups_by_randomization(table, keep_cell, limits, reps)
+        return AttGtAggregate(
+            kind=kind,
+            overall=overall,
+            table=table,
+            crit_val=float(crit),
+            influence=parts.overall_psi,
+            vcov=self._row_vcov(parts) if kind == "dynamic" else None,
+        )
+
+    def _combine(self, kind, min_e, max_e, balance_e, keep_cell) -> _Parts:
+        """The did ``aggte`` arithmetic: each row's estimate and influence function (with the
+        estimation of the aggregation weights), and the overall ones."""
+        att = self.table["att"].to_numpy(dtype=float)
+        g, t, IF = self._group_pos, self._time_pos, self.influence
+        G, w = self._unit_group, self._unit_weight
         glist = np.unique(g)
         pg_group = np.array([np.mean(w * (G == gg)) for gg in glist])
         pgg = pg_group[np.searchsorted(glist, g)]
         max_t = int(t.max())
 
-        def wif(cells: np.ndarray, groups: np.ndarray | None = None, pgk=None) -> np.ndarray:
-            groups = g[cells] if groups is None else groups
-            pgk = pgg[cells] if pgk is None else pgk
+        def wif(cells: np.ndarray) -> np.ndarray:
+            groups, pgk = g[cells], pgg[cells]
             ind = w[:, None] * (G[:, None] == groups[None, :]) - pgk[None, :]
             s = pgk.sum()
             return ind / s - ind.sum(axis=1, keepdims=True) * (pgk / s**2)[None, :]
 
-        def agg(cells: np.ndarray, weights: np.ndarray, with_wif: bool = True):
+        def agg(cells: np.ndarray, with_wif: bool = True) -> tuple[float, np.ndarray]:
+            weights = pgg[cells] / pgg[cells].sum()
             est = float(weights @ att[cells])
             psi = IF[:, cells] @ weights
             if with_wif:
                 psi = psi + wif(cells) @ att[cells]
             return est, psi
 
-        labels: list = []
-        ests: list[float] = []
-        psis: list[np.ndarray] = []
+        parts = _Parts(col=None)
         if kind == "simple":
             cells = np.flatnonzero(keep_cell & (g <= t) & (t <= g + max_e))
-            est, psi = agg(cells, pgg[cells] / pgg[cells].sum())
-            overall_est, overall_psi = est, psi
-            col = None
-        elif kind == "dynamic":
+            parts.overall_est, parts.overall_psi = agg(cells)
+            return parts
+        if kind == "dynamic":
             e_all = t - g
             include = keep_cell.copy()
             if balance_e is not None:
@@ -245,167 +319,175 @@ class AttGt:
             eseq = np.unique(e_all[include])
             if balance_e is not None:
                 eseq = eseq[(eseq <= balance_e) & (eseq >= balance_e - max_t)]
-            eseq = eseq[(eseq >= min_e) & (eseq <= max_e)]
-            for e in eseq:
-                cells = np.flatnonzero(include & (e_all == e))
-                est, psi = agg(cells, pgg[cells] / pgg[cells].sum())
-                labels.append(int(e))
-                ests.append(est)
-                psis.append(psi)
-            pos = np.asarray(labels) >= 0
+            for e in eseq[(eseq >= min_e) & (eseq <= max_e)]:
+                parts.add(int(e), *agg(np.flatnonzero(include & (e_all == e))))
+            pos = np.asarray(parts.labels) >= 0
             if not pos.any():
                 raise DesignError("no post-treatment event times to aggregate")
-            overall_est = float(np.mean(np.asarray(ests)[pos]))
-            overall_psi = np.column_stack(psis)[:, pos].mean(axis=1)
-            col = "event_time"
-        elif kind == "group":
+            parts.col = "event_time"
+            parts.overall_est = float(np.mean(np.asarray(parts.ests)[pos]))
+            parts.overall_psi = np.column_stack(parts.psis)[:, pos].mean(axis=1)
+            return parts
+        if kind == "group":
             for gg in glist:
                 cells = np.flatnonzero(keep_cell & (g == gg) & (g <= t) & (t <= g + max_e))
-                if len(cells) == 0:
-                    continue
-                est, psi = agg(cells, pgg[cells] / pgg[cells].sum(), with_wif=False)
-                labels.append(gg)
-                ests.append(est)
-                psis.append(psi)
-            gl = np.asarray(labels)
+                if len(cells):
+                    parts.add(gg, *agg(cells, with_wif=False))
+            gl = np.asarray(parts.labels)
             pg = pg_group[np.searchsorted(glist, gl)]
             wts = pg / pg.sum()
-            att_g = np.asarray(ests)
-            overall_est = float(wts @ att_g)
+            att_g = np.asarray(parts.ests)
             ind = w[:, None] * (G[:, None] == gl[None, :]) - pg[None, :]
             s = pg.sum()
             wif_g = ind / s - ind.sum(axis=1, keepdims=True) * (pg / s**2)[None, :]
-            overall_psi = np.column_stack(psis) @ wts + wif_g @ att_g
-            labels = [self._times[int(x)] for x in gl]
-            col = "group"
-        else:  # calendar
-            min_g = int(g.min())
-            for tt in np.unique(t[t >= min_g]):
-                cells = np.flatnonzero(keep_cell & (t == tt) & (g <= t))
-                if len(cells) == 0:
-                    continue
-                est, psi = agg(cells, pgg[cells] / pgg[cells].sum())
-                labels.append(self._times[int(tt)])
-                ests.append(est)
-                psis.append(psi)
-            overall_est = float(np.mean(ests))
-            overall_psi = np.column_stack(psis).mean(axis=1)
-            col = "time"
+            parts.col = "group"
+            parts.overall_est = float(wts @ att_g)
+            parts.overall_psi = np.column_stack(parts.psis) @ wts + wif_g @ att_g
+            parts.labels = [self._times[int(x)] for x in gl]
+            return parts
+        for tt in np.unique(t[t >= int(g.min())]):  # calendar
+            cells = np.flatnonzero(keep_cell & (t == tt) & (g <= t))
+            if len(cells):
+                parts.add(self._times[int(tt)], *agg(cells))
+        parts.col = "time"
+        parts.overall_est = float(np.mean(parts.ests))
+        parts.overall_psi = np.column_stack(parts.psis).mean(axis=1)
+        return parts
 
-        se_overall, _ = self._se(overall_psi[:, None], uniform=False)
-        z = _normal_q(self.level)
-        overall_se = float(se_overall[0])
-        p = _normal_p(overall_est, overall_se)
-        lo, hi = overall_est - z * overall_se, overall_est + z * overall_se
+    def _overall(self, kind, parts, keep_cell, limits, inference, reps) -> Estimate:
+        """The overall effect with the inference the design calls for (engine.infer)."""
+        se = float(self._se(parts.overall_psi[:, None], uniform=False)[0][0])
         how = "multiplier bootstrap" if self.bootstrap else "influence-function (analytic)"
-        text = f"{how} standard errors of Callaway & Sant'Anna (2021), normal intervals" + (
+        label = f"{how} standard errors of Callaway & Sant'Anna (2021), normal intervals" + (
             f", clustered by units within {self.n_clusters} clusters"
             if self._cluster is not None
             else ""
         )
-        method_code = "bootstrap" if self.bootstrap else "analytic"
-        warnings = list(self.warnings)
-        min_p = math.nan
-        choice_method, reason = choose_inference(
-            self.n_clusters, self._design[0], self._design[1], estimator="att_gt"
+        n_treated_clusters, n_periods, unit, cohort, time = self._design
+
+        def randomization() -> engine.RandomizationRefit:
+            fit = partial(_overall_point, refit=self._refit, kind=kind, **limits)
+            batch = self._randomization_batch(
+                kind,
+                limits["min_e"],
+                limits["max_e"],
+                limits["balance_e"],
+                keep_cell,
+                parts.overall_est,
+            )
+            return engine.RandomizationRefit(
+                fit, self._data, unit, cohort, time, self.outcome, batch=batch
+            )
+
+        refits = {
+            "analytic": engine.StandardError(
+                se, None, label, method="bootstrap" if self.bootstrap else None
+            ),
+            "randomization": randomization,
+        }
+        design = Design("att_gt", self.n_clusters, n_treated_clusters, n_periods)
+        result = engine.infer(
+            inference,
+            design,
+            parts.overall_est,
+            refits,
+            level=self.level,
+            seed=self.seed,
+            reps=reps,
         )
-        if inference == "auto":
-            inference = "randomization" if choice_method == "randomization" else None
-            text = reason + "; " + text
-        if inference not in (None, "randomization"):
-            raise InferenceError(
-                f"aggregate(inference={inference!r}) does not apply to att_gt: choose None (the "
-                "analytic or bootstrap standard errors att_gt was run with), 'randomization' "
-                "or 'auto'"
-            )
-        if inference == "randomization":
-            fit = partial(
-                _overall_point,
-                refit=self._refit,
-                kind=kind,
-                min_e=min_e,
-                max_e=max_e,
-                balance_e=balance_e,
-                na_rm=na_rm,
-            )
-            res = inf.randomization(
-                fit,
-                self._data,
-                unit=self._design[2],
-                cohort=self._design[3],
-                time=self._design[4],
-                outcome=self.outcome,
-                level=self.level,
-                seed=self.seed,
-                reps=reps,
-                batch=self._randomization_batch(
-                    kind, min_e, max_e, balance_e, keep_cell, overall_est
-                ),
-            )
-            warnings.extend(getattr(res, "warnings", ()))
-            f = inf.fields_from(res)
-            overall_se, lo, hi, p, min_p = (
-                f["se"],
-                f["ci_low"],
-                f["ci_high"],
-                f["pvalue"],
-                f["min_pvalue"],
-            )
-            method_code = "randomization"
-            text = reason + "; " + getattr(res, "description", "randomization inference")
-        elif choice_method == "randomization":
-            warnings.append(
-                f"{reason.split(':')[0]}: the influence-function standard errors assume many "
-                "treated and untreated units and are unreliable here; use "
-                "aggregate(..., inference='randomization')."
-            )
-        overall = Estimate(
-            estimate=overall_est,
-            se=overall_se,
-            ci_low=lo,
-            ci_high=hi,
-            pvalue=p,
-            min_pvalue=min_p,
+        return Estimate(
+            estimate=parts.overall_est,
             method=f"Callaway & Sant'Anna (2021) ATT, {kind} aggregation "
             f"({'never' if self.control == 'never' else 'not-yet'}-treated comparison, "
             f"{self.est_method})",
-            inference=text,
-            inference_method=method_code,
             outcome=self.outcome,
             level=self.level,
             n_obs=self.n_obs,
             n_units=self.n_units,
             n_treated=self.n_treated,
             n_clusters=self.n_clusters,
-            warnings=warnings,
+            warnings=list(self.warnings) + result.warnings,
             details={
                 "kind": kind,
                 "control": self.control,
                 "base_period": self.base_period,
                 "anticipation": self.anticipation,
             },
+            **result.fields(),
         )
-        if col is None:
+
+    def _by_row(self, parts: _Parts) -> tuple[pd.DataFrame, float]:
+        """The table by event time / group / period, with influence-function intervals (and
+        uniform bands when bootstrapped)."""
+        z = _normal_q(self.level)
+        if parts.col is None:
+            se = float(self._se(parts.overall_psi[:, None], uniform=False)[0][0])
+            est = parts.overall_est
             table = pd.DataFrame(
-                {"estimate": [overall_est], "se": [overall_se], "ci_low": [lo], "ci_high": [hi]}
+                {"estimate": [est], "se": [se], "ci_low": [est - z * se], "ci_high": [est + z * se]}
             )
-            crit = z
-        else:
-            P = np.column_stack(psis)
-            se, crit = self._se(P, uniform=self.bootstrap)
-            est = np.asarray(ests)
-            table = pd.DataFrame({col: labels, "estimate": est, "se": se})
-            table["ci_low"] = est - z * se
-            table["ci_high"] = est + z * se
-            if self.bootstrap:
-                table["band_low"] = est - crit * se
-                table["band_high"] = est + crit * se
-                table["crit_val"] = crit
-            else:
-                crit = z
-        return AttGtAggregate(
-            kind=kind, overall=overall, table=table, crit_val=float(crit), influence=overall_psi
-        )
+            return table, z
+        se, crit = self._se(np.column_stack(parts.psis), uniform=self.bootstrap)
+        est = np.asarray(parts.ests)
+        table = pd.DataFrame({parts.col: parts.labels, "estimate": est, "se": se})
+        table["ci_low"] = est - z * se
+        table["ci_high"] = est + z * se
+        if not self.bootstrap:
+            return table, z
+        table["band_low"] = est - crit * se
+        table["band_high"] = est + crit * se
+        table["crit_val"] = crit
+        return table, crit
+
+    def _groups_by_randomization(self, table: pd.DataFrame, keep_cell, limits, reps) -> None:
+        """Randomization inference for each cohort's ATT as well (the waves of a rollout), when
+        the overall effect got it: with few clusters the influence-function intervals of the
+        rows over-reject like the overall one would. Replaces the rows' ``ci_low``, ``ci_high``
+        and adds ``pvalue``, ``min_pvalue`` and ``inference`` (the uniform bands, if any, stay
+        influence-function based)."""
+        g, t = self._group_pos, self._time_pos
+        glist = np.unique(g)
+        pg_group = np.array([np.mean(self._unit_weight * (self._unit_group == gg)) for gg in glist])
+        pgg = pg_group[np.searchsorted(glist, g)]
+        n_treated_clusters, n_periods, unit, cohort, time = self._design
+        design = Design("att_gt", self.n_clusters, n_treated_clusters, n_periods)
+        choice = engine.Choice("randomization", "randomization inference for each cohort", True)
+        columns = {"ci_low": [], "ci_high": [], "pvalue": [], "min_pvalue": []}
+        for label, est in zip(table["group"], table["estimate"], strict=True):
+            gg = int(np.flatnonzero(self._times == label)[0])
+            cells = np.flatnonzero(keep_cell & (g == gg) & (g <= t) & (t <= g + limits["max_e"]))
+            L = np.zeros(len(g))
+            L[cells] = pgg[cells] / pgg[cells].sum()
+            fit = partial(_group_point, refit=self._refit, label=label, **limits)
+            refit = engine.RandomizationRefit(
+                fit,
+                self._data,
+                unit,
+                cohort,
+                time,
+                self.outcome,
+                batch=self._weights_batch(L, float(est)),
+            )
+            res = engine.run(
+                choice, design, refit, float(est), level=self.level, seed=self.seed, reps=reps
+            )
+            for key in columns:
+                columns[key].append(getattr(res, key))
+        for key, values in columns.items():
+            table[key] = values
+        table["inference"] = "randomization"
+
+    def _row_vcov(self, parts: _Parts) -> pd.DataFrame:
+        """Covariance of the rows' estimates from their influence functions (ψ'ψ / n², summed
+        within clusters when clustered), indexed by the row labels."""
+        P = np.column_stack(parts.psis)
+        n = P.shape[0]
+        if self._cluster is not None:
+            S = np.zeros((int(self._cluster.max()) + 1, P.shape[1]))
+            np.add.at(S, self._cluster, P)
+            P = S
+        V = P.T @ P / n**2
+        return pd.DataFrame(V, index=parts.labels, columns=parts.labels)
 
     def _se(self, psi: np.ndarray, uniform: bool) -> tuple[np.ndarray, float]:
         n = psi.shape[0]
@@ -484,16 +566,24 @@ class AttGt:
         units) matrix for all assignments (Callaway & Sant'Anna 2021 aggregation; MacKinnon &
         Webb 2020 randomization inference). Returns None when the fast path does not apply.
         """
+        if self._fast is None:
+            return None
+        L = self._overall_weights(kind, min_e, max_e, balance_e, keep_cell)
+        return self._weights_batch(L, overall_est)
+
+    def _weights_batch(self, L: np.ndarray, target: float, contributions: bool = False):
+        """The vectorised statistic Σ_k L_k ATT(g_k, t_k) under many re-assignments (see
+        :meth:`_randomization_batch`), or None when the weights do not reproduce ``target``.
+        With ``contributions``, its decomposition over units (:meth:`unit_contributions`)."""
         f = self._fast
         if f is None:
             return None
-        L = self._overall_weights(kind, min_e, max_e, balance_e, keep_cell)
         cells = np.flatnonzero(L != 0)
         att = self.table["att"].to_numpy(dtype=float)
         if not (
             len(cells)
             and np.isfinite(att[cells]).all()
-            and abs(L[cells] @ att[cells] - overall_est) <= 1e-9 * max(1.0, abs(overall_est))
+            and abs(L[cells] @ att[cells] - target) <= 1e-9 * max(1.0, abs(target))
         ):
             return None  # the weights do not reproduce the aggregation: use the generic path
         tk, bk = self._time_pos[cells], f["base"][cells]
@@ -503,19 +593,64 @@ class AttGt:
             coef = np.where(TmG, 1.0 / (counts @ TmG), 0.0)
             coef -= np.where(CmG, 1.0 / (counts @ CmG), 0.0)
         coef *= L[cells]
+        ugroups, last, never = f["groups"], f["last_cohort"], f["never"]
+
+        def groups_of(units, donors):
+            C = reassigned_cohorts(f["units"], f["cohort_pos"], units, donors)
+            if last is not None:  # no never-treated units: the last cohort is the comparison
+                C = np.where(C == last, never, C)
+            return np.searchsorted(ugroups, C)
+
+        if contributions:  # M_Z = coef · (Z_t − Z_b)ᵀ for any outcome, one or a stack
+
+            def unit_matrix(Z):
+                Z = np.asarray(Z, dtype=float)
+                return coef @ np.swapaxes(Z[..., tk] - Z[..., bk], -1, -2)
+
+            identity = np.arange(len(f["units"]))[None, :]
+            return groups_of(pd.Index(f["units"]), identity)[0], unit_matrix
         M_y = coef @ (f["Y"][:, tk] - f["Y"][:, bk]).T
         M_d = coef @ (f["D"][:, tk] - f["D"][:, bk]).T
-        ugroups, last, never = f["groups"], f["last_cohort"], f["never"]
         cols = np.arange(M_y.shape[1])
 
         def batch(units, donors):
-            C = inf.reassigned_cohorts(f["units"], f["cohort_pos"], units, donors)
-            if last is not None:  # no never-treated units: the last cohort is the comparison
-                C = np.where(C == last, never, C)
-            h = np.searchsorted(ugroups, C)
+            h = groups_of(units, donors)
             return M_y[h, cols].sum(axis=1), M_d[h, cols].sum(axis=1)
 
         return batch
+
+    def unit_contributions(
+        self,
+        kind: str = "simple",
+        *,
+        min_e: float = -math.inf,
+        max_e: float = math.inf,
+        balance_e: int | None = None,
+        na_rm: bool = False,
+    ):
+        """``aggregate(kind)``'s overall estimate under re-assigned cohorts, on *any* outcome,
+        as a sum over units.
+
+        Returns ``(groups, contributions)``, or None where the vectorised randomization
+        inference does not apply (covariates, weights, unbalanced panel): ``groups[i]`` is
+        unit i's timing group (units in sorted order; the last cohort stands for the
+        never-treated when there are none, as in R did), and ``contributions(Z)`` for a unit ×
+        period outcome matrix Z (N × T, sorted periods; or a stack R × N × T) is the (G × N)
+        matrix M (or R × G × N) with θ_a(Z) = Σ_i M[groups[d_a,i], i] for the assignment in
+        which unit i takes the cohort of unit d_a,i (see :meth:`_randomization_batch`). The
+        aggregation is linear in the outcome, so the design stage
+        (:mod:`evaluation.design.power`) evaluates θ_a(Y + δ·D_r) = θ_a(Y) + δ·θ_a(D_r) for
+        every replication, assignment and effect with matrix products instead of refits
+        (Callaway & Sant'Anna 2021; Burlig, Preonas & Woerman 2020).
+        """
+        if self._fast is None:
+            return None
+        agg = self.aggregate(
+            kind, min_e=min_e, max_e=max_e, balance_e=balance_e, na_rm=na_rm, inference="none"
+        )
+        keep_cell = ~np.isnan(self.table["att"].to_numpy(dtype=float))
+        L = self._overall_weights(kind, min_e, max_e, balance_e, keep_cell)
+        return self._weights_batch(L, agg.overall.estimate, contributions=True)
 
     def plot(self, ax=None, *, title: str | None = None):
         """ATT(g, t) by period, one panel row per cohort (pre-periods red, post blue)."""
@@ -567,8 +702,20 @@ class AttGt:
 def _overall_point(data, *, refit, kind, min_e, max_e, balance_e, na_rm) -> float:
     res = refit(data)
     return res.aggregate(
-        kind, min_e=min_e, max_e=max_e, balance_e=balance_e, na_rm=na_rm
+        kind, min_e=min_e, max_e=max_e, balance_e=balance_e, na_rm=na_rm, inference="none"
     ).overall.estimate
+
+
+def _group_point(data, *, refit, label, min_e, max_e, balance_e, na_rm) -> float:
+    table = (
+        refit(data)
+        .aggregate(
+            "group", min_e=min_e, max_e=max_e, balance_e=balance_e, na_rm=na_rm, inference="none"
+        )
+        .table
+    )
+    row = table.loc[table["group"] == label, "estimate"]
+    return float(row.iloc[0]) if len(row) else float("nan")
 
 
 def _normal_q(level: float) -> float:
@@ -683,7 +830,126 @@ def att_gt(
     AttGt
         ``.table`` of ATT(g, t); ``.aggregate(kind)``; ``.pretrend``; ``.plot()``.
     """
-    level = _check_level(level)
+    level = check_level(level)
+    ctrl = _check_options(control, base_period, est_method, anticipation, n_boot)
+    anticipation = int(anticipation)
+    covariates = list(covariates) if not isinstance(covariates, str) else [covariates]
+    prep = prepare(
+        data,
+        outcome,
+        unit,
+        time,
+        cohort,
+        estimator="att_gt",
+        cluster=cluster,
+        controls=covariates,
+        weights=weights,
+        one_row_per_cell=True,
+        allow_always_treated=False,
+        anticipation=anticipation,
+    )
+    units = _balanced_units(prep, cluster, unit, weights, len(covariates))
+    G, never, T_eff, last_cohort = _comparison_groups(units, prep, ctrl, anticipation)
+    cells = _cells(G, never, T_eff, base_period, anticipation, ctrl)
+    n = len(G)
+    dY = units.Y[:, cells.t]
+    dY -= units.Y[:, cells.b]
+    if covariates:
+        att, IF = _cells_with_covariates(
+            dY,
+            cells.treated[cells.ug],
+            cells.control[cells.ug],
+            units.w,
+            units.X,
+            cells.b,
+            est_method,
+            covariates,
+            n,
+        )
+    else:
+        att, IF = _cells_unconditional(dY, cells.treated, cells.control, cells.ug, units.w, n)
+    del dY
+    same = cells.t == cells.b  # universal base period itself: ATT = 0 by construction
+    att[same] = 0.0
+    IF[:, same] = 0.0
+    counts = np.bincount(cells.ug, minlength=len(cells.groups)).astype(float)
+    n_ctrl = (counts @ cells.control).astype(int)
+    if (n_ctrl == 0).any():
+        units.warnings.append(
+            f"{int((n_ctrl == 0).sum())} ATT(g,t) have no comparison units and are missing."
+        )
+    result = AttGt(
+        table=pd.DataFrame(
+            {
+                "group": prep.times[cells.g],
+                "time": prep.times[cells.t],
+                "event_time": cells.t - cells.g,
+                "att": att,
+            }
+        ),
+        influence=IF,
+        pretrend=None,
+        outcome=outcome,
+        control=ctrl,
+        anticipation=anticipation,
+        base_period=base_period,
+        est_method=est_method,
+        level=level,
+        bootstrap=bool(bootstrap),
+        n_boot=int(n_boot),
+        seed=seed,
+        n_obs=int(n * prep.T),
+        n_units=n,
+        n_treated=int((prep.cohort_pos[units.keep] < prep.T).sum()),
+        n_clusters=units.n_clusters,
+        crit_val=math.nan,
+        warnings=units.warnings,
+        _unit_group=G,
+        _unit_weight=units.w,
+        _cluster=units.cluster,
+        _group_pos=cells.g,
+        _time_pos=cells.t,
+        _times=prep.times,
+        _data=data,
+        _design=(_treated_clusters(G < never, units.cluster), prep.T, unit, cohort, time),
+    )
+    if not covariates and prep.weights is None and units.keep.all():
+        # what the vectorised randomization inference needs (AttGt._randomization_batch)
+        result._fast = {
+            "units": prep.units,
+            "cohort_pos": prep.cohort_pos,
+            "Y": units.Y,
+            "D": prep.wide(prep.treated.astype(float)),
+            "base": cells.b,
+            "groups": cells.groups,
+            "treated_groups": cells.treated,
+            "control_groups": cells.control,
+            "counts": counts,
+            "last_cohort": last_cohort,
+            "never": never,
+        }
+    result._refit = partial(
+        att_gt,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        control=control,
+        anticipation=anticipation,
+        base_period=base_period,
+        covariates=tuple(covariates),
+        est_method=est_method,
+        bootstrap=False,
+        cluster=cluster,
+        weights=weights,
+        level=level,
+    )
+    _complete_table(result, cells, att, IF, counts, n_ctrl, prep.times, anticipation, n)
+    return result
+
+
+def _check_options(control, base_period, est_method, anticipation, n_boot) -> str:
+    """The options att_gt takes, checked; returns the comparison group ("never"/"notyet")."""
     ctrl = _CONTROL.get(control) if isinstance(control, str) else None
     if ctrl is None:
         raise DataError(f"argument 'control' must be 'never' or 'notyet', got {control!r}")
@@ -702,222 +968,151 @@ def att_gt(
         )
     if not isinstance(n_boot, int | np.integer) or n_boot < 99:
         raise DataError(f"argument 'n_boot' must be an integer ≥ 99, got {n_boot!r}")
-    anticipation = int(anticipation)
-    covariates = list(covariates) if not isinstance(covariates, str) else [covariates]
-    prep = prepare(
-        data,
-        outcome,
-        unit,
-        time,
-        cohort,
-        estimator="att_gt",
-        cluster=cluster,
-        controls=covariates,
-        weights=weights,
-        one_row_per_cell=True,
-        allow_always_treated=False,
-        anticipation=anticipation,
-    )
+    return ctrl
+
+
+@dataclass
+class _Units:
+    """The units att_gt uses (observed in every period), as unit × period matrices."""
+
+    keep: np.ndarray
+    G: np.ndarray
+    Y: np.ndarray
+    X: list[np.ndarray]
+    w: np.ndarray
+    cluster: np.ndarray | None
+    n_clusters: int
+    warnings: list[str]
+
+
+def _balanced_units(prep, cluster, unit, weights, n_covariates) -> _Units:
+    """Drop units not observed in every period (as R did does) and check that weights and
+    clusters are constant within units."""
     warnings = list(prep.warnings)
-    T = prep.T
     Y = prep.wide()
-    keep_units = ~np.isnan(Y).any(axis=1)
-    if not keep_units.all():
-        dropped = prep.units[~keep_units]
+    keep = ~np.isnan(Y).any(axis=1)
+    if not keep.all():
+        dropped = prep.units[~keep]
         warnings.append(
             f"{len(dropped)} unit(s) not observed in every period were dropped to balance the "
             f"panel (as R did does): {examples(dropped.tolist())}."
         )
-    G = prep.cohort_pos[keep_units].copy()
-    Y = Y[keep_units]
-    Xw = [prep.wide(prep.controls[:, j])[keep_units] for j in range(len(covariates))]
-    w_rows = np.ones(prep.n) if prep.weights is None else prep.weights
-    W = prep.wide(w_rows)[keep_units]
+    X = [prep.wide(prep.controls[:, j])[keep] for j in range(n_covariates)]
+    W = prep.wide(np.ones(prep.n) if prep.weights is None else prep.weights)[keep]
     if prep.weights is not None and np.any(np.nanmax(W, 1) != np.nanmin(W, 1)):
         raise DataError(
             f"argument 'weights': column '{weights}' must be constant within each unit for "
             "att_gt (unit weights)."
         )
-    w = W[:, 0]
-    cl_unit = None
-    n_clusters = int(keep_units.sum())
+    cl_unit, n_clusters = None, int(keep.sum())
     if cluster is not None and cluster != unit:
-        cl_rows = prep.wide(prep.cluster.astype(float))[keep_units]
+        cl_rows = prep.wide(prep.cluster.astype(float))[keep]
         if np.any(np.nanmax(cl_rows, 1) != np.nanmin(cl_rows, 1)):
             raise DataError(
                 f"argument 'cluster': column '{cluster}' changes within a unit; units must be "
                 "nested in clusters."
             )
         codes, uniq = pd.factorize(cl_rows[:, 0], sort=True)
-        cl_unit = codes.astype(np.int64)
-        n_clusters = len(uniq)
-    n = len(G)
-    NEVER = T
-    T_eff = T
-    last_cohort = None
-    if not (G == NEVER).any():
+        cl_unit, n_clusters = codes.astype(np.int64), len(uniq)
+    return _Units(
+        keep, prep.cohort_pos[keep].copy(), Y[keep], X, W[:, 0], cl_unit, n_clusters, warnings
+    )
+
+
+def _comparison_groups(units: _Units, prep, ctrl: str, anticipation: int):
+    """Timing group of each unit (``never`` = T for the comparison group), the usable periods
+    and, without never-treated units, the last cohort that stands in for them (as R did)."""
+    G, T = units.G, prep.T
+    never, T_eff, last_cohort = T, T, None
+    if not (G == never).any():
         if ctrl == "never":
             raise DesignError(
                 "att_gt(control='never'): no unit stays untreated, so there is no never-treated "
                 "comparison group. Use control='notyet' (later cohorts serve as comparisons "
                 "until they are treated)."
             )
-        gmax = int(G.max())
-        last_cohort = gmax
-        T_eff = gmax - anticipation
-        G = np.where(G == gmax, NEVER, G)
-        warnings.append(
-            f"No never-treated units: the last cohort ({show(prep.times[gmax])}) serves as the "
-            f"comparison group and periods from {show(prep.times[min(T_eff, T - 1)])} on are not "
-            "used (as in R did)."
+        last_cohort = int(G.max())
+        T_eff = last_cohort - anticipation
+        G = np.where(G == last_cohort, never, G)
+        units.warnings.append(
+            f"No never-treated units: the last cohort ({show(prep.times[last_cohort])}) serves "
+            f"as the comparison group and periods from {show(prep.times[min(T_eff, T - 1)])} on "
+            "are not used (as in R did)."
         )
-        if not (G < NEVER).any():
+        if not (G < never).any():
             raise DesignError(
                 "att_gt: every unit is treated at the same time, so there is no comparison group."
             )
     if T_eff < 2:
         raise DesignError("att_gt: fewer than two usable periods remain.")
-    glist = np.unique(G[G < NEVER])
-    small = [int((G == gg).sum()) for gg in glist]
-    if (G == NEVER).sum() < 2 or min(small) < 2:
-        warnings.append(
+    small = [int((G == gg).sum()) for gg in np.unique(G[G < never])]
+    if (G == never).sum() < 2 or min(small) < 2:
+        units.warnings.append(
             "Some cohorts or the never-treated group have a single unit: ATT(g,t) are then "
             "one unit's changes and the influence-function standard errors are unreliable."
         )
+    return G, never, T_eff, last_cohort
 
-    # cells (g, t, base)
+
+@dataclass
+class _Cells:
+    """The (g, t, base) cells and who is treated / comparison in each, by timing group."""
+
+    g: np.ndarray
+    t: np.ndarray
+    b: np.ndarray
+    groups: np.ndarray
+    ug: np.ndarray
+    treated: np.ndarray
+    control: np.ndarray
+
+
+def _cells(G, never, T_eff, base_period, anticipation, ctrl) -> _Cells:
     gs, ts, bs = [], [], []
-    for gg in glist:
+    for gg in np.unique(G[G < never]):
         ref = gg - 1 - anticipation
         if base_period == "varying":
             for c in range(1, T_eff):
-                b = ref if gg <= c else c - 1
-                gs.append(gg), ts.append(c), bs.append(b)
+                gs.append(gg), ts.append(c), bs.append(ref if gg <= c else c - 1)
         else:
             for c in range(0, T_eff):
                 gs.append(gg), ts.append(c), bs.append(ref)
     gk, tk, bk = np.array(gs), np.array(ts), np.array(bs)
-    K = len(gk)
     # Membership is decided per timing group, not per unit: a groups × cells table, gathered
     # to units only where the covariate path needs it.
-    ugroups, ug = np.unique(G, return_inverse=True)  # last entry is NEVER when present
+    ugroups, ug = np.unique(G, return_inverse=True)  # last entry is `never` when present
     TmG = ugroups[:, None] == gk[None, :]
     if ctrl == "never":
-        CmG = np.broadcast_to((ugroups == NEVER)[:, None], (len(ugroups), K))
+        CmG = np.broadcast_to((ugroups == never)[:, None], (len(ugroups), len(gk)))
     else:
         horizon = np.maximum(tk, bk) + anticipation
-        CmG = (ugroups[:, None] == NEVER) | ((ugroups[:, None] > horizon[None, :]) & ~TmG)
-    same = tk == bk  # universal base period itself: ATT = 0 by construction
-    dY = Y[:, tk]
-    dY -= Y[:, bk]
-    if covariates:
-        att, IF = _cells_with_covariates(dY, TmG[ug], CmG[ug], w, Xw, bk, est_method, covariates, n)
-    else:
-        att, IF = _cells_unconditional(dY, TmG, CmG, ug, w, n)
-    del dY
-    att[same] = 0.0
-    IF[:, same] = 0.0
-    counts = np.bincount(ug, minlength=len(ugroups)).astype(float)
-    n_ctrl = (counts @ CmG).astype(int)
-    if (n_ctrl == 0).any():
-        warnings.append(
-            f"{int((n_ctrl == 0).sum())} ATT(g,t) have no comparison units and are missing."
-        )
+        CmG = (ugroups[:, None] == never) | ((ugroups[:, None] > horizon[None, :]) & ~TmG)
+    return _Cells(gk, tk, bk, ugroups, ug, TmG, CmG)
 
-    table = pd.DataFrame(
-        {
-            "group": prep.times[gk],
-            "time": prep.times[tk],
-            "event_time": tk - gk,
-            "att": att,
-        }
-    )
-    result = AttGt(
-        table=table,
-        influence=IF,
-        pretrend=None,
-        outcome=outcome,
-        control=ctrl,
-        anticipation=anticipation,
-        base_period=base_period,
-        est_method=est_method,
-        level=level,
-        bootstrap=bool(bootstrap),
-        n_boot=int(n_boot),
-        seed=seed,
-        n_obs=int(n * T),
-        n_units=n,
-        n_treated=int((prep.cohort_pos[keep_units] < T).sum()),
-        n_clusters=n_clusters,
-        crit_val=math.nan,
-        warnings=warnings,
-        _unit_group=G,
-        _unit_weight=w,
-        _cluster=cl_unit,
-        _group_pos=gk,
-        _time_pos=tk,
-        _times=prep.times,
-        _data=data,
-        _design=(
-            _treated_clusters(G < NEVER, cl_unit),
-            T,
-            unit,
-            cohort,
-            time,
-        ),
-    )
-    if not covariates and prep.weights is None and keep_units.all():
-        # what the vectorised randomization inference needs (AttGt._randomization_batch)
-        result._fast = {
-            "units": prep.units,
-            "cohort_pos": prep.cohort_pos,
-            "Y": Y,
-            "D": prep.wide(prep.treated.astype(float)),
-            "base": bk,
-            "groups": ugroups,
-            "treated_groups": TmG,
-            "control_groups": CmG,
-            "counts": counts,
-            "last_cohort": last_cohort,
-            "never": NEVER,
-        }
-    result._refit = partial(
-        att_gt,
-        outcome=outcome,
-        unit=unit,
-        time=time,
-        cohort=cohort,
-        control=control,
-        anticipation=anticipation,
-        base_period=base_period,
-        covariates=tuple(covariates),
-        est_method=est_method,
-        bootstrap=False,
-        cluster=cluster,
-        weights=weights,
-        level=level,
-    )
-    se, crit = result._se(IF, uniform=bool(bootstrap))
-    z = _normal_q(level)
+
+def _complete_table(result: AttGt, cells: _Cells, att, IF, counts, n_ctrl, times, anticipation, n):
+    """Standard errors, intervals, bands and counts of the ATT(g, t) table; the pre-test."""
+    table = result.table
+    se, crit = result._se(IF, uniform=result.bootstrap)
+    z = _normal_q(result.level)
     table["se"] = se
     table["ci_low"] = att - z * se
     table["ci_high"] = att + z * se
-    if bootstrap:
+    if result.bootstrap:
         table["band_low"] = att - crit * se
         table["band_high"] = att + crit * se
-    table["post"] = gk <= tk
-    table["base"] = prep.times[bk]
-    table["n_treated"] = (counts @ TmG).astype(int)
+    table["post"] = cells.g <= cells.t
+    table["base"] = times[cells.b]
+    table["n_treated"] = (counts @ cells.treated).astype(int)
     table["n_control"] = n_ctrl
     result.crit_val = float(crit)
-    result.pretrend = _wald_pretest(att, IF, gk, tk, anticipation, n, se)
-    if result.pretrend is None and bool(((gk > tk) & np.isfinite(se)).any()):
-        warnings.append(
+    result.pretrend = _wald_pretest(att, IF, cells.g, cells.t, anticipation, n, se)
+    if result.pretrend is None and bool(((cells.g > cells.t) & np.isfinite(se)).any()):
+        result.warnings.append(
             "The joint pre-trend test is not computed: the covariance of the pre-treatment "
             "ATT(g,t) is singular (more pre-treatment cells than units). Inspect the "
             "pre-treatment estimates of aggregate('dynamic') instead."
         )
-    return result
 
 
 def _treated_clusters(treated_units: np.ndarray, cl_unit: np.ndarray | None) -> int:

@@ -18,11 +18,11 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from evaluation.core.cluster import cr1_vcov
+from evaluation.data.prepare import check_level, prepare, show
 from evaluation.errors import DesignError
-from evaluation.estimators import _inference as inf
-from evaluation.estimators._prepare import prepare, show
-from evaluation.estimators.twfe import _check_level
-from evaluation.inference.cluster import cr1_vcov
+from evaluation.inference import engine
+from evaluation.inference.choose import Design
 from evaluation.results import Estimate
 
 __all__ = ["did_2x2"]
@@ -68,7 +68,7 @@ def did_2x2(
         post / change), ``details["counts"]`` the rows per cell, ``details["start"]`` the start
         date.
     """
-    level = _check_level(level)
+    level = check_level(level)
     prep = prepare(
         data,
         outcome,
@@ -80,6 +80,69 @@ def did_2x2(
         weights=weights,
         allow_always_treated=False,
     )
+    g = _single_start(prep, unit, cohort)
+    treat = prep.ever_treated[prep.unit]
+    post = prep.time >= g
+    w = np.ones(prep.n) if prep.weights is None else prep.weights
+    cell = treat.astype(int) * 2 + post.astype(int)  # 0 C-pre, 1 C-post, 2 T-pre, 3 T-post
+    means, table, counts = _cell_means(prep, cell, w, g)
+    delta = (means[3] - means[2]) - (means[1] - means[0])
+    common = dict(
+        method="2×2 difference-in-differences",
+        outcome=outcome,
+        level=level,
+        n_obs=prep.n,
+        n_units=prep.N,
+        n_treated=prep.n_treated,
+        n_clusters=prep.n_clusters,
+        details={"means": table, "counts": counts, "start": prep.times[g]},
+    )
+    if inference == "none":  # the fast path randomization inference re-runs
+        return Estimate(
+            estimate=float(delta),
+            warnings=list(prep.warnings),
+            **engine.no_inference().fields(),
+            **common,
+        )
+    # saturated regression: its interaction coefficient is δ; residuals are y − cell mean
+    X = np.column_stack([np.ones(prep.n), treat, post, treat & post]).astype(float)
+    resid = prep.y - means[cell]
+    bread = np.linalg.inv((X * w[:, None]).T @ X)
+    V = cr1_vcov(X * (w * resid)[:, None], bread, prep.cluster, prep.n_clusters, prep.n, 4)
+    se = float(np.sqrt(V[3, 3])) if V[3, 3] > 0 else math.nan
+    fit_fn = partial(
+        engine.point_estimate,
+        did_2x2,
+        outcome=outcome,
+        unit=unit,
+        time=time,
+        cohort=cohort,
+        cluster=cluster,
+        weights=weights,
+    )
+    G, G1 = prep.n_clusters, prep.n_treated_clusters()
+    refits: dict = {
+        "randomization": engine.RandomizationRefit(fit_fn, data, unit, cohort, time, outcome)
+    }
+    if G >= 2:
+        label = f"clustered by '{prep.cluster_name}' ({G} clusters)"
+        refits["cluster"] = engine.StandardError(se, G - 1, label)
+        if min(G1, G - G1) >= 1:
+            refits["wild"] = engine.WildRefit(prep.y, X, prep.cluster, 3, (), prep.weights)
+    design = Design("did_2x2", G, G1, prep.T, cluster_name=prep.cluster_name)
+    result = engine.infer(
+        inference, design, float(delta), refits, level=level, seed=seed, reps=n_boot
+    )
+    return Estimate(
+        estimate=float(delta),
+        warnings=list(prep.warnings) + result.warnings,
+        **result.fields(),
+        **common,
+    )
+
+
+def _single_start(prep, unit: str, cohort: str) -> int:
+    """The one start date (its grid position); a DesignError for staggered or all-treated data."""
     cohorts = prep.cohorts
     if len(cohorts) > 1:
         starts = [prep.times[c] for c in cohorts]
@@ -93,11 +156,11 @@ def did_2x2(
             f"did_2x2 needs never-treated units as the control group, but every unit in column "
             f"'{unit}' is treated. Add untreated units or use att_gt with control='notyet'."
         )
-    g = int(cohorts[0])
-    treat = prep.ever_treated[prep.unit]
-    post = prep.time >= g
-    w = np.ones(prep.n) if prep.weights is None else prep.weights
-    cell = treat.astype(int) * 2 + post.astype(int)  # 0 C-pre, 1 C-post, 2 T-pre, 3 T-post
+    return int(cohorts[0])
+
+
+def _cell_means(prep, cell: np.ndarray, w: np.ndarray, g: int):
+    """The four (weighted) cell means, the table of means and the rows per cell."""
     sw = np.bincount(cell, weights=w, minlength=4)
     cnt = np.bincount(cell, minlength=4)
     if (cnt == 0).any():
@@ -106,7 +169,6 @@ def did_2x2(
             f"the start date {show(prep.times[g])} must have observed periods on both sides."
         )
     means = np.bincount(cell, weights=w * prep.y, minlength=4) / sw
-    delta = (means[3] - means[2]) - (means[1] - means[0])
     table = pd.DataFrame(
         {
             "pre": [means[2], means[0], means[2] - means[0]],
@@ -119,89 +181,4 @@ def did_2x2(
         {"pre": [cnt[2], cnt[0]], "post": [cnt[3], cnt[1]]},
         index=pd.Index(["treated", "control"], name="group"),
     )
-    choice = inf.resolve(
-        inference,
-        estimator="did_2x2",
-        available=("cluster", "wild", "randomization"),
-        n_clusters=prep.n_clusters,
-        n_treated_clusters=prep.n_treated_clusters(),
-        n_periods=prep.T,
-        cluster_name=prep.cluster_name,
-    )
-    common = dict(
-        method="2×2 difference-in-differences",
-        outcome=outcome,
-        level=level,
-        n_obs=prep.n,
-        n_units=prep.N,
-        n_treated=prep.n_treated,
-        n_clusters=prep.n_clusters,
-        details={"means": table, "counts": counts, "start": prep.times[g]},
-    )
-    if choice.method == "none":
-        return Estimate(
-            estimate=float(delta),
-            se=math.nan,
-            ci_low=math.nan,
-            ci_high=math.nan,
-            pvalue=math.nan,
-            inference=choice.reason,
-            inference_method="none",
-            warnings=list(prep.warnings),
-            **common,
-        )
-    # saturated regression: its interaction coefficient is δ; residuals are y − cell mean
-    X = np.column_stack([np.ones(prep.n), treat, post, treat & post]).astype(float)
-    resid = prep.y - means[cell]
-    bread = np.linalg.inv((X * w[:, None]).T @ X)
-    V = cr1_vcov(X * (w * resid)[:, None], bread, prep.cluster, prep.n_clusters, prep.n, 4)
-    Vd = V[3:, 3:]  # the interaction as "coefficient 0" for the shared finisher
-    fit_fn = partial(
-        _point,
-        outcome=outcome,
-        unit=unit,
-        time=time,
-        cohort=cohort,
-        cluster=cluster,
-        weights=weights,
-    )
-    wild_args = dict(
-        y=prep.y,
-        X=X,
-        cluster=prep.cluster,
-        param=3,
-        fe=(),
-        weights=prep.weights,
-    )
-    fields, method, text, extra = inf.finish(
-        choice,
-        prep,
-        data,
-        level,
-        seed,
-        n_boot,
-        fit_fn,
-        beta=float(delta),
-        V=Vd,
-        df=prep.n_clusters - 1,
-        wild_args=wild_args,
-    )
-    return Estimate(
-        estimate=float(delta),
-        se=fields["se"],
-        ci_low=fields["ci_low"],
-        ci_high=fields["ci_high"],
-        pvalue=fields["pvalue"],
-        min_pvalue=fields["min_pvalue"],
-        inference=text,
-        inference_method=method,
-        warnings=list(prep.warnings) + inf.few_clusters_warning(choice, prep.n_clusters) + extra,
-        **common,
-    )
-
-
-def _point(data, *, outcome, unit, time, cohort, cluster, weights) -> float:
-    """The 2×2 estimate alone: ``fit(data) -> float`` for randomization inference."""
-    return did_2x2(
-        data, outcome, unit, time, cohort, cluster=cluster, weights=weights, inference="none"
-    ).estimate
+    return means, table, counts

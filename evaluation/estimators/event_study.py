@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from evaluation.core.linear import cluster_vcov, fit_within
+from evaluation.data.prepare import Panel, check_level, prepare
 from evaluation.errors import DataError, DesignError
-from evaluation.estimators import _inference as inf
-from evaluation.estimators._linear import cluster_vcov, fit_within
-from evaluation.estimators._prepare import Panel, prepare
-from evaluation.estimators.twfe import _check_level
-from evaluation.inference.cluster import t_inference
+from evaluation.inference import engine
+from evaluation.inference.choose import Design
 from evaluation.results import EventStudy, PretrendTest
 
 __all__ = ["event_study"]
@@ -124,7 +124,7 @@ def event_study(
         (joint Wald test of the leads, F with G − 1 denominator degrees of freedom from the CR1
         covariance), ``plot()``.
     """
-    level = _check_level(level)
+    level = check_level(level)
     lo, hi = _check_window(window, reference)
     prep = prepare(
         data,
@@ -139,6 +139,83 @@ def event_study(
         allow_always_treated=False,
     )
     rel, time_unit = _event_time(prep, frequency)
+    reg = _regressors(prep, rel, lo, hi, reference, bin_endpoints, time_unit, window)
+    fit = _fit(prep, reg)
+    design = Design(
+        "event_study",
+        prep.n_clusters,
+        prep.n_treated_clusters(),
+        prep.T,
+        cluster_name=prep.cluster_name,
+    )
+    warnings = list(prep.warnings)
+    if reg.empty:
+        warnings.append(
+            f"No treated observations at event time(s) {reg.empty}; those coefficients are "
+            "not estimated."
+        )
+    if len(prep.cohorts) > 1:
+        warnings.append(
+            "Staggered adoption: with effects that differ by cohort, TWFE event-study "
+            "coefficients can mix effects of other periods (Sun & Abraham 2021); compare with "
+            "att_gt(...).aggregate('dynamic')."
+        )
+    inf = _by_event_time(fit, reg, prep, design, inference, reference, level, seed, n_boot)
+    ks, counts = reg.ks, reg.counts
+    coefs = pd.DataFrame(
+        {
+            "rel_time": ks + [reference],
+            "estimate": np.append(fit.beta[: len(ks)], 0.0),
+            "se": np.append(inf.se, np.nan),
+            "ci_low": np.append(inf.ci_low, np.nan),
+            "ci_high": np.append(inf.ci_high, np.nan),
+            "n_obs": [counts[k] for k in ks] + [counts[reference]],
+        }
+    )
+    coefs["binned"] = [bool(np.any(reg.binned & (reg.rel == k))) for k in coefs["rel_time"]]
+    coefs = coefs.sort_values("rel_time", ignore_index=True)
+    return EventStudy(
+        coefs=coefs,
+        pretrend=inf.pretrend,
+        method="event study (TWFE" + (", binned end points)" if bin_endpoints else ")"),
+        inference=inf.text,
+        inference_method=inf.method,
+        outcome=outcome,
+        reference=reference,
+        level=level,
+        time_unit=time_unit,
+        n_obs=int(len(reg.idx)),
+        n_units=prep.N,
+        n_treated=prep.n_treated,
+        n_clusters=prep.n_clusters,
+        warnings=warnings + inf.warnings,
+        vcov=inf.vcov,
+        details={
+            "window": [lo, hi],
+            "bin_endpoints": bin_endpoints,
+            "frequency": time_unit,
+            "controls": prep.control_names,
+            "cluster": prep.cluster_name,
+        },
+    )
+
+
+@dataclass
+class _Regressors:
+    """The event-time dummies (and controls) of the rows used, and what they count."""
+
+    idx: np.ndarray
+    rel: np.ndarray
+    binned: np.ndarray
+    ks: list[int]
+    counts: dict[int, int]
+    empty: list[int]
+    X: np.ndarray
+    names: list[str]
+
+
+def _regressors(prep, rel, lo, hi, reference, bin_endpoints, time_unit, window) -> _Regressors:
+    """Bin (or drop) event times outside the window and build one dummy per event time."""
     treated_row = np.isfinite(rel)
     keep = np.ones(prep.n, dtype=bool)
     if bin_endpoints:
@@ -165,11 +242,14 @@ def event_study(
     r = rel[idx]
     X = np.column_stack([(r == k).astype(float) for k in ks] + [prep.controls[idx]])
     names = [f"e{k:+d}" for k in ks] + prep.control_names
-    y = prep.y[idx]
-    unit_c, time_c, cl = prep.unit[idx], prep.time[idx], prep.cluster[idx]
+    return _Regressors(idx, rel, binned, ks, counts, empty, X, names)
+
+
+def _fit(prep: Panel, reg: _Regressors):
+    idx = reg.idx
     w = None if prep.weights is None else prep.weights[idx]
     try:
-        fit = fit_within(y, X, names, [unit_c, time_c], w)
+        return fit_within(prep.y[idx], reg.X, reg.names, [prep.unit[idx], prep.time[idx]], w)
     except DesignError as err:
         never = (~prep.ever_treated).any()
         hint = (
@@ -180,88 +260,59 @@ def event_study(
             "narrow the window, or add never-treated units."
         )
         raise DesignError(f"event_study: {err}{hint}") from None
-    choice = inf.resolve(
-        inference,
-        estimator="event_study",
-        available=("cluster", "wild"),
-        n_clusters=prep.n_clusters,
-        n_treated_clusters=prep.n_treated_clusters(),
-        n_periods=prep.T,
-        cluster_name=prep.cluster_name,
-    )
+
+
+@dataclass
+class _ByEventTime:
+    method: str
+    text: str
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    pretrend: PretrendTest | None = None
+    vcov: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _by_event_time(fit, reg, prep, design, inference, reference, level, seed, n_boot):
+    """One inference per coefficient (the method resolved once, for the whole path), and the
+    CR1 joint test of the leads whichever method gives the intervals."""
+    idx, ks = reg.idx, reg.ks
     nk = len(ks)
-    beta = fit.beta[:nk]
-    warnings = list(prep.warnings)
-    if empty:
-        warnings.append(
-            f"No treated observations at event time(s) {empty}; those coefficients are "
-            "not estimated."
+    y, cl = prep.y[idx], prep.cluster[idx]
+    G = int(np.unique(cl).size)
+    choice = engine.resolve(inference, design, ("cluster", "wild") if G >= 2 else ())
+    out = _ByEventTime(choice.method, choice.reason, *(np.full(nk, np.nan) for _ in range(3)))
+    if choice.method == "none":
+        return out
+    V, df = cluster_vcov(fit, y, cl, G)
+    out.vcov = pd.DataFrame(V[:nk, :nk], index=ks, columns=ks)
+    out.pretrend, out.warnings = _pretrend(fit.beta[:nk], V[:nk, :nk], ks, reference, df)
+    label = f"clustered by '{prep.cluster_name}' ({G} clusters)"
+    w = None if prep.weights is None else prep.weights[idx]
+    fe = (prep.unit[idx], prep.time[idx])
+    for j in range(nk):
+        refit = (
+            engine.WildRefit(y, reg.X, cl, j, fe, w)
+            if choice.method == "wild"
+            else engine.StandardError(float(np.sqrt(max(V[j, j], 0.0))), df, label)
         )
-    if len(prep.cohorts) > 1:
-        warnings.append(
-            "Staggered adoption: with effects that differ by cohort, TWFE event-study "
-            "coefficients can mix effects of other periods (Sun & Abraham 2021); compare with "
-            "att_gt(...).aggregate('dynamic')."
+        res = engine.run(
+            choice,
+            design,
+            refit,
+            float(fit.beta[j]),
+            level=level,
+            seed=None if seed is None else seed + j,
+            reps=n_boot,
         )
-    warnings += inf.few_clusters_warning(choice, prep.n_clusters)
-    nan = np.full(nk, np.nan)
-    se, lo_ci, hi_ci = nan.copy(), nan.copy(), nan.copy()
-    pretrend = None
-    method = choice.method
-    text = choice.reason
-    if choice.method != "none":
-        G = int(np.unique(cl).size)
-        V, df = cluster_vcov(fit, y, cl, G)
-        se = np.sqrt(np.clip(np.diag(V)[:nk], 0, None))
-        for j in range(nk):
-            _, lo_ci[j], hi_ci[j] = t_inference(float(beta[j]), float(se[j]), df, level)
-        pretrend, pw = _pretrend(beta, V[:nk, :nk], ks, reference, df)
-        warnings += pw
-        if choice.auto:
-            text += f"; CR1 clustered by '{prep.cluster_name}' ({G} clusters)"
-        else:
-            text = (
-                f"cluster-robust (CR1) standard errors clustered by '{prep.cluster_name}' "
-                f"({G} clusters), t with G−1 degrees of freedom"
-            )
-        if choice.method == "wild":
-            se, lo_ci, hi_ci = _wild_all(y, X, cl, nk, [unit_c, time_c], w, level, seed, n_boot)
-            text = choice.reason + "; one bootstrap per event time; pre-trend test from CR1"
-    coefs = pd.DataFrame(
-        {
-            "rel_time": ks + [reference],
-            "estimate": np.append(beta, 0.0),
-            "se": np.append(se, np.nan),
-            "ci_low": np.append(lo_ci, np.nan),
-            "ci_high": np.append(hi_ci, np.nan),
-            "n_obs": [counts[k] for k in ks] + [counts[reference]],
-        }
-    )
-    coefs["binned"] = [bool(np.any(binned & (rel == k))) for k in coefs["rel_time"]]
-    coefs = coefs.sort_values("rel_time", ignore_index=True)
-    return EventStudy(
-        coefs=coefs,
-        pretrend=pretrend,
-        method="event study (TWFE" + (", binned end points)" if bin_endpoints else ")"),
-        inference=text,
-        inference_method=method,
-        outcome=outcome,
-        reference=reference,
-        level=level,
-        time_unit=time_unit,
-        n_obs=int(len(idx)),
-        n_units=prep.N,
-        n_treated=prep.n_treated,
-        n_clusters=prep.n_clusters,
-        warnings=warnings,
-        details={
-            "window": [lo, hi],
-            "bin_endpoints": bin_endpoints,
-            "frequency": time_unit,
-            "controls": prep.control_names,
-            "cluster": prep.cluster_name,
-        },
-    )
+        out.se[j], out.ci_low[j], out.ci_high[j] = res.se, res.ci_low, res.ci_high
+        out.text = res.text
+        if j == 0:
+            out.warnings += res.warnings
+    if choice.method == "wild":
+        out.text = choice.reason + "; one bootstrap per event time; pre-trend test from CR1"
+    return out
 
 
 def _check_window(window, reference) -> tuple[int, int]:
@@ -310,24 +361,3 @@ def _pretrend(beta, V, ks, reference, df) -> tuple[PretrendTest | None, list[str
     F = W / q
     p = float(stats.f.sf(F, q, df))
     return PretrendTest(stat=W, pvalue=p, df=q, test="Wald F (CR1)"), []
-
-
-def _wild_all(y, X, cl, nk, fe, w, level, seed, n_boot):
-    se = np.full(nk, np.nan)
-    lo = np.full(nk, np.nan)
-    hi = np.full(nk, np.nan)
-    for j in range(nk):
-        res = inf.wild(
-            y,
-            X,
-            cl,
-            param=j,
-            fe=fe,
-            weights=w,
-            level=level,
-            seed=None if seed is None else seed + j,
-            n_boot=n_boot,
-        )
-        f = inf.fields_from(res)
-        se[j], lo[j], hi[j] = f["se"], f["ci_low"], f["ci_high"]
-    return se, lo, hi

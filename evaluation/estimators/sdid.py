@@ -21,121 +21,11 @@ conformal test — see :func:`synthetic_did`.
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
-import numpy as np
 import pandas as pd
 
-from evaluation.errors import DataError, InferenceError
-from evaluation.estimators.synth import (
-    SyntheticEstimate,
-    build_estimate,
-    check_inference,
-    check_options,
-    fit_warning,
-    prepare_single_unit_panel,
-    single_unit_inference,
-    synthdid_weights,
-    synthetic_paths,
-)
+from evaluation.estimators.synth import SyntheticEstimate, SyntheticOptions, fit_synthetic
 
-__all__ = ["synthetic_did", "placebo_variance", "jackknife_se"]
-
-
-def placebo_variance(
-    Y: np.ndarray,
-    N0: int,
-    T0: int,
-    *,
-    kind: str,
-    zeta_omega: float,
-    zeta_lambda: float,
-    max_sets: int = 200,
-    seed: int = 0,
-) -> tuple[float, dict[str, Any]]:
-    """Placebo standard error, Algorithm 4 of Arkhangelsky et al. (2021).
-
-    The estimator is re-run (weights re-fitted, regularisation kept) on the controls only, with
-    N₁ of them as pseudo-treated; the SE is the standard deviation of these placebo estimates
-    (population form, as synthdid's ``sqrt((r − 1)/r) · sd``). synthdid draws 200 random sets;
-    when all sets can be listed (``C(N₀, N₁) ≤ max_sets``, e.g. the 38 states of Prop 99 or the
-    12 control wards) we use every set, which is the value those random draws estimate.
-    """
-    from evaluation.inference.placebo import _placebo_sets
-
-    N1 = Y.shape[0] - N0
-    if N0 <= N1:
-        return float("nan"), {"why": f"{N0} controls for {N1} treated; need more controls"}
-    sets, enumerated = _placebo_sets(N0, N1, max_sets, seed)
-    ests = np.empty(len(sets))
-    for k, s in enumerate(sets):
-        donors = [j for j in range(N0) if j not in s]
-        ests[k] = synthdid_weights(
-            Y[donors + list(s)],
-            len(donors),
-            T0,
-            kind=kind,
-            zeta_omega=zeta_omega,
-            zeta_lambda=zeta_lambda,
-        )["estimate"]
-    se = float(np.std(ests))
-    how = f"all {len(sets)} sets" if enumerated else f"{len(sets)} random sets"
-    warnings = []
-    if len(sets) < 20:
-        warnings.append(
-            f"The placebo standard error rests on only {len(sets)} placebo estimates, so it is "
-            "itself imprecise; prefer the exact placebo-in-space test (inference='placebo')."
-        )
-    text = (
-        "placebo variance (Arkhangelsky et al. 2021, Algorithm 4): the estimator re-run with "
-        f"{N1} control(s) at a time as pseudo-treated ({how}), SE = standard deviation of the "
-        "placebo estimates, normal confidence interval; assumes the treated units' noise is "
-        "like the controls'"
-    )
-    return se, {"text": text, "warnings": warnings, "details": {"placebo_estimates": ests.tolist()}}
-
-
-def jackknife_se(
-    Y: np.ndarray, N0: int, T0: int, omega: np.ndarray, lam: np.ndarray
-) -> tuple[float, dict[str, Any]]:
-    """Jackknife standard error with fixed weights, Algorithm 3 of Arkhangelsky et al. (2021).
-
-    Each unit is left out in turn; unit weights of the remaining controls are renormalised,
-    time weights kept (synthdid's ``jackknife_se``). Undefined with one treated unit or when a
-    single control carries all the weight.
-    """
-    N, T = Y.shape
-    N1, T1 = N - N0, T - T0
-    if N1 < 2:
-        return float("nan"), {"why": "the jackknife needs at least two treated units"}
-    if np.count_nonzero(omega) <= 1:
-        return float("nan"), {"why": "one control carries all the unit weight"}
-    ests = np.empty(N)
-    lam_full = np.r_[-lam, np.full(T1, 1.0 / T1)]
-    for i in range(N):
-        keep_c = [j for j in range(N0) if j != i]
-        keep_t = [j for j in range(N0, N) if j != i]
-        w = omega[keep_c]
-        w = w / w.sum()
-        n1 = len(keep_t)
-        ests[i] = float(np.r_[-w, np.full(n1, 1.0 / n1)] @ Y[keep_c + keep_t] @ lam_full)
-    se = float(math.sqrt((N - 1) / N * np.sum((ests - ests.mean()) ** 2)))
-    text = (
-        "jackknife (Arkhangelsky et al. 2021, Algorithm 3): each of the "
-        f"{N} units left out in turn with the weights held fixed; normal confidence interval"
-    )
-    warnings = []
-    if N1 < 10:
-        warnings.append(
-            f"The jackknife with only {N1} treated units can be unreliable (Arkhangelsky et al. "
-            "2021, §5); compare with inference='placebo'."
-        )
-    return se, {
-        "text": text,
-        "warnings": warnings,
-        "details": {"jackknife_estimates": ests.tolist()},
-    }
+__all__ = ["synthetic_did"]
 
 
 def synthetic_did(
@@ -198,73 +88,14 @@ def synthetic_did(
         the synthetic shifted by the λ-weighted pre-period difference), ``pre_rmspe``,
         ``plot()`` and ``plot_gap()``.
     """
-    method = "synthetic DiD"
-    check_options(method, level, placebo_statistic, permutation, n_permutations, max_placebos)
-    inference = check_inference(
-        inference,
-        method,
-        ("auto", "conformal", "placebo", "randomization", "placebo_variance", "jackknife", "none"),
+    return fit_synthetic(
+        data,
+        outcome,
+        unit,
+        time,
+        cohort,
+        kind="sdid",
+        options=SyntheticOptions.among(locals()),
+        eta_omega=eta_omega,
+        eta_lambda=eta_lambda,
     )
-    if eta_omega is not None and not (np.isfinite(eta_omega) and eta_omega >= 0):
-        raise DataError(f"{method}: eta_omega must be a non-negative number, got {eta_omega!r}.")
-    panel = prepare_single_unit_panel(
-        data, outcome, unit, time, cohort, method=method, min_pre_periods=max(2, min_pre_periods)
-    )
-    Y, N0, T0 = panel.Y, panel.N0, panel.T0
-    w = synthdid_weights(
-        Y, N0, T0, kind="sdid", eta_omega=eta_omega, zeta_lambda=eta_lambda * _sigma(Y, N0, T0)
-    )
-    omega, lam = w["omega"], w["lambda"]
-    parts = synthetic_paths(Y, N0, T0, omega, lam)
-    zo, zl = w["zeta_omega"], w["zeta_lambda"]
-
-    def fit(Yp: np.ndarray, n0: int, t0: int) -> tuple[float, np.ndarray]:
-        r = synthdid_weights(Yp, n0, t0, kind="sdid", zeta_omega=zo, zeta_lambda=zl)
-        return r["estimate"], synthetic_paths(Yp, n0, t0, r["omega"], r["lambda"])[2]
-
-    if inference == "jackknife" and panel.N1 < 2:
-        raise InferenceError(
-            f"{method}: inference='jackknife' needs at least two treated units (found "
-            f"{panel.N1}: {', '.join(map(str, panel.treated))}); leaving out the only treated "
-            "unit leaves nothing to estimate. Use 'placebo', 'placebo_variance' or 'conformal'."
-        )
-
-    inf = single_unit_inference(
-        panel,
-        fit,
-        w["estimate"],
-        parts[2],
-        method=method,
-        inference=inference,
-        level=level,
-        seed=seed,
-        statistic=placebo_statistic,
-        permutation=permutation,
-        n_permutations=n_permutations,
-        max_placebos=max_placebos,
-        conformal_model="sc_intercept",
-        conformal_zeta=zo,
-        placebo_variance=lambda: placebo_variance(
-            Y, N0, T0, kind="sdid", zeta_omega=zo, zeta_lambda=zl, max_sets=max_placebos, seed=seed
-        ),
-        jackknife=lambda: jackknife_se(Y, N0, T0, omega, lam),
-    )
-    warnings = fit_warning(panel, parts[2][:T0], method)
-    return build_estimate(
-        panel,
-        method=method,
-        point=w["estimate"],
-        omega=omega,
-        lam=lam,
-        gap_parts=parts,
-        inf=inf,
-        level=level,
-        extra_details={"zeta_omega": zo, "zeta_lambda": zl, "noise_level": w["noise"]},
-        warnings=warnings,
-    )
-
-
-def _sigma(Y: np.ndarray, N0: int, T0: int) -> float:
-    from evaluation.estimators.synth import noise_level
-
-    return noise_level(Y, N0, T0)

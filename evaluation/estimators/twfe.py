@@ -13,6 +13,7 @@ weights and :func:`evaluation.estimators.att_gt.att_gt` avoids the problem.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from functools import partial
@@ -20,25 +21,20 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from evaluation.core.absorb import Absorber
+from evaluation.core.linear import cluster_vcov, fit_poisson, fit_within
+from evaluation.core.poisson_batch import PoissonTwfeBatch
+from evaluation.core.simplex import synthdid_weights
+from evaluation.data.prepare import Panel, check_level, prepare, prepare_single_unit_panel
 from evaluation.errors import DataError, DesignError
-from evaluation.estimators import _inference as inf
-from evaluation.estimators._linear import cluster_vcov, fit_poisson, fit_within
-from evaluation.estimators._prepare import Panel, prepare
+from evaluation.inference import engine
+from evaluation.inference.choose import Design
+from evaluation.inference.randomization import reassigned_cohorts
 from evaluation.results import Estimate
 
 __all__ = ["twfe"]
 
 _FAMILIES = ("gaussian", "poisson")
-
-
-def _check_level(level: float) -> float:
-    try:
-        level = float(level)
-    except (TypeError, ValueError):
-        raise DataError(f"argument 'level' must be a number in (0, 1), got {level!r}") from None
-    if not 0 < level < 1:
-        raise DataError(f"argument 'level' must be in (0, 1), e.g. 0.95; got {level!r}")
-    return level
 
 
 def _recode(codes: np.ndarray) -> tuple[np.ndarray, int]:
@@ -118,8 +114,10 @@ def twfe(
         Confidence level of the interval.
     seed, n_boot
         Seed, and draws of the wild bootstrap or re-assignments of randomization inference
-        (all distinct assignments are used when there are fewer). Randomization intervals are
-        computed for the linear model only (Poisson: p-value only).
+        (all distinct assignments are used when there are fewer). Randomization intervals
+        invert the test over a constant additive effect (least squares, exact) or, for
+        Poisson, a constant proportional one, Y(0) = Y·exp(−τD), on the log scale (Rosenbaum
+        2002; needs one row per unit and period and no controls, otherwise p-value only).
 
     Returns
     -------
@@ -133,7 +131,7 @@ def twfe(
     Goodman-Bacon (2021), *J. Econometrics* 225(2); Correia, Guimarães & Zylkin (2020), *Stata
     Journal* 20(1); Cameron & Miller (2015), *J. Human Resources* 50(2).
     """
-    level = _check_level(level)
+    level = check_level(level)
     if family not in _FAMILIES:
         raise DataError(f"argument 'family' must be 'gaussian' or 'poisson', got {family!r}")
     if exposure is not None and family != "poisson":
@@ -159,32 +157,9 @@ def twfe(
         exposure=exposure,
         count_outcome=family == "poisson",
     )
-    estimator = "twfe_poisson" if family == "poisson" else "twfe"
-    n_pre = _single_unit_pre_periods(prep, family, controls, weights)
-    choice = inf.resolve(
-        inference,
-        estimator="twfe",
-        available=("cluster", "randomization")
-        if family == "poisson"
-        else ("cluster", "wild", "randomization") + (("conformal",) if n_pre is not None else ()),
-        n_clusters=prep.n_clusters,
-        n_treated_clusters=prep.n_treated_clusters(),
-        n_periods=prep.T,
-        cluster_name=prep.cluster_name,
-        n_pre_periods=n_pre,
-    )
-    if choice.auto and family == "poisson":
-        choice = inf.resolve(
-            "auto",
-            estimator=estimator,
-            available=("cluster", "randomization"),
-            n_clusters=prep.n_clusters,
-            n_treated_clusters=prep.n_treated_clusters(),
-            n_periods=prep.T,
-            cluster_name=prep.cluster_name,
-        )
     fit_fn = partial(
-        _point,
+        engine.point_estimate,
+        twfe,
         outcome=outcome,
         unit=unit,
         time=time,
@@ -195,9 +170,27 @@ def twfe(
         family=family,
         exposure=exposure,
     )
+    randomization = engine.RandomizationRefit(
+        fit_fn, data, unit, cohort, time, outcome, linear=family == "gaussian"
+    )
     if family == "poisson":
-        return _poisson(prep, data, choice, level, seed, n_boot, fit_fn)
-    return _gaussian(prep, data, choice, level, seed, n_boot, fit_fn)
+        return _poisson(prep, inference, randomization, level, seed, n_boot)
+    return _gaussian(prep, data, inference, randomization, level, seed, n_boot, controls, weights)
+
+
+def _design(prep: Panel, estimator: str, n_pre: int | None = None) -> Design:
+    return Design(
+        estimator,
+        prep.n_clusters,
+        prep.n_treated_clusters(),
+        prep.T,
+        n_pre_periods=n_pre,
+        cluster_name=prep.cluster_name,
+    )
+
+
+def _cluster_label(prep: Panel, n_clusters: int | None = None) -> str:
+    return f"clustered by '{prep.cluster_name}' ({n_clusters or prep.n_clusters} clusters)"
 
 
 def _single_unit_pre_periods(prep: Panel, family, controls, weights) -> int | None:
@@ -208,23 +201,6 @@ def _single_unit_pre_periods(prep: Panel, family, controls, weights) -> int | No
     if not prep.balanced or prep.n_clusters != prep.N:
         return None
     return int(prep.cohort_pos[prep.ever_treated][0])
-
-
-def _point(data, *, outcome, unit, time, cohort, cluster, controls, weights, family, exposure):
-    """The TWFE point estimate alone: ``fit(data) -> float`` for randomization inference."""
-    return twfe(
-        data,
-        outcome,
-        unit,
-        time,
-        cohort,
-        cluster=cluster,
-        controls=controls,
-        weights=weights,
-        family=family,
-        exposure=exposure,
-        inference="none",
-    ).estimate
 
 
 def _randomization_batch(prep: Panel):
@@ -243,11 +219,96 @@ def _randomization_batch(prep: Panel):
     D = prep.wide(prep.treated.astype(float))
 
     def batch(units, donors):
-        C = inf.reassigned_cohorts(prep.units, prep.cohort_pos, units, donors)
-        den = _twfe_treatment_variation(C, prep.T)
+        C = reassigned_cohorts(prep.units, prep.cohort_pos, units, donors)
+        # Every row permutes the same cohorts, so the number of units treated in each period —
+        # all the denominator depends on — is the same in every row (and its sums of whole
+        # numbers are exact): computed once, not per assignment
+        den = _twfe_treatment_variation(C[:1], prep.T)[0]
         return _twfe_numerator(Y, C) / den, _twfe_numerator(D, C) / den
 
     return batch
+
+
+#: rows up to which :func:`_projected_batch` residualises the re-assigned treatment columns
+_PROJECTION_MAX_ROWS = 20_000
+_PROJECTION_BLOCK = 512
+
+
+def _projected_batch(prep: Panel):
+    """Exact vectorised TWFE estimates under re-assigned cohorts for any linear TWFE — with
+    weights, controls or an unbalanced panel — where :func:`_randomization_batch` does not
+    apply.
+
+    By Frisch–Waugh–Lovell, β̂_a = D̃_a′W ỹ / D̃_a′W D̃_a, with ~ the W-weighted residual of the
+    unit and period effects and the controls, which do not move when cohorts are permuted: ỹ
+    and the residual of the observed treatment are computed once, and the re-assigned
+    treatment columns are residualised in blocks, one absorption for hundreds of assignments.
+    """
+    if prep.n > _PROJECTION_MAX_ROWS:
+        return None
+    w = np.ones(prep.n) if prep.weights is None else prep.weights
+    absorber = Absorber([prep.unit, prep.time], weights=prep.weights)
+    controls = absorber.demean(prep.controls) if prep.controls.shape[1] else None
+
+    def residual(V: np.ndarray) -> np.ndarray:
+        V = absorber.demean(V)
+        if controls is not None:
+            coef = np.linalg.lstsq(
+                controls * np.sqrt(w)[:, None], V * np.sqrt(w)[:, None], rcond=None
+            )[0]
+            V = V - controls @ coef
+        return V
+
+    wy = w * residual(prep.y[:, None])[:, 0]
+    wd = w * residual(prep.treated.astype(float)[:, None])[:, 0]
+
+    def batch(units, donors):
+        C = reassigned_cohorts(prep.units, prep.cohort_pos, units, donors)
+        theta_y = np.empty(len(C))
+        theta_d = np.empty(len(C))
+        for start in range(0, len(C), _PROJECTION_BLOCK):
+            block = C[start : start + _PROJECTION_BLOCK]
+            D = residual((prep.time[:, None] >= block[:, prep.unit].T).astype(float))
+            den = np.einsum("ia,ia->a", D, D * w[:, None])
+            theta_y[start : start + len(block)] = (D.T @ wy) / den
+            theta_d[start : start + len(block)] = (D.T @ wd) / den
+        return theta_y, theta_d
+
+    return batch
+
+
+def unit_contributions(prep: Panel):
+    """The TWFE estimate under re-assigned cohorts, on *any* outcome, as a sum over units.
+
+    Returns ``(groups, contributions)``, or None where :func:`_randomization_batch` does not
+    apply: ``groups[i]`` is unit i's cohort group (units in ``prep``'s sorted order), and
+    ``contributions(Z)`` for an N × T outcome matrix Z (or a stack R × N × T) is the
+    (G × N) matrix M (or R × G × N) with
+
+        θ_a(Z) = Σ_i M[groups[d_a,i], i]
+
+    for the assignment in which unit i takes the cohort of unit d_a,i: M[g, i] = Σ_{t ≥ c_g} Z̃_it
+    / Σ D̃², the suffix sum of the two-way demeaned Z from cohort g's start (the denominator is
+    the same for every permutation of the cohorts). TWFE is linear in the outcome, so the design
+    stage (:mod:`evaluation.design.power`) evaluates θ_a(Y + δ·D_r) = θ_a(Y) + δ·θ_a(D_r) for
+    every replication r, assignment a and effect δ from these, with matrix products instead of
+    refits (Burlig, Preonas & Woerman 2020 power by simulation; MacKinnon & Webb 2020).
+    """
+    if not prep.balanced or prep.controls.shape[1] or prep.weights is not None:
+        return None
+    T = prep.T
+    starts, groups = np.unique(prep.cohort_pos, return_inverse=True)
+    den = _twfe_treatment_variation(prep.cohort_pos[None, :], T)[0]
+
+    def contributions(Z):
+        Z = np.asarray(Z, dtype=float)
+        Zd = Z - Z.mean(axis=-1, keepdims=True) - Z.mean(axis=-2, keepdims=True)
+        Zd += Z.mean(axis=(-2, -1), keepdims=True)
+        suffix = np.zeros((*Z.shape[:-1], T + 1))
+        suffix[..., :T] = np.cumsum(Zd[..., ::-1], axis=-1)[..., ::-1]
+        return np.swapaxes(suffix[..., starts], -1, -2) / den
+
+    return groups.astype(np.int64), contributions
 
 
 def _twfe_numerator(Y: np.ndarray, C: np.ndarray) -> np.ndarray:
@@ -273,7 +334,51 @@ def _twfe_treatment_variation(C: np.ndarray, T: int) -> np.ndarray:
     return total - (n**2).sum(axis=1) / T - (k**2).sum(axis=1) / N + total**2 / (N * T)
 
 
-def _design_warnings(prep: Panel, choice: inf.Choice) -> list[str]:
+def _poisson_batch_obstacle(prep: Panel) -> str | None:
+    """Why the vectorised Poisson solver cannot reproduce this fit, in words; None if it can."""
+    if not prep.balanced:
+        return "the panel does not have exactly one row for every unit and period"
+    if prep.controls.shape[1]:
+        return "the model has control variables"
+    return None
+
+
+def _poisson_randomization_batch(prep: Panel, keep: np.ndarray):
+    """The Poisson TWFE estimate on Y(0)(τ) = Y·exp(−τ·D) under many cohort re-assignments at
+    once (``batch(units, donors, tau)``, see :class:`engine.RandomizationRefit`), or None.
+
+    On a balanced panel without controls :class:`~evaluation.core.poisson_batch.PoissonTwfeBatch`
+    solves every assignment together and equals :func:`fit_poisson` on each to rounding. The
+    all-zero rule of :func:`_drop_all_zero_groups` is reproduced exactly: it removes whole units
+    and periods and depends only on which counts are zero — the same under every assignment
+    and every τ, since Y·exp(−τD) is zero where Y is — so the solver works on the same kept
+    sub-grid throughout. Unbalanced panels (several rows per cell, holes) and controls fall
+    back to refitting (None).
+    """
+    if _poisson_batch_obstacle(prep) is not None:
+        return None
+    kept = prep.wide(keep.astype(float)) > 0
+    rows, cols = kept.any(axis=1), kept.any(axis=0)
+    grid = np.ix_(rows, cols)
+    log_e = None if prep.exposure is None else np.log(prep.wide(prep.exposure)[grid])
+    at = np.flatnonzero(cols)
+    # a cohort position on the full grid -> the first kept period at or after it (a dropped
+    # all-zero period carries no information, so starting there or at the next one is the same)
+    model = PoissonTwfeBatch(
+        prep.wide()[grid],
+        log_e,
+        np.searchsorted(at, prep.cohort_pos[rows]),
+        starts=np.searchsorted(at, prep.cohort_pos),  # kept units may take a dropped unit's
+    )
+
+    def batch(units, donors, tau):
+        C = reassigned_cohorts(prep.units, prep.cohort_pos, units, donors)
+        return model.estimates(np.searchsorted(at, C[:, rows]), tau)
+
+    return batch
+
+
+def _design_warnings(prep: Panel) -> list[str]:
     out = list(prep.warnings)
     if len(prep.cohorts) > 1:
         out.append(
@@ -282,82 +387,98 @@ def _design_warnings(prep: Panel, choice: inf.Choice) -> list[str]:
             "units and can be biased (Goodman-Bacon 2021). Compare with att_gt and look at "
             "bacon_decomposition."
         )
-    return out + inf.few_clusters_warning(choice, prep.n_clusters)
+    return out
 
 
-def _gaussian(prep: Panel, data, choice, level, seed, n_boot, fit_fn) -> Estimate:
-    D = prep.treated.astype(float)
-    X = np.column_stack([D, prep.controls])
-    names = ["treatment", *prep.control_names]
-    fit = fit_within(prep.y, X, names, [prep.unit, prep.time], prep.weights)
-    beta = float(fit.beta[0])
-    common = _common(prep, choice)
-    if choice.method == "none":
-        return Estimate(
-            estimate=beta,
-            se=math.nan,
-            ci_low=math.nan,
-            ci_high=math.nan,
-            pvalue=math.nan,
-            method="TWFE (least squares)",
-            inference=choice.reason,
-            inference_method="none",
-            **common,
-        )
-    V, df = cluster_vcov(fit, prep.y, prep.cluster, prep.n_clusters)
-    coef_se = np.sqrt(np.clip(np.diag(V), 0, None))
-    wild_args = dict(
-        y=prep.y,
-        X=X,
-        cluster=prep.cluster,
-        param=0,
-        fe=[prep.unit, prep.time],
-        weights=prep.weights,
-    )
-    fields, method, text, extra = inf.finish(
-        choice,
-        prep,
-        data,
-        level,
-        seed,
-        n_boot,
-        fit_fn,
-        beta=beta,
-        V=V,
-        df=df,
-        wild_args=wild_args,
-        batch=_randomization_batch(prep) if choice.method == "randomization" else None,
-    )
-    warnings = _design_warnings(prep, choice) + extra
-    coefs = pd.DataFrame({"term": names, "estimate": fit.beta, "se_cr1": coef_se})
-    return Estimate(
-        estimate=beta,
-        se=fields["se"],
-        ci_low=fields["ci_low"],
-        ci_high=fields["ci_high"],
-        pvalue=fields["pvalue"],
-        min_pvalue=fields["min_pvalue"],
-        method="TWFE (least squares)",
-        inference=text,
-        inference_method=method,
-        level=level,
-        details={"coefficients": coefs, "cluster": prep.cluster_name},
-        **{**common, "warnings": warnings},
-    )
-
-
-def _common(prep: Panel, choice) -> dict:
+def _common(prep: Panel) -> dict:
     return {
         "outcome": prep.outcome,
         "n_obs": prep.n,
         "n_units": prep.N,
         "n_treated": prep.n_treated,
         "n_clusters": prep.n_clusters,
-        "warnings": list(prep.warnings),
     }
 
 
-def _poisson(prep: Panel, data, choice, level, seed, n_boot, fit_fn) -> Estimate:
+def _conformal_refit(prep: Panel, data: pd.DataFrame) -> engine.ConformalRefit:
+    """The DiD counterfactual (equal control weights plus intercept) of a single treated unit,
+    which matches the TWFE estimate, for conformal (time-permutation) inference."""
+    panel = prepare_single_unit_panel(
+        data,
+        prep.outcome,
+        prep.unit_name,
+        prep.time_name,
+        prep.cohort_name,
+        method="conformal test",
+        min_pre_periods=5,
+    )
+    Y, N0, T0 = panel.Y, panel.N0, panel.T0
+    center = synthdid_weights(Y, N0, T0, kind="did")["estimate"]
+    return engine.ConformalRefit(Y[N0:].mean(axis=0), Y[:N0].T, T0, model="did", center=center)
+
+
+def _gaussian(
+    prep: Panel, data, inference, randomization, level, seed, n_boot, controls, weights
+) -> Estimate:
+    D = prep.treated.astype(float)
+    X = np.column_stack([D, prep.controls])
+    names = ["treatment", *prep.control_names]
+    fit = fit_within(prep.y, X, names, [prep.unit, prep.time], prep.weights)
+    beta = float(fit.beta[0])
+    if inference == "none":  # the fast path randomization inference re-runs
+        return Estimate(
+            estimate=beta,
+            method="TWFE (least squares)",
+            warnings=list(prep.warnings),
+            **engine.no_inference().fields(),
+            **_common(prep),
+        )
+    V, df = cluster_vcov(fit, prep.y, prep.cluster, prep.n_clusters)
+    coef_se = np.sqrt(np.clip(np.diag(V), 0, None))
+    se = float(np.sqrt(V[0, 0])) if V[0, 0] > 0 else math.nan
+    refits = {
+        "cluster": engine.StandardError(se, df, _cluster_label(prep)),
+        "wild": engine.WildRefit(prep.y, X, prep.cluster, 0, (prep.unit, prep.time), prep.weights),
+        "randomization": lambda: dataclasses.replace(
+            randomization, batch=_randomization_batch(prep) or _projected_batch(prep)
+        ),
+    }
+    if prep.n_clusters < 2:  # nothing to cluster over: only permutations remain
+        del refits["cluster"], refits["wild"]
+    elif min(prep.n_treated_clusters(), prep.n_clusters - prep.n_treated_clusters()) < 1:
+        del refits["wild"]
+    n_pre = _single_unit_pre_periods(prep, "gaussian", controls, weights)
+    if n_pre is not None:
+        refits["conformal"] = lambda: _conformal_refit(prep, data)
+    result = engine.infer(
+        inference, _design(prep, "twfe", n_pre), beta, refits, level=level, seed=seed, reps=n_boot
+    )
+    coefs = pd.DataFrame({"term": names, "estimate": fit.beta, "se_cr1": coef_se})
+    return Estimate(
+        estimate=beta,
+        method="TWFE (least squares)",
+        level=level,
+        details={"coefficients": coefs, "cluster": prep.cluster_name, **result.details},
+        warnings=_design_warnings(prep) + result.warnings,
+        **result.fields(),
+        **_common(prep),
+    )
+
+
+def _rate_ratio(beta: float, lo: float, hi: float) -> dict:
+    """A log rate ratio and its interval as the rate ratio exp(β) and the percent change
+    100·(exp(β) − 1) (intervals None when there is none)."""
+    return {
+        "rate_ratio": math.exp(beta),
+        "rate_ratio_ci": [math.exp(lo), math.exp(hi)] if math.isfinite(lo) else [None, None],
+        "percent_change": 100 * (math.exp(beta) - 1),
+        "percent_change_ci": [100 * (math.exp(lo) - 1), 100 * (math.exp(hi) - 1)]
+        if math.isfinite(lo)
+        else [None, None],
+    }
+
+
+def _poisson(prep: Panel, inference, randomization, level, seed, n_boot) -> Estimate:
     keep = _drop_all_zero_groups(prep.y, [prep.unit, prep.time])
     n_dropped = int((~keep).sum())
     y = prep.y[keep]
@@ -375,61 +496,56 @@ def _poisson(prep: Panel, data, choice, level, seed, n_boot, fit_fn) -> Estimate
         )
     fit = fit_poisson(y, X, names, [unit, time], offset=offset)
     beta = float(fit.beta[0])
-    n_units = int(np.unique(unit).size)
     treated_units = int(np.unique(prep.unit[keep][prep.ever_treated[prep.unit[keep]]]).size)
     common = {
         "outcome": prep.outcome,
         "n_obs": int(keep.sum()),
-        "n_units": n_units,
+        "n_units": int(np.unique(unit).size),
         "n_treated": treated_units,
         "n_clusters": G,
         "scale": "log rate ratio",
     }
-    warnings = _design_warnings(prep, choice)
+    warnings = _design_warnings(prep)
     if n_dropped:
         warnings.append(
             f"{n_dropped} rows of units or periods with only zero counts were dropped: they "
             "carry no information in a Poisson model with fixed effects."
         )
-    if choice.method == "none":
+    if inference == "none":
         return Estimate(
             estimate=beta,
-            se=math.nan,
-            ci_low=math.nan,
-            ci_high=math.nan,
-            pvalue=math.nan,
             method="TWFE (Poisson PML)",
-            inference=choice.reason,
-            inference_method="none",
             warnings=warnings,
+            **engine.no_inference().fields(),
             **common,
         )
     V, df = cluster_vcov(fit, y, cl, G)
     coef_se = np.sqrt(np.clip(np.diag(V), 0, None))
-    fields, method, text, extra = inf.finish(
-        choice,
-        prep,
-        data,
-        level,
-        seed,
-        n_boot,
-        fit_fn,
-        beta=beta,
-        V=V,
-        df=df,
-        wild_args={},
-        linear=False,
+    se = float(np.sqrt(V[0, 0])) if V[0, 0] > 0 else math.nan
+    # test inversion under a constant proportional effect, Y(0) = Y·exp(−τD); building the
+    # solver costs well under a millisecond, so it is built whichever method runs
+    null_batch = _poisson_randomization_batch(prep, keep)
+    refits = {
+        "cluster": engine.StandardError(se, df, _cluster_label(prep, G)),
+        "randomization": dataclasses.replace(
+            randomization, effect="multiplicative", batch=null_batch
+        ),
+    }
+    result = engine.infer(
+        inference, _design(prep, "twfe_poisson"), beta, refits, level=level, seed=seed, reps=n_boot
     )
-    warnings += extra
-    lo, hi = fields["ci_low"], fields["ci_high"]
+    if result.method == "randomization" and null_batch is None:
+        why = _poisson_batch_obstacle(prep)
+        warnings.append(
+            "No confidence interval: the randomization interval of the Poisson model needs its "
+            "fast solver, which requires one row for every unit and period and no control "
+            "variables" + (f" — here {why}" if why else "") + "; refitting the model for "
+            "every re-assignment at every candidate effect would take too long. Only the "
+            "p-value is reported."
+        )
     details = {
         "coefficients": pd.DataFrame({"term": names, "estimate": fit.beta, "se_cr1": coef_se}),
-        "rate_ratio": math.exp(beta),
-        "rate_ratio_ci": [math.exp(lo), math.exp(hi)] if math.isfinite(lo) else [None, None],
-        "percent_change": 100 * (math.exp(beta) - 1),
-        "percent_change_ci": [100 * (math.exp(lo) - 1), 100 * (math.exp(hi) - 1)]
-        if math.isfinite(lo)
-        else [None, None],
+        **_rate_ratio(beta, result.ci_low, result.ci_high),
         "iterations": fit.iterations,
         "deviance": fit.deviance,
         "rows_dropped_all_zero": n_dropped,
@@ -438,16 +554,10 @@ def _poisson(prep: Panel, data, choice, level, seed, n_boot, fit_fn) -> Estimate
     }
     return Estimate(
         estimate=beta,
-        se=fields["se"],
-        ci_low=lo,
-        ci_high=hi,
-        pvalue=fields["pvalue"],
-        min_pvalue=fields["min_pvalue"],
         method="TWFE (Poisson PML)",
-        inference=text,
-        inference_method=method,
         level=level,
         details=details,
-        warnings=warnings,
+        warnings=warnings + result.warnings,
+        **result.fields(),
         **common,
     )

@@ -1,4 +1,4 @@
-"""Choose an inference method that stays valid for the design (``inference="auto"``).
+"""Which inference each estimator can run, and which one stays valid for a design ("auto").
 
 Cluster-robust standard errors are justified by asymptotics in the number of clusters *and*
 of treated clusters. With few of either they over-reject badly: MacKinnon & Webb (2017,
@@ -20,17 +20,35 @@ One treated cluster with a long pre-period is the exception: conformal inference
 smallest p-value is 1/T rather than 1/13, and it stays valid with serially correlated errors
 when the blocks are moving (cyclic shifts). It is chosen when the treated unit has at least
 ``MIN_PRE_PERIODS`` periods before its start and no fewer than after it.
+
+This module holds the one table of the methods each estimator can run (:data:`METHODS`), the
+design rule of ``inference="auto"`` (:func:`choose_inference`), and the one wording of the two
+warnings a reader can meet: a design that cannot reach the significance level at all
+(:func:`design_limit_warning`) and a method asked for on a design that does not support it
+(:func:`unsupported_warning`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from evaluation.errors import InferenceError
+
 __all__ = [
-    "choose_inference",
-    "design_limit_warning",
+    "ALIASES",
+    "DESCRIBE",
+    "Design",
+    "FEW_TREATED",
     "MANY_CLUSTERS",
     "MANY_TREATED",
-    "FEW_TREATED",
+    "METHODS",
     "MIN_PRE_PERIODS",
+    "NOT_OFFERED",
+    "OPTIONS",
+    "choose_inference",
+    "design_limit_warning",
+    "unsupported",
+    "unsupported_warning",
 ]
 
 #: clusters needed before CR1 is trusted (Angrist & Pischke's 42; MacKinnon & Webb 2017)
@@ -42,15 +60,157 @@ FEW_TREATED = 4
 #: pre-periods a single treated unit needs before conformal (time-permutation) inference is used
 MIN_PRE_PERIODS = 20
 
-# Methods each estimator can run. Poisson PML has no wild (score) bootstrap here, and
-# the event study reports many coefficients where randomization gives no per-period interval.
-_AVAILABLE = {
-    "twfe": ("cluster", "wild", "randomization", "conformal"),
+#: The methods each estimator can run, besides "auto" and "none" — the one table. Poisson PML
+#: has no wild (score) bootstrap here; the event study reports many coefficients where
+#: randomization gives no per-period interval; att_gt's influence-function standard errors
+#: ("analytic") play the CR1 role; for the synthetic control and synthetic DiD
+#: "randomization" is the placebo-in-space rank test (each control as if treated), and
+#: "placebo_variance" / "jackknife" are Arkhangelsky et al.'s (2021) Algorithms 4 and 3.
+METHODS: dict[str, tuple[str, ...]] = {
     "did_2x2": ("cluster", "wild", "randomization"),
+    "twfe": ("cluster", "wild", "randomization", "conformal"),
     "twfe_poisson": ("cluster", "randomization"),
     "event_study": ("cluster", "wild"),
     "att_gt": ("analytic", "randomization"),
+    "synthetic_control": ("conformal", "randomization", "placebo_variance"),
+    "synthetic_did": ("conformal", "randomization", "placebo_variance", "jackknife"),
 }
+
+#: Every value ``inference=`` accepts somewhere.
+OPTIONS = (
+    "auto",
+    "cluster",
+    "analytic",
+    "wild",
+    "randomization",
+    "placebo",
+    "conformal",
+    "placebo_variance",
+    "jackknife",
+    "none",
+)
+
+#: Other names for a method: the placebo-in-space rank test *is* randomization inference over
+#: which unit is treated (Abadie, Diamond & Hainmueller 2010; Firpo & Possebom 2018).
+ALIASES = {"placebo": "randomization"}
+
+#: Estimators that treat the units starting together as one path (their average), so the
+#: single-unit rule (conformal inference) applies to them whatever their number.
+_POOLED_TREATED = ("synthetic_control", "synthetic_did")
+
+_ONE_UNIT = (
+    "cluster-robust standard errors and the wild cluster bootstrap rely on many treated "
+    "clusters; with one treated unit they have no valid justification and over-reject badly "
+    "(on Proposition 99 cluster-robust SEs give p ≈ 7e-12, an exact placebo test p ≈ 0.03)"
+)
+
+#: Why an estimator does not offer a method, where a reader may expect it to.
+NOT_OFFERED: dict[tuple[str, str], str] = {
+    ("synthetic_control", "cluster"): _ONE_UNIT,
+    ("synthetic_control", "wild"): _ONE_UNIT,
+    ("synthetic_did", "cluster"): _ONE_UNIT,
+    ("synthetic_did", "wild"): _ONE_UNIT,
+    ("synthetic_control", "jackknife"): "the jackknife is unreliable for the synthetic control "
+    "(Arkhangelsky et al. 2021, §5) and undefined with one treated unit; use ev.synthetic_did",
+    ("twfe_poisson", "wild"): "Poisson PML has no wild (score) bootstrap here",
+    ("twfe_poisson", "conformal"): "conformal inference is built on a least-squares "
+    "counterfactual; use family='gaussian' on rates",
+    ("event_study", "randomization"): "permuting cohorts gives no interval for each event time; "
+    "use att_gt(...).aggregate('dynamic') for randomization inference",
+    ("att_gt", "cluster"): "att_gt's influence-function standard errors ('analytic') play the "
+    "role of cluster-robust ones",
+}
+
+#: What each method is, in a phrase.
+DESCRIBE = {
+    "cluster": "cluster-robust (CR1) standard errors, t with G−1 degrees of freedom",
+    "analytic": "influence-function (analytic) standard errors, normal interval",
+    "bootstrap": "multiplier bootstrap of the influence functions, normal interval",
+    "wild": "restricted wild cluster bootstrap (WCR, Webb weights)",
+    "randomization": "randomization inference (permuting which units are treated)",
+    "conformal": "conformal inference (permuting time, Chernozhukov, Wüthrich & Zhu 2021)",
+    "placebo_variance": "placebo variance (Arkhangelsky et al. 2021, Algorithm 4)",
+    "jackknife": "jackknife standard error (Arkhangelsky et al. 2021, Algorithm 3)",
+    "none": "none (point estimate only)",
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """What the choice of inference depends on, for one estimator call.
+
+    ``n_pre_periods`` is the number of periods before the start of the single treated unit (or
+    of the units treated together, for the synthetic estimators); None when several units start
+    at different times. ``n_periods`` counts every period the estimate uses.
+    """
+
+    estimator: str
+    n_clusters: int
+    n_treated_clusters: int
+    n_periods: int
+    n_pre_periods: int | None = None
+    cluster_name: str = "unit"
+
+    @property
+    def n_untreated_clusters(self) -> int:
+        return self.n_clusters - self.n_treated_clusters
+
+    @property
+    def one_treated_path(self) -> bool:
+        return self.n_treated_clusters == 1 or self.estimator in _POOLED_TREATED
+
+    def describe(self) -> str:
+        return (
+            f"{self.n_clusters} clusters, {self.n_treated_clusters} treated, "
+            f"{self.n_periods} periods"
+        )
+
+
+def methods_of(estimator: str) -> tuple[str, ...]:
+    """The methods ``estimator`` can run (a KeyError names the estimators known)."""
+    try:
+        return METHODS[estimator]
+    except KeyError:
+        raise InferenceError(
+            f"no inference table for estimator {estimator!r}; known: {', '.join(METHODS)}"
+        ) from None
+
+
+def _long_pre_period(design: Design) -> bool:
+    n_pre = design.n_pre_periods or 0
+    return n_pre >= MIN_PRE_PERIODS and n_pre >= design.n_periods - n_pre
+
+
+def _ideal(design: Design, available: tuple[str, ...]) -> tuple[str, str]:
+    """The method the design calls for; conformal only where the call can run it."""
+    G1, G0 = design.n_treated_clusters, design.n_untreated_clusters
+    situation = design.describe()
+    if "conformal" in available and design.one_treated_path and _long_pre_period(design):
+        n_pre, T = design.n_pre_periods, design.n_periods
+        return "conformal", (
+            f"{situation}: one treated cluster with {n_pre} periods before its start, so "
+            "conformal inference permutes time instead of units (Chernozhukov, Wüthrich & Zhu "
+            f"2021): its smallest p-value is 1/{T}, where permuting which of the "
+            f"{design.n_clusters} units is treated could not go below 1/{design.n_clusters}"
+        )
+    if design.n_clusters >= MANY_CLUSTERS and min(G1, G0) >= MANY_TREATED:
+        return "cluster", (
+            f"{situation}: enough clusters and treated clusters for cluster-robust (CR1) "
+            "standard errors (MacKinnon & Webb 2017)"
+        )
+    if min(G1, G0) < FEW_TREATED:
+        side = "treated" if G1 <= G0 else "untreated"
+        few = f"no {side} cluster" if min(G1, G0) == 0 else f"only {min(G1, G0)} {side} cluster(s)"
+        return "randomization", (
+            f"{situation}: {few}, too few for cluster-robust or wild-bootstrap inference "
+            "(MacKinnon & Webb 2017, 2020), so randomization inference permutes which units "
+            "are treated"
+        )
+    return "wild", (
+        f"{situation}: too few clusters for cluster-robust standard errors, so a restricted "
+        "wild cluster bootstrap with Webb weights is used (Cameron, Gelbach & Miller 2008; "
+        "Webb 2023)"
+    )
 
 
 def choose_inference(
@@ -71,10 +231,9 @@ def choose_inference(
     n_treated_clusters
         Clusters containing at least one treated unit.
     n_periods
-        Periods in the panel (recorded in the reason; randomization inference needs no
-        minimum, but a long pre-period helps the single-unit methods of issue 4).
+        Periods the estimate uses.
     estimator
-        ``"twfe"``, ``"did_2x2"``, ``"twfe_poisson"``, ``"event_study"`` or ``"att_gt"``.
+        A key of :data:`METHODS` (``"twfe"``, ``"att_gt"``, ``"synthetic_did"``, …).
     n_pre_periods
         Periods before the start of the single treated unit (when there is one); decides
         whether conformal inference can be used.
@@ -84,62 +243,31 @@ def choose_inference(
     Returns
     -------
     (method, reason)
-        ``method`` is ``"cluster"``, ``"wild"``, ``"randomization"``, ``"conformal"`` or
-        ``"analytic"`` (the
-        influence-function standard errors of ``att_gt``); ``reason`` is a sentence for
+        ``method`` is one of the estimator's :data:`METHODS`; ``reason`` is a sentence for
         ``Estimate.inference``.
     """
-    G, G1 = int(n_clusters), int(n_treated_clusters)
-    G0 = G - G1
+    design = Design(
+        estimator, int(n_clusters), int(n_treated_clusters), int(n_periods), n_pre_periods
+    )
+    return choose(design, available)
+
+
+def choose(design: Design, available: tuple[str, ...] | None = None) -> tuple[str, str]:
+    """:func:`choose_inference` for a :class:`Design`."""
     if available is None:
-        available = _AVAILABLE.get(estimator, ("cluster", "wild", "randomization"))
-    design = f"{G} clusters, {G1} treated, {n_periods} periods"
-    n_pre = n_pre_periods or 0
-    if (
-        G1 == 1
-        and "conformal" in available
-        and n_pre >= MIN_PRE_PERIODS
-        and n_pre >= n_periods - n_pre
-    ):
-        return "conformal", (
-            f"{design}: one treated cluster with {n_pre} periods before its start, so conformal "
-            "inference permutes time instead of units (Chernozhukov, Wüthrich & Zhu 2021): its "
-            f"smallest p-value is 1/{n_periods}, where permuting which of the {G} units is "
-            f"treated could not go below 1/{G}"
-        )
-    if G >= MANY_CLUSTERS and min(G1, G0) >= MANY_TREATED:
-        ideal = "cluster"
-        reason = (
-            f"{design}: enough clusters and treated clusters for cluster-robust (CR1) standard "
-            "errors (MacKinnon & Webb 2017)"
-        )
-    elif min(G1, G0) < FEW_TREATED:
-        side = "treated" if G1 <= G0 else "untreated"
-        ideal = "randomization"
-        few = f"no {side} cluster" if min(G1, G0) == 0 else f"only {min(G1, G0)} {side} cluster(s)"
-        reason = (
-            f"{design}: {few}, too few for cluster-robust or "
-            "wild-bootstrap inference (MacKinnon & Webb 2017, 2020), so randomization inference "
-            "permutes which units are treated"
-        )
-    else:
-        ideal = "wild"
-        reason = (
-            f"{design}: too few clusters for cluster-robust standard errors, so a restricted "
-            "wild cluster bootstrap with Webb weights is used (Cameron, Gelbach & Miller 2008; "
-            "Webb 2023)"
-        )
-    if estimator == "att_gt" and ideal == "cluster":
+        available = methods_of(design.estimator)
+    ideal, reason = _ideal(design, available)
+    if design.estimator == "att_gt" and ideal == "cluster":
         ideal = "analytic"
         reason += "; for att_gt the influence-function standard errors play the CR1 role"
-    elif estimator == "att_gt" and ideal == "wild":
+    elif design.estimator == "att_gt" and ideal == "wild":
         # att_gt's influence-function (and multiplier-bootstrap) errors are cluster-robust in
         # spirit and over-reject with few clusters like CR1 does (30 % at the 5 % level in
         # simulations/inference_size_power.py); it has no wild bootstrap, so it permutes cohorts
         ideal = "randomization"
         reason = (
-            f"{design}: too few clusters for att_gt's influence-function standard errors, "
-            "which over-reject here like cluster-robust ones (and att_gt has no wild "
+            f"{design.describe()}: too few clusters for att_gt's influence-function standard "
+            "errors, which over-reject here like cluster-robust ones (and att_gt has no wild "
             "bootstrap), so randomization inference permutes the cohorts across units "
             "(MacKinnon & Webb 2020)"
         )
@@ -149,10 +277,51 @@ def choose_inference(
     for fallback in ("randomization", "wild", "analytic", "cluster"):
         if fallback in available:
             return fallback, (
-                f"{reason}; {estimator} cannot run {ideal} inference, so {fallback} is used "
-                "instead — read its intervals with caution"
+                f"{reason}; {design.estimator} cannot run {ideal} inference, so {fallback} is "
+                "used instead — read its intervals with caution"
             )
-    raise AssertionError("unreachable: every estimator offers some inference")
+    raise InferenceError(f"{design.estimator}: no inference method is available for this call")
+
+
+def unsupported(method: str, design: Design) -> str | None:
+    """Why ``design`` does not support ``method`` (its tests would not keep their size), or
+    None when it does. Randomization inference is exact for any design; the synthetic
+    estimators' variance methods carry their own caveats."""
+    G, G1, G0 = design.n_clusters, design.n_treated_clusters, design.n_untreated_clusters
+    if method in ("cluster", "analytic") and (G < MANY_CLUSTERS or min(G1, G0) < MANY_TREATED):
+        return (
+            f"{'cluster-robust' if method == 'cluster' else 'influence-function'} standard "
+            f"errors need about {MANY_CLUSTERS} clusters with at least {MANY_TREATED} treated and "
+            f"{MANY_TREATED} untreated; this design has {G} clusters, {G1} treated, so they tend "
+            "to be too small and the p-values too low (MacKinnon & Webb 2017)"
+        )
+    if method == "wild" and min(G1, G0) < FEW_TREATED:
+        return (
+            f"the wild cluster bootstrap needs at least {FEW_TREATED} treated and "
+            f"{FEW_TREATED} untreated clusters; this design has {G1} treated and {G0} untreated "
+            "(MacKinnon & Webb 2017, 2018)"
+        )
+    if method == "conformal" and not _long_pre_period(design):
+        return (
+            f"conformal inference needs at least {MIN_PRE_PERIODS} periods before the start and "
+            f"no fewer than after it to fit the counterfactual; this design has "
+            f"{design.n_pre_periods or 0} of {design.n_periods}"
+        )
+    return None
+
+
+def unsupported_warning(method: str, design: Design, auto: tuple[str, str]) -> str | None:
+    """The one wording of the caveat when a method was asked for on a design that does not
+    support it (the result is still computed): what is wrong and what "auto" would do."""
+    why = unsupported(method, design)
+    if why is None:
+        return None
+    auto_method = auto[0]
+    return (
+        f"inference={method!r} was requested, but this design does not support it: {why}. "
+        f"Its p-value and interval can mislead; inference='auto' would use "
+        f"{DESCRIBE.get(auto_method, auto_method)} here."
+    )
 
 
 def design_limit_warning(min_pvalue: float, level: float, situation: str) -> str | None:

@@ -47,8 +47,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evaluation.core.jsonable import jsonable
+from evaluation.core.simplex import noise_level, simplex_least_squares, synthdid_weights
+from evaluation.data.prepare import prepare_single_unit_panel
 from evaluation.errors import DataError
-from evaluation.results import jsonable
+from evaluation.inference.choose import design_limit_warning
 
 __all__ = [
     "conformal_test",
@@ -56,6 +59,9 @@ __all__ = [
     "conformal_inference",
     "conformal_pvalue",
     "choose_statistic",
+    "describe",
+    "permutation_index",
+    "result_warnings",
     "statistic_words",
 ]
 
@@ -115,8 +121,6 @@ class _NullFitter:
         self._w = None  # warm start across nearby θ₀
 
     def residuals(self, theta: float) -> np.ndarray:
-        from evaluation.estimators.synth import simplex_least_squares
-
         y0 = self.y - theta * self.post
         if self.model == "did":
             d = y0 - self.Y0.mean(axis=1)
@@ -129,8 +133,6 @@ class _NullFitter:
 
     def pre_only_effect(self) -> float:
         """The model's usual estimate: fit on the pre-period only, average post residual."""
-        from evaluation.estimators.synth import simplex_least_squares
-
         pre = ~self.post
         if self.model == "did":
             d = self.y - self.Y0.mean(axis=1)
@@ -144,7 +146,7 @@ class _NullFitter:
         return float(np.mean(self.y[self.post] - self.Y0[self.post] @ w - c))
 
 
-def _permutation_index(T: int, T0: int, permutation: str, n_permutations: int, seed: int):
+def permutation_index(T: int, T0: int, permutation: str, n_permutations: int, seed: int):
     """Rows = permutations (the identity first), columns = positions of the post block."""
     post = np.arange(T0, T)
     if permutation == "moving_block":
@@ -190,7 +192,7 @@ def conformal_pvalue(
     if statistic == "auto":
         statistic = choose_statistic(y, Y0, T0)[0]
     fitter = _NullFitter(y, Y0, T0, model, zeta)
-    index = _permutation_index(len(y), T0, permutation, n_permutations, seed)
+    index = permutation_index(len(y), T0, permutation, n_permutations, seed)
     return _pvalue(fitter.residuals(theta), index, q, statistic)[0]
 
 
@@ -219,7 +221,7 @@ def conformal_inference(
         statistic = "abs_mean" if rho <= AUTOCORRELATION_LIMIT else "mean_abs"
     fitter = _NullFitter(y, Y0, T0, model, zeta)
     T = len(fitter.y)
-    index = _permutation_index(T, T0, permutation, n_permutations, seed)
+    index = permutation_index(T, T0, permutation, n_permutations, seed)
     min_p = 1.0 / index.shape[0]
     evaluated: dict[float, float] = {}
 
@@ -291,15 +293,54 @@ def conformal_inference(
     }
 
 
-def nonconvex_warning(res: dict[str, Any], level: float) -> list[str]:
-    """A note when the reported interval holds the null although the test rejects it."""
-    if not res.get("nonconvex"):
-        return []
-    return [
-        f"The {level:.0%} confidence set is not a single interval: the test rejects no effect "
-        f"(p = {res['pvalue']:.3f}) although the interval shown, from the lowest to the highest "
-        "accepted effect, contains it. Read the p-value; the interval is conservative."
-    ]
+_MODEL_WORDS = {
+    "sc": "synthetic control",
+    "sc_intercept": "synthetic control with intercept",
+    "did": "DiD (equal control weights plus intercept)",
+}
+
+
+def describe(res: dict[str, Any], model: str, permutation: str, n_post: int) -> str:
+    """The conformal test of :func:`conformal_inference` in words, for ``Estimate.inference``."""
+    T = res["n_permutations"] if permutation == "moving_block" else None
+    perms = (
+        f"all {T} cyclic (moving-block) shifts of the residuals"
+        if T is not None
+        else f"{res['n_permutations'] - 1} random (iid) permutations of the residuals"
+    )
+    return (
+        f"residuals of a {_MODEL_WORDS[model]} counterfactual fitted under the null over every "
+        f"period, {perms}; statistic {statistic_words(res['statistic_name'], 1)} over the "
+        f"{n_post} post-periods (pre-period residual autocorrelation "
+        f"{res['autocorrelation']:.2f}); interval by test inversion for a constant effect"
+    )
+
+
+def result_warnings(res: dict[str, Any], level: float, n_periods: int) -> list[str]:
+    """The caveats of a conformal result, in the package's one wording: a confidence set that
+    is not an interval, empty or open, and a design that cannot reach the level at all."""
+    out: list[str] = []
+    if res.get("nonconvex"):
+        out.append(
+            f"The {level:.0%} confidence set is not a single interval: the test rejects no "
+            f"effect (p = {res['pvalue']:.3f}) although the interval shown, from the lowest to "
+            "the highest accepted effect, contains it. Read the p-value; the interval is "
+            "conservative."
+        )
+    if res["empty"]:
+        out.append(
+            "No constant effect is accepted by the conformal test at this level: the effect "
+            "likely varies over the post-period, so the confidence set is empty."
+        )
+    if res["open"]:
+        out.append(
+            "The conformal confidence interval reached the edge of the search grid; the "
+            "reported bound is a lower bound on its width."
+        )
+    limit = design_limit_warning(res["min_pvalue"], level, f"with {n_periods} periods to permute")
+    if limit:
+        out.append(limit)
+    return out
 
 
 def _exact_did_interval(fitter, index, u_null, null, pvalue, stat, level, min_p, rho):
@@ -509,12 +550,6 @@ def conformal_test(
         ``pvalue``, ``ci_low``/``ci_high``, ``min_pvalue``, ``grid``, ``residuals``,
         ``plot()``.
     """
-    from evaluation.estimators.synth import (
-        noise_level,
-        prepare_single_unit_panel,
-        synthdid_weights,
-    )
-
     _check(model, permutation, q, level, n_permutations)
     if statistic not in STATISTICS:
         raise DataError(
@@ -563,20 +598,7 @@ def conformal_test(
         q=q,
         statistic=statistic,
     )
-    warnings = list(panel.notes) + nonconvex_warning(res, level)
-    if res["min_pvalue"] > 1 - level:
-        warnings.append(
-            f"With {len(y)} periods the smallest possible p-value is {res['min_pvalue']:.3g}, "
-            f"above {1 - level:.0%}: no effect could be significant. A longer pre-period "
-            "(more periods, or finer ones such as weeks) is needed."
-        )
-    if res["empty"]:
-        warnings.append(
-            "No constant effect is accepted at this level: the confidence set is "
-            "empty (the effect probably varies over the post-period)."
-        )
-    if res["open"]:
-        warnings.append("The confidence interval reached the edge of the search grid.")
+    warnings = list(panel.notes) + result_warnings(res, level, len(y))
     residuals = pd.DataFrame(
         {"time": panel.times, "residual": res["residuals"], "post": np.arange(len(y)) >= T0}
     )

@@ -34,7 +34,7 @@ from the bootstrap p-value (``t`` and every ``t*`` carry it); it only scales ``s
 Derivation of the fast algorithm
 --------------------------------
 Work in the weighted space: multiply every row by ``√w_i`` so that WLS is OLS. Let ``M`` be
-the annihilator of the fixed effects and ``X̃ = M X`` (what :class:`evaluation.absorb.Absorber`
+the annihilator of the fixed effects and ``X̃ = M X`` (what :class:`evaluation.core.absorb.Absorber`
 computes, by Frisch–Waugh–Lovell), ``A = X̃'X̃``, ``c = A⁻¹ e_j`` and ``z = X̃ c`` (an n-vector:
 the "influence" direction of ``β_j``). OLS gives ``β̂`` and residuals ``û`` (the same as the
 full dummy regression's). The restricted estimate is ``β̃ = β̂ − A⁻¹ e_j (β̂_j − r)/c_j``, so the
@@ -96,6 +96,7 @@ from typing import Any
 
 import numpy as np
 
+from evaluation.core.absorb import Absorber
 from evaluation.errors import DataError, DesignError, InferenceError, examples
 
 __all__ = ["wild_cluster_bootstrap", "WildBootstrapResult", "WEIGHT_TYPES"]
@@ -175,7 +176,7 @@ class WildBootstrapResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dictionary of every field."""
-        from evaluation.results import jsonable
+        from evaluation.core.jsonable import jsonable
 
         return {k: jsonable(v) for k, v in asdict(self).items()}
 
@@ -412,161 +413,39 @@ def _codes(labels: Any, name: str, n: int) -> tuple[np.ndarray, int]:
 def _prepare(
     y, X, cluster, param, fe, weights, null, B, weight_type, level, small_sample
 ) -> _Problem:
-    # --- settings first: they are cheap and their errors are the clearest
-    if weight_type not in WEIGHT_TYPES:
-        raise InferenceError(
-            f"weight_type={weight_type!r} is not known; use one of {', '.join(WEIGHT_TYPES)} "
-            f"('webb' is recommended with few clusters)."
-        )
-    if isinstance(B, bool) or not isinstance(B, int | np.integer):
-        raise InferenceError(f"B must be a whole number of draws; got {B!r}.")
-    if B < _MIN_B:
-        raise InferenceError(
-            f"B={B} bootstrap draws are too few for a p-value near the 5 % level; use B ≥ 999 "
-            f"(9,999 for reported results). The minimum accepted is {_MIN_B}."
-        )
-    if isinstance(level, bool) or not (isinstance(level, numbers.Real) and 0 < level < 1):
-        raise InferenceError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
-    try:
-        finite_null = math.isfinite(float(null))
-    except (TypeError, ValueError):
-        finite_null = False
-    if not finite_null:
-        raise DataError(f"null must be a finite number; got {null!r}.")
-
-    # --- arrays
-    yv = _as_float(_as_vector(_numeric_array(y), "y"), "y")
-    n = len(yv)
-    Xa = np.asarray(_numeric_array(X))
-    if Xa.ndim == 1:
-        Xa = Xa[:, None]
-    if Xa.ndim != 2:
-        raise DataError(f"X must be a 2-D array (rows × regressors); got shape {Xa.shape}.")
-    if Xa.shape[0] != n:
-        raise DataError(
-            f"X has {Xa.shape[0]} rows but y has {n}; pass the same rows for y, X, cluster, "
-            f"fe and weights."
-        )
-    Xf = _as_float(Xa, "X")
-    k = Xf.shape[1]
-    if k == 0:
-        raise DataError("X has no columns; pass at least the tested regressor.")
-    if isinstance(param, bool) or not isinstance(param, int | np.integer):
-        raise DataError(f"param must be a column index of X (an integer); got {param!r}.")
-    if not 0 <= param < k:
-        raise DataError(
-            f"param={param} is out of range: X has {k} column(s), indices 0 to {k - 1}. "
-            f"Give the index of the tested coefficient's column."
-        )
+    _check_settings(B, weight_type, level, null)
+    yv, Xf, n = _response_and_regressors(y, X, param)
     g, G = _codes(cluster, "cluster", n)
     if G < 2:
         raise InferenceError(
             f"cluster has only {G} distinct value(s): a bootstrap over clusters needs at least "
             f"two. Cluster at a finer level, or use randomization inference instead."
         )
-    w = None
-    sw = None
-    if weights is not None:
-        w = _as_float(_as_vector(_numeric_array(weights), "weights"), "weights")
-        if len(w) != n:
-            raise DataError(f"weights has {len(w)} rows but y has {n}; they must match.")
-        nonpos = np.nonzero(w <= 0)[0]
-        if len(nonpos):
-            raise DataError(
-                f"weights must be positive; {len(nonpos)} row(s) are not, e.g. rows "
-                f"{examples(nonpos.tolist())} (values {examples(w[nonpos].tolist())}). "
-                f"Drop rows with zero weight before bootstrapping."
-            )
-        sw = np.sqrt(w)
-    if hasattr(fe, "columns"):  # a DataFrame: one fixed effect per column
-        fe = [fe[col].to_numpy() for col in fe.columns]
-    elif isinstance(fe, np.ndarray) and fe.ndim == 2 and fe.shape[0] == n:
-        fe = list(fe.T)
-    elif isinstance(fe, np.ndarray | str) or hasattr(fe, "dtype"):
-        raise DataError(
-            "fe must be a sequence of label arrays, e.g. fe=(unit, period); got a single "
-            "array or value. Wrap one fixed effect in a tuple: fe=(unit,)."
-        )
-    fe_codes: list[np.ndarray] = []
-    fe_levels: list[int] = []
-    for i, f in enumerate(fe):
-        c, L = _codes(f, f"fe[{i}]", n)
-        fe_codes.append(c)
-        fe_levels.append(L)
-
-    # --- absorb fixed effects (Frisch–Waugh–Lovell), then scale rows by √w so WLS is OLS
+    w = _weights(weights, n)
+    sw = None if w is None else np.sqrt(w)
+    fe_codes, fe_levels = _fixed_effects(fe, n)
+    # absorb fixed effects (Frisch–Waugh–Lovell), then scale rows by √w so WLS is OLS
     raw = np.column_stack([yv, Xf])
-    if fe_codes:
-        from evaluation.absorb import Absorber
-
-        within = Absorber(fe_codes, weights=w).demean(raw)
-    else:
-        within = raw
+    within = Absorber(fe_codes, weights=w).demean(raw) if fe_codes else raw
     if sw is not None:
         within = within * sw[:, None]
         raw = raw * sw[:, None]
     yt = within[:, 0]
-    Xt_all = within[:, 1:]
-
-    # --- collinearity: with the fixed effects, then among the columns
-    raw_norm = np.linalg.norm(raw[:, 1:], axis=0)
-    within_norm = np.linalg.norm(Xt_all, axis=0)
-    absorbed = within_norm <= _COLLINEAR_TOL * np.maximum(raw_norm, np.finfo(float).tiny)
-    if absorbed[param]:
-        what = (
-            "constant within the fixed effects (it does not vary once they are removed)"
-            if fe_codes
-            else "all zeros"
-        )
-        raise DesignError(
-            f"X column {param} (the tested coefficient, param={param}) is {what}, so its "
-            f"effect is not identified. With unit and period effects, a treatment must switch on "
-            f"for some units at some time, not be fixed per unit or per period; drop a fixed "
-            f"effect or test another column."
-        )
-    dropped = [c for c in range(k) if absorbed[c] and c != param]
-    keep = [c for c in range(k) if not absorbed[c]]
-    # Greedy Gram–Schmidt over the controls, so redundant controls are dropped as fixest does
-    kept_controls: list[int] = []
-    basis = np.empty((n, 0))
-    for c in keep:
-        if c == param:
-            continue
-        col = Xt_all[:, c]
-        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
-        if np.linalg.norm(resid) <= _COLLINEAR_TOL * within_norm[c]:
-            dropped.append(c)
-            continue
-        kept_controls.append(c)
-        basis = np.column_stack([basis, resid / np.linalg.norm(resid)])
-    col = Xt_all[:, param]
-    resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
-    if np.linalg.norm(resid) <= _COLLINEAR_TOL * within_norm[param]:
-        raise DesignError(
-            f"X column {param} (the tested coefficient) is a linear combination of the other "
-            f"columns {kept_controls}" + (" and the fixed effects" if fe_codes else "") + "; its "
-            "effect is not identified. Remove the control(s) that duplicate it."
-        )
-    cols = [param] + kept_controls  # tested column first: j = 0
-    Xt = np.ascontiguousarray(Xt_all[:, cols])
-    kk = len(cols)
-
-    # --- OLS on the absorbed data
-    A = Xt.T @ Xt
-    A_inv = np.linalg.inv(A)
+    cols, dropped = _identified_columns(raw[:, 1:], within[:, 1:], param, bool(fe_codes))
+    Xt = np.ascontiguousarray(within[:, 1:][:, cols])
+    # OLS on the absorbed data
+    A_inv = np.linalg.inv(Xt.T @ Xt)
     beta = A_inv @ (Xt.T @ yt)
     u_hat = yt - Xt @ beta
     c = A_inv[:, 0]
     z = Xt @ c
-    c_p = float(c[0])
-
-    # --- nesting of each fixed effect in the clusters, and the CR1 factor (fixest's rule)
+    # nesting of each fixed effect in the clusters, and the CR1 factor (fixest's rule)
     nested = [_is_nested(f, L, g) for f, L in zip(fe_codes, fe_levels, strict=True)]
     n_fe = len(fe_codes)
     k_fe = sum(fe_levels) - (n_fe - 1) if n_fe > 1 else sum(fe_levels)
     k_fe -= sum(L for L, nst in zip(fe_levels, nested, strict=True) if nst)
     k_fe += sum(nested)
-    df_k = kk + k_fe
+    df_k = len(cols) + k_fe
     if n - df_k <= 0:
         raise DesignError(
             f"no residual degrees of freedom: {n} rows for {df_k} parameters (regressors plus "
@@ -590,7 +469,7 @@ def _prepare(
         z=z,
         A_inv=A_inv,
         beta_p=float(beta[0]),
-        c_p=c_p,
+        c_p=float(c[0]),
         se=se,
         ssc=ssc,
         df_k=df_k,
@@ -602,6 +481,136 @@ def _prepare(
         nested=nested,
         dropped=sorted(dropped),
     )
+
+
+def _check_settings(B, weight_type, level, null) -> None:
+    """Settings first: they are cheap and their errors are the clearest."""
+    if weight_type not in WEIGHT_TYPES:
+        raise InferenceError(
+            f"weight_type={weight_type!r} is not known; use one of {', '.join(WEIGHT_TYPES)} "
+            f"('webb' is recommended with few clusters)."
+        )
+    if isinstance(B, bool) or not isinstance(B, int | np.integer):
+        raise InferenceError(f"B must be a whole number of draws; got {B!r}.")
+    if B < _MIN_B:
+        raise InferenceError(
+            f"B={B} bootstrap draws are too few for a p-value near the 5 % level; use B ≥ 999 "
+            f"(9,999 for reported results). The minimum accepted is {_MIN_B}."
+        )
+    if isinstance(level, bool) or not (isinstance(level, numbers.Real) and 0 < level < 1):
+        raise InferenceError(f"level must be between 0 and 1 (e.g. 0.95); got {level!r}.")
+    try:
+        finite_null = math.isfinite(float(null))
+    except (TypeError, ValueError):
+        finite_null = False
+    if not finite_null:
+        raise DataError(f"null must be a finite number; got {null!r}.")
+
+
+def _response_and_regressors(y, X, param) -> tuple[np.ndarray, np.ndarray, int]:
+    yv = _as_float(_as_vector(_numeric_array(y), "y"), "y")
+    n = len(yv)
+    Xa = np.asarray(_numeric_array(X))
+    if Xa.ndim == 1:
+        Xa = Xa[:, None]
+    if Xa.ndim != 2:
+        raise DataError(f"X must be a 2-D array (rows × regressors); got shape {Xa.shape}.")
+    if Xa.shape[0] != n:
+        raise DataError(
+            f"X has {Xa.shape[0]} rows but y has {n}; pass the same rows for y, X, cluster, "
+            f"fe and weights."
+        )
+    Xf = _as_float(Xa, "X")
+    k = Xf.shape[1]
+    if k == 0:
+        raise DataError("X has no columns; pass at least the tested regressor.")
+    if isinstance(param, bool) or not isinstance(param, int | np.integer):
+        raise DataError(f"param must be a column index of X (an integer); got {param!r}.")
+    if not 0 <= param < k:
+        raise DataError(
+            f"param={param} is out of range: X has {k} column(s), indices 0 to {k - 1}. "
+            f"Give the index of the tested coefficient's column."
+        )
+    return yv, Xf, n
+
+
+def _weights(weights, n: int) -> np.ndarray | None:
+    if weights is None:
+        return None
+    w = _as_float(_as_vector(_numeric_array(weights), "weights"), "weights")
+    if len(w) != n:
+        raise DataError(f"weights has {len(w)} rows but y has {n}; they must match.")
+    nonpos = np.nonzero(w <= 0)[0]
+    if len(nonpos):
+        raise DataError(
+            f"weights must be positive; {len(nonpos)} row(s) are not, e.g. rows "
+            f"{examples(nonpos.tolist())} (values {examples(w[nonpos].tolist())}). "
+            f"Drop rows with zero weight before bootstrapping."
+        )
+    return w
+
+
+def _fixed_effects(fe, n: int) -> tuple[list[np.ndarray], list[int]]:
+    if hasattr(fe, "columns"):  # a DataFrame: one fixed effect per column
+        fe = [fe[col].to_numpy() for col in fe.columns]
+    elif isinstance(fe, np.ndarray) and fe.ndim == 2 and fe.shape[0] == n:
+        fe = list(fe.T)
+    elif isinstance(fe, np.ndarray | str) or hasattr(fe, "dtype"):
+        raise DataError(
+            "fe must be a sequence of label arrays, e.g. fe=(unit, period); got a single "
+            "array or value. Wrap one fixed effect in a tuple: fe=(unit,)."
+        )
+    codes: list[np.ndarray] = []
+    levels: list[int] = []
+    for i, f in enumerate(fe):
+        c, L = _codes(f, f"fe[{i}]", n)
+        codes.append(c)
+        levels.append(L)
+    return codes, levels
+
+
+def _identified_columns(raw, within, param: int, has_fe: bool) -> tuple[list[int], list[int]]:
+    """The tested column first, then the controls that are not absorbed by the fixed effects
+    or collinear with earlier ones (dropped greedily, as fixest does); DesignError when the
+    tested column itself is not identified."""
+    n, k = within.shape
+    raw_norm = np.linalg.norm(raw, axis=0)
+    within_norm = np.linalg.norm(within, axis=0)
+    absorbed = within_norm <= _COLLINEAR_TOL * np.maximum(raw_norm, np.finfo(float).tiny)
+    if absorbed[param]:
+        what = (
+            "constant within the fixed effects (it does not vary once they are removed)"
+            if has_fe
+            else "all zeros"
+        )
+        raise DesignError(
+            f"X column {param} (the tested coefficient, param={param}) is {what}, so its "
+            f"effect is not identified. With unit and period effects, a treatment must switch on "
+            f"for some units at some time, not be fixed per unit or per period; drop a fixed "
+            f"effect or test another column."
+        )
+    dropped = [c for c in range(k) if absorbed[c] and c != param]
+    kept_controls: list[int] = []
+    basis = np.empty((n, 0))
+    for c in range(k):
+        if absorbed[c] or c == param:
+            continue
+        col = within[:, c]
+        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
+        if np.linalg.norm(resid) <= _COLLINEAR_TOL * within_norm[c]:
+            dropped.append(c)
+            continue
+        kept_controls.append(c)
+        basis = np.column_stack([basis, resid / np.linalg.norm(resid)])
+    col = within[:, param]
+    resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
+    if np.linalg.norm(resid) <= _COLLINEAR_TOL * within_norm[param]:
+        raise DesignError(
+            f"X column {param} (the tested coefficient) is a linear combination of the other "
+            f"columns {kept_controls}" + (" and the fixed effects" if has_fe else "") + "; its "
+            "effect is not identified. Remove the control(s) that duplicate it."
+        )
+    return [param] + kept_controls, dropped
 
 
 def _is_nested(f: np.ndarray, L: int, g: np.ndarray) -> bool:
@@ -725,8 +734,6 @@ class _Kernel:
             return M
         # Several nested effects (e.g. junction and ward in ward clusters): project the dummy
         # columns of D2 on D1 by alternating projections, a block of columns at a time.
-        from evaluation.absorb import Absorber
-
         absorber = Absorber([codes[i] for i in nested_idx], weights=w)
         n = prob.n
         ww = np.ones(n) if w is None else w
@@ -750,8 +757,6 @@ class _Kernel:
 
     # -- very many non-nested levels: build the G × G correction by one absorption per cluster
     def _fe_correction_direct(self):
-        from evaluation.absorb import Absorber
-
         prob = self.prob
         G, g, sw = prob.G, prob.g, prob.sw
         absorber = Absorber(prob.fe_codes, weights=prob.weights)

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.wards import _wards
-from evaluation.simulate import plan
-from evaluation.simulate.fires import P_ESCALATE, expected_per_fire
-from evaluation.simulate.traffic import BASE_MINUTES, CLASS_FACTOR
+from evaluation.demo import plan
+from evaluation.demo.fires import P_ESCALATE, expected_per_fire
+from evaluation.demo.traffic import BASE_MINUTES, CLASS_FACTOR
 
 
 def _d(ts) -> str:

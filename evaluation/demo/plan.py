@@ -140,30 +140,42 @@ SOLVE_EFFECT_CAP = 0.15
 
 PROGRAMMES = {
     "traffic_model": {
+        "short_vi": "Giao thông",
+        "short_en": "Traffic",
         "name_vi": "Mô hình “Giao thông Bắc Từ Liêm an toàn và thông suốt”",
         "name_en": "Safe and smooth traffic model",
         "domain": "traffic",
         "outcomes": ["congestion_minutes", "avg_speed_kmh", "traffic_accidents"],
+        # volunteers are recruited and junctions re-marked about two weeks before a launch
+        "anticipation_days": ANTICIPATION_DAYS,
     },
     "fire_point": {
+        "short_vi": "Điểm chữa cháy",
+        "short_en": "Fire points",
         "name_vi": "Điểm chữa cháy công cộng",
         "name_en": "Public fire-fighting points",
         "domain": "fire",
         "outcomes": ["fires", "escalated", "deaths", "loss_mvnd"],
     },
     "to_lien_gia": {
+        "short_vi": "Tổ liên gia",
+        "short_en": "Fire groups",
         "name_vi": "Tổ liên gia an toàn PCCC",
         "name_en": "Inter-household fire-safety groups",
         "domain": "fire",
         "outcomes": ["fires", "escalated"],
     },
     "camera": {
+        "short_vi": "Camera",
+        "short_en": "Cameras",
         "name_vi": "Mô hình “Camera an ninh”",
         "name_en": "Community security cameras",
         "domain": "security",
         "outcomes": ["solved_share", "theft_cases"],
     },
     "rental_check": {
+        "short_vi": "Kiểm tra nhà trọ",
+        "short_en": "Rental checks",
         "name_vi": "Tổng kiểm tra nhà trọ, chung cư mini (sau vụ cháy Khương Hạ)",
         "name_en": "Rental-housing fire checks (after the Khương Hạ fire)",
         "domain": "fire",
@@ -195,3 +207,40 @@ def fire_point_starts() -> dict[str, tuple[pd.Timestamp, float]]:
 def to_lien_gia_starts() -> dict[str, pd.Timestamp]:
     lead = pd.Timedelta(days=TO_LIEN_GIA_LEAD_DAYS["default"])
     return {w: d - lead for w, (d, _) in fire_point_starts().items()}
+
+
+#: file names of the demo tables inside the data folder
+DEMO_FILES = {
+    "notes": "data_notes.yaml",
+    "junctions": "junctions.csv",
+    "traffic_2023": "traffic_peak_2023.parquet",
+    "traffic_2024": "traffic_peak_2024.parquet",
+    "traffic_2025": "traffic_peak_2025.parquet",
+    "fires": "fire_incidents.csv",
+    "electrical": "electrical_incidents_monthly.csv",
+    "antt": "antt_period.csv",
+    "antt_new": "antt_period_new_wards.csv",
+    "truth_traffic": "truth/traffic_daily.parquet",
+    "truth_fire": "truth/fire_monthly.csv",
+    "truth_antt": "truth/antt_period.csv",
+    "truth": "truth.yaml",
+}
+
+
+def data_notes() -> dict:
+    """The demo's ``data_notes.yaml``: the change in how fires were recorded."""
+    d = RECORDING_BREAK.strftime("%d/%m/%Y")
+    return {
+        "recording_changes": [
+            {
+                "table": "fires",
+                "date": RECORDING_BREAK.date().isoformat(),
+                "vi": f"Từ {d}, thống kê ghi nhận cả các vụ cháy nhỏ: số vụ được ghi tăng khoảng "
+                f"{str(RECORDING_BREAK_FACTOR).replace('.', ',')} lần ở mọi phường, không phải do "
+                "cháy nhiều hơn.",
+                "en": f"From {d} the statistics also record small fires: about "
+                f"{RECORDING_BREAK_FACTOR:.1f} times as many fires are counted in every ward, not because "
+                "more fires happen.",
+            }
+        ]
+    }

@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.absorb import Absorber
+from evaluation.core.absorb import Absorber
+from evaluation.core.jsonable import jsonable
+from evaluation.data.prepare import prepare
 from evaluation.errors import DataError, DesignError
-from evaluation.estimators._prepare import prepare
-from evaluation.results import jsonable
 
 __all__ = ["bacon_decomposition", "BaconDecomposition"]
 

@@ -3,10 +3,10 @@
 ``simulate_district(seed)`` returns every demo table and the truth; ``write_demo(folder)``
 writes them as committed under ``data/demo/`` (plus ``params/pilots.yaml`` and
 ``data/README.md``). The same seed reproduces the same files byte for byte (CSV, YAML) or value
-for value (Parquet); a test checks it. Run ``python -m evaluation.simulate --out data/demo``
+for value (Parquet); a test checks it. Run ``python -m evaluation.demo --out data/demo``
 (``make demo-data``).
 
-What is planted and why: :mod:`evaluation.simulate.plan`.
+What is planted and why: :mod:`evaluation.demo.plan`.
 """
 
 from __future__ import annotations
@@ -18,32 +18,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.simulate import plan
+from evaluation.demo import plan
+from evaluation.demo.plan import DEMO_FILES
 
 __all__ = ["simulate_district", "write_demo", "DEMO_FILES"]
-
-DEMO_FILES = {
-    "junctions": "junctions.csv",
-    "traffic_2023": "traffic_peak_2023.parquet",
-    "traffic_2024": "traffic_peak_2024.parquet",
-    "traffic_2025": "traffic_peak_2025.parquet",
-    "fires": "fire_incidents.csv",
-    "electrical": "electrical_incidents_monthly.csv",
-    "antt": "antt_period.csv",
-    "antt_new": "antt_period_new_wards.csv",
-    "truth_traffic": "truth/traffic_daily.parquet",
-    "truth_fire": "truth/fire_monthly.csv",
-    "truth_antt": "truth/antt_period.csv",
-    "truth": "truth.yaml",
-}
 
 
 def simulate_district(seed: int = plan.SEED) -> dict[str, object]:
     """Simulate every demo table. Returns a dict of DataFrames plus ``truth`` (a dict)."""
-    from evaluation.simulate.fires import simulate_electrical, simulate_fires
-    from evaluation.simulate.security import simulate_antt
-    from evaluation.simulate.traffic import simulate_traffic
-    from evaluation.simulate.truth import summarise_truth
+    from evaluation.demo.fires import simulate_electrical, simulate_fires
+    from evaluation.demo.security import simulate_antt
+    from evaluation.demo.traffic import simulate_traffic
+    from evaluation.demo.truth import summarise_truth
 
     streams = np.random.SeedSequence(seed).spawn(4)
     junctions, traffic, truth_traffic = simulate_traffic(np.random.default_rng(streams[0]))
@@ -117,8 +103,12 @@ def render_tables(tables: dict[str, object]) -> dict[str, object]:
         "truth_antt",
     ):
         out[DEMO_FILES[key]] = tables[key]
+    out[DEMO_FILES["notes"]] = (
+        "# How the demo data were recorded (read by every report; see evaluation/data/notes.py).\n"
+        + yaml.safe_dump(plan.data_notes(), allow_unicode=True, sort_keys=False, width=100)
+    )
     out[DEMO_FILES["truth"]] = (
-        "# Planted truth of the demo data (machine-readable). Written by evaluation.simulate;\n"
+        "# Planted truth of the demo data (machine-readable). Written by evaluation.demo;\n"
         "# do not edit: run `make demo-data`. Prose and tables: data/README.md.\n"
         + yaml.safe_dump(tables["truth"], allow_unicode=True, sort_keys=False, width=100)
     )
@@ -138,8 +128,8 @@ def write_demo(
     Every file is written atomically (temporary file, then rename), so an interrupted run
     never leaves a half-written table.
     """
-    from evaluation.simulate.dictionary import data_readme
-    from evaluation.simulate.registry_file import registry_yaml
+    from evaluation.demo.dictionary import data_readme
+    from evaluation.demo.registry_file import registry_yaml
 
     folder = Path(folder)
     tables = simulate_district(seed)

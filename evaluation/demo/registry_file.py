@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import yaml
 
-from evaluation.simulate import plan
+from evaluation.demo import plan
 
 HEADER = """\
 # Pilot registry: which ward started which programme when.
 #
 # This is the demo district's registry, written by `make demo-data` from the simulator's plan
-# (evaluation/simulate/plan.py), so it always matches data/demo/. For real data, copy it and
-# edit the entries: one per ward × programme, with the start date (first day the programme
-# ran); optional: wave, interim_review (sơ kết), final_review (tổng kết), dose.
+# (evaluation/demo/plan.py), so it always matches data/demo/. For real data, copy it and edit it.
+#
+# programmes: one block per programme — name_vi/name_en (full names), short_vi/short_en (the
+#   short names on charts and tables), domain (traffic | fire | security), outcomes (the
+#   indicators it is meant to move; the first is its headline), optional anticipation_days
+#   (days before the start when behaviour already changes: announcements, preparation),
+#   optional note.
+# pilots: one entry per ward × programme with the start date (first day the programme ran);
+#   optional: wave ("pilot" marks the pilot ward; other labels group the rollout waves),
+#   interim_review (sơ kết) and final_review (tổng kết) dates, dose.
 # Ward names may be written in any common spelling or as GSO codes (00617 = Cổ Nhuế 2).
 # A ward without an entry for a programme is never treated by it.
 """

@@ -10,7 +10,8 @@ import inspect
 
 from evaluation.data.schema import SCHEMAS, TableSchema
 from evaluation.data.wards import _wards
-from evaluation.simulate import DEMO_FILES, plan
+from evaluation.demo import plan
+from evaluation.demo.plan import DEMO_FILES
 
 KIND_TEXT = {
     "ward": "ward name",
@@ -63,7 +64,7 @@ def data_readme(tables: dict) -> str:
         "wards before the 1 July 2025 reorganisation) with programme effects planted at known "
         "sizes, so that every estimator in the workbench can be checked against the truth. The "
         "numbers are not real statistics. Everything here is written by the seeded simulator "
-        f"(`evaluation/simulate/`, seed {truth['seed']}) with `make demo-data`; do not edit by "
+        f"(`evaluation/demo/`, seed {truth['seed']}) with `make demo-data`; do not edit by "
         "hand — a test regenerates the files and checks they are identical.\n",
         "Bring your own data in the same shapes (CSV in UTF-8, UTF-16 or Windows-1258, Excel "
         "`.xlsx`, or Parquet) and check it with `pilot-eval validate FILE`.\n",

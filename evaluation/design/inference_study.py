@@ -62,6 +62,12 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from evaluation.data.demo import demo_truth
+from evaluation.estimators.att_gt import att_gt
+from evaluation.estimators.sdid import synthetic_did
+from evaluation.estimators.twfe import twfe
+from evaluation.inference.conformal import conformal_test
+
 __all__ = [
     "Calibration",
     "Design",
@@ -132,13 +138,13 @@ def calibrate_to_demo(rho: float = 0.5, traffic: pd.DataFrame | None = None) -> 
     earliest programme start minus its anticipation window (``truth.yaml``), so no planted
     effect, anticipation or spillover enters the noise scale.
     """
-    import evaluation as ev
+    from evaluation.data.demo import load_demo
     from evaluation.data.panels import aggregate_traffic
 
-    truth = ev.demo_truth()
+    truth = demo_truth()
     model = truth["traffic_model"]
     if traffic is None:
-        traffic = ev.load_demo("traffic")
+        traffic = load_demo("traffic")
     weekly = aggregate_traffic(traffic, freq="week", outcomes=("congestion_minutes",))
     first_start = min(pd.Timestamp(w["start"]) for w in model["wards"].values())
     cutoff = first_start - pd.Timedelta(days=int(model["shape"]["anticipation_days"]))
@@ -232,9 +238,7 @@ def pilot_design(
     ``pilot_until_wave_A.att_minutes``, about −7.6 minutes). ``n_weeks=78`` ends the panel
     when the demo's wave A starts (20 post-weeks), the window a pilot-only evaluation has.
     """
-    import evaluation as ev
-
-    truth = ev.demo_truth()
+    truth = demo_truth()
     if effect is None:
         effect = float(
             truth["traffic_model"]["realised_effects"]["pilot_until_wave_A"]["att_minutes"]
@@ -264,9 +268,7 @@ def rollout_design(
     Wave effects are the demo's realised ones (truth.yaml ``wave_*_until_AI_signals``: about
     −8.9, −6.6 and −2.9 minutes), constant over time within a wave.
     """
-    import evaluation as ev
-
-    truth = ev.demo_truth()
+    truth = demo_truth()
     realised = truth["traffic_model"]["realised_effects"]
     waves = _wave_of(truth)
     start_of = dict(zip("ABC", starts, strict=True))
@@ -347,32 +349,24 @@ class Method:
 
 
 def _twfe(d: pd.DataFrame, seed: int, *, inference: str, reps: int) -> tuple:
-    import evaluation as ev
-
-    r = ev.twfe(d, "y", "ward", "week", "cohort", inference=inference, seed=seed, n_boot=reps)
+    r = twfe(d, "y", "ward", "week", "cohort", inference=inference, seed=seed, n_boot=reps)
     return r.estimate, r.ci_low, r.ci_high, r.pvalue, r.inference_method
 
 
 def _sdid(d: pd.DataFrame, seed: int) -> tuple:
-    import evaluation as ev
-
-    r = ev.synthetic_did(d, "y", "ward", "week", "cohort", seed=seed)
+    r = synthetic_did(d, "y", "ward", "week", "cohort", seed=seed)
     return r.estimate, r.ci_low, r.ci_high, r.pvalue, r.inference_method
 
 
 def _conformal_cwz(d: pd.DataFrame, seed: int) -> tuple:
     """Conformal DiD with CWZ's robust statistic mean |û| (the default before the switch to
     |mean û|; kept beside it to show what the choice of statistic costs)."""
-    import evaluation as ev
-
-    r = ev.conformal_test(d, "y", "ward", "week", "cohort", model="did", statistic="mean_abs")
+    r = conformal_test(d, "y", "ward", "week", "cohort", model="did", statistic="mean_abs")
     return r.estimate, r.ci_low, r.ci_high, r.pvalue, "conformal (mean of absolute residuals)"
 
 
-def _att_gt(d: pd.DataFrame, seed: int, *, inference: str | None, reps: int) -> tuple:
-    import evaluation as ev
-
-    fit = ev.att_gt(d, "y", "ward", "week", "cohort", seed=seed)
+def _att_gt(d: pd.DataFrame, seed: int, *, inference: str, reps: int) -> tuple:
+    fit = att_gt(d, "y", "ward", "week", "cohort", seed=seed)
     o = fit.aggregate("simple", inference=inference, reps=reps).overall
     return o.estimate, o.ci_low, o.ci_high, o.pvalue, o.inference_method
 
@@ -443,6 +437,26 @@ def donald_lang(d: pd.DataFrame, seed: int = 0, level: float = LEVEL) -> tuple:
     return est, est - q * se, est + q * se, p, "t (unit level)"
 
 
+#: labels of the TWFE rows both designs compare
+_TWFE_LABELS = {
+    "cluster": "TWFE, cluster-robust CR1 (conventional)",
+    "wild": "TWFE, wild cluster bootstrap (WCR, Webb)",
+    "randomization": "TWFE, randomization over wards (13 assignments)",
+}
+
+
+def _twfe_method(inference: str, reps: int, label: str | None = None) -> Method:
+    """TWFE with one ``inference`` setting (``"auto"``: the default's row)."""
+    run = partial(_twfe, inference=inference, reps=reps)
+    return Method(f"twfe_{inference}", label or _TWFE_LABELS[inference], inference == "auto", run)
+
+
+def _att_gt_method(inference: str, reps: int, label: str) -> Method:
+    """att_gt's simple aggregation with one ``inference`` setting (``"auto"``: the default)."""
+    run = partial(_att_gt, inference=inference, reps=reps)
+    return Method(f"att_gt_{inference}", label, inference == "auto", run)
+
+
 def methods_for(design_key: str, *, reps: int = 9999, extended: bool = True) -> list[Method]:
     """The methods compared on a design: the defaults (``inference="auto"``), the
     conventional cluster-robust ones and (``extended``) the other options.
@@ -452,34 +466,14 @@ def methods_for(design_key: str, *, reps: int = 9999, extended: bool = True) -> 
     """
     if design_key.startswith("pilot"):
         out = [
-            Method(
-                "twfe_auto",
-                "TWFE, inference='auto' (→ conformal)",
-                True,
-                partial(_twfe, inference="auto", reps=reps),
-            ),
+            _twfe_method("auto", reps, "TWFE, inference='auto' (→ conformal)"),
             Method("sdid_auto", "synthetic DiD, inference='auto' (→ conformal)", True, _sdid),
-            Method(
-                "twfe_cluster",
-                "TWFE, cluster-robust CR1 (conventional)",
-                False,
-                partial(_twfe, inference="cluster", reps=reps),
-            ),
+            _twfe_method("cluster", reps),
         ]
         if extended:
             out += [
-                Method(
-                    "twfe_wild",
-                    "TWFE, wild cluster bootstrap (WCR, Webb)",
-                    False,
-                    partial(_twfe, inference="wild", reps=reps),
-                ),
-                Method(
-                    "twfe_randomization",
-                    "TWFE, randomization over wards (13 assignments)",
-                    False,
-                    partial(_twfe, inference="randomization", reps=reps),
-                ),
+                _twfe_method("wild", reps),
+                _twfe_method("randomization", reps),
                 Method(
                     "conformal_mean",
                     "check: conformal DiD, absolute mean residual, exact inversion (2nd implementation)",
@@ -502,40 +496,15 @@ def methods_for(design_key: str, *, reps: int = 9999, extended: bool = True) -> 
         return out
     if design_key == "rollout":
         out = [
-            Method(
-                "att_gt_auto",
-                "att_gt simple, inference='auto' (→ randomization)",
-                True,
-                partial(_att_gt, inference="auto", reps=reps),
+            _att_gt_method("auto", reps, "att_gt simple, inference='auto' (→ randomization)"),
+            _twfe_method("auto", reps, "TWFE, inference='auto' (→ randomization)"),
+            _att_gt_method(
+                "analytic", reps, "att_gt simple, analytic influence-function SE (conventional)"
             ),
-            Method(
-                "twfe_auto",
-                "TWFE, inference='auto' (→ randomization)",
-                True,
-                partial(_twfe, inference="auto", reps=reps),
-            ),
-            Method(
-                "att_gt_analytic",
-                "att_gt simple, analytic influence-function SE (conventional)",
-                False,
-                partial(_att_gt, inference=None, reps=reps),
-            ),
-            Method(
-                "twfe_cluster",
-                "TWFE, cluster-robust CR1 (conventional)",
-                False,
-                partial(_twfe, inference="cluster", reps=reps),
-            ),
+            _twfe_method("cluster", reps),
         ]
         if extended:
-            out.append(
-                Method(
-                    "twfe_wild",
-                    "TWFE, wild cluster bootstrap (WCR, Webb)",
-                    False,
-                    partial(_twfe, inference="wild", reps=reps),
-                )
-            )
+            out.append(_twfe_method("wild", reps))
         return out
     raise ValueError(f"unknown design {design_key!r}")
 

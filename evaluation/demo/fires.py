@@ -25,7 +25,7 @@ import pandas as pd
 
 from evaluation.data.schema import CAUSES, PREMISE_TYPES
 from evaluation.data.wards import _wards
-from evaluation.simulate import calendar, plan
+from evaluation.demo import calendar, plan
 
 BASE_MIX = {
     "nhà dân": 0.38,

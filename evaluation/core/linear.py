@@ -1,7 +1,7 @@
 """Least squares and Poisson PML with absorbed fixed effects — the numeric core of the
 regression estimators (TWFE, event study, 2×2).
 
-Fixed effects are projected out with :class:`evaluation.absorb.Absorber`; the slopes come from
+Fixed effects are projected out with :class:`evaluation.core.absorb.Absorber`; the slopes come from
 the small k × k normal equations of the demeaned columns (Frisch–Waugh–Lovell). Collinear
 regressors are detected here and reported by name as a :class:`DesignError`, never as a
 singular-matrix traceback.
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evaluation.absorb import Absorber, nested_in
+from evaluation.core.absorb import Absorber, nested_in
+from evaluation.core.cluster import cr1_dof, cr1_vcov
 from evaluation.errors import DesignError
-from evaluation.inference.cluster import cr1_dof, cr1_vcov
 
 __all__ = ["WithinFit", "fit_within", "fit_poisson", "cluster_vcov"]
 

@@ -1,0 +1,70 @@
+"""The package's structure: one-way layers, no import circle, a lean public API (issue 10).
+
+The layer contract lives in pyproject.toml (``[tool.importlinter]``); ``make lint`` runs it with
+``lint-imports`` and this test runs the same command, so an import against the layers fails CI.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import evaluation as ev
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_layer_contract_holds():
+    lint = Path(sys.executable).parent / "lint-imports"
+    if not lint.exists():
+        pytest.skip("import-linter is not installed (it is in the test extra)")
+    run = subprocess.run(
+        [str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert "0 broken" in run.stdout
+
+
+def test_no_module_imports_itself_through_another():
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("evaluation")
+    circles = []
+    for module in sorted(graph.modules):
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported != module and graph.chain_exists(imported=module, importer=imported):
+                circles.append((module, imported))
+    assert not circles, f"import circles (module ↔ module): {circles[:10]}"
+
+
+def _type_checking_names() -> set[str]:
+    tree = ast.parse((ROOT / "evaluation" / "__init__.py").read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for stmt in node.body:
+                if isinstance(stmt, ast.ImportFrom):
+                    names |= {alias.asname or alias.name for alias in stmt.names}
+    return names
+
+
+def test_the_public_api_is_lean_and_visible_to_type_checkers():
+    exported = set(ev._EXPORTS)
+    assert len(exported) <= 30, sorted(exported)
+    assert _type_checking_names() == exported
+    for name in exported:
+        assert getattr(ev, name) is not None
+    # plumbing stays in its modules
+    for plumbing in ("run_batch", "load_plan", "record_findings", "finding", "choose_inference"):
+        assert plumbing not in exported
+    with pytest.raises(AttributeError):
+        ev.run_batch  # noqa: B018
+
+
+def test_the_readme_lists_the_public_api():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name in ev._EXPORTS if f"ev.{name}" not in readme]
+    assert not missing, f"README does not mention: {missing}"
