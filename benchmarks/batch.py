@@ -1,15 +1,23 @@
-"""Time the batch against a plain sequential loop of the `papermill` command (issue 5, item 7).
+"""Time the monthly batch against a sequential loop of the `papermill` command, in one run.
 
-Both sides run the same notebooks with the same parameters in this one invocation, from a cold
-start (each side pays its own Python start-up and imports), on the same machine:
+Both sides run the same notebooks with the same parameters, in this one invocation, on the same
+machine, each from a cold start (its own Python start-up and imports), and both in the user's
+environment as it is: this script sets no tuning variable (OMP_NUM_THREADS and the like) — the
+batch limits each run's BLAS/OpenMP threads itself, and papermill runs as papermill users run it.
 
-* ours:      ``pilot-eval batch PLAN --out DIR --quiet`` — warm fork server, N workers, and
-             everything a batch writes (executed notebooks, HTML reports, index, tables);
+* batch:     ``pilot-eval batch PLAN --out DIR --quiet`` — the warm fork server, N workers,
+             papermill's ``pilot-eval`` engine, and everything a batch writes (executed
+             notebooks, HTML reports, index, tables);
 * papermill: for each run, ``papermill IN OUT -f params.yaml --cwd NB_DIR -k python3``, one
-             after another (executed notebooks only: no HTML, no index).
+             after another (papermill's default engine, a Jupyter kernel per run; executed
+             notebooks only: no HTML, no index);
+* floor:     the compute itself — each run's code executed once in a warm process (imports
+             done, one fork per run, the batch's thread limit, the cells' own time only),
+             summed and divided by the workers. No way of running the notebooks beats it.
 
-It prints both wall-clock times, seconds per run, the ratio (target: ≥ 5× on 2 cores), and
-checks that both sides computed the same findings (a second implementation of the run).
+It prints the wall times, seconds per run, the ratio (target: ≥ 5× on 2 cores), the floor and
+how far the batch is from it, and checks that both sides computed the same findings (papermill
+with a real kernel is a second implementation of a run).
 
     .venv/bin/python benchmarks/batch.py                      # params/monthly.yaml if its
                                                               # notebooks exist, else fixtures
@@ -29,17 +37,19 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MONTHLY = ROOT / "params" / "monthly.yaml"
 FIXTURE_PLAN = ROOT / "tests" / "fixtures" / "notebooks" / "bench_plan.yaml"
 BIN = Path(sys.executable).parent
+TUNING_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def default_plan() -> Path:
     """params/monthly.yaml once its notebooks exist; until then the fixture stand-in."""
-    from evaluation.batch import load_plan
+    from evaluation.batch.plan import load_plan
     from evaluation.errors import PlanError
 
     try:
@@ -50,7 +60,7 @@ def default_plan() -> Path:
         return FIXTURE_PLAN
 
 
-def time_ours(plan: Path, out: Path, workers: int | None, engine: str) -> tuple[float, dict]:
+def time_batch(plan: Path, out: Path, workers: int | None, engine: str) -> tuple[float, dict]:
     cmd = [str(BIN / "pilot-eval"), "batch", str(plan), "--out", str(out), "--quiet"]
     cmd += ["--engine", engine] + (["--workers", str(workers)] if workers else [])
     t0 = time.perf_counter()
@@ -95,6 +105,86 @@ def time_papermill(runs, out: Path, limit: int | None) -> tuple[float, int, dict
     return time.perf_counter() - t0, len(chosen), results
 
 
+def measure_floor(plan: Path, workers: int, out: Path) -> dict:
+    """The compute of every run, measured in a fresh warm process (see :func:`_floor_main`)."""
+    out.mkdir(parents=True, exist_ok=True)
+    result = out / "floor.json"
+    cmd = [sys.executable, __file__, "--floor-of", str(plan), "--workers", str(workers)]
+    subprocess.run(cmd + ["--floor-out", str(result)], check=True)
+    return json.loads(result.read_text(encoding="utf-8"))
+
+
+def _floor_main(plan_path: Path, workers: int, result: Path) -> None:
+    """In its own process: import what the warm server imports, then fork each run in turn
+    and sum the time its cells took (not papermill's or the report's)."""
+    import papermill
+
+    from evaluation.batch.engine import ENGINE_NAME
+    from evaluation.batch.forkserver import cpu_count, default_preload, limit_threads, warm
+    from evaluation.batch.plan import load_plan
+
+    plan = load_plan(plan_path)
+    warm(default_preload(plan))
+    threads = max(1, cpu_count() // workers)
+    scratch = Path(tempfile.mkdtemp(prefix="pilot-eval-floor-"))
+    compute: dict[str, float] = {}
+    for run in plan.runs():
+        params = {**run.parameters, "results_path": str(scratch / f"{run.id}.json")}
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: exactly what a batch run computes, timed cell by cell
+            os.close(read)
+            seconds = math.nan
+            try:
+                limit_threads(threads)
+                os.chdir(run.notebook.path.parent)
+                nb = papermill.execute_notebook(
+                    str(run.notebook.path),
+                    None,
+                    parameters=params,
+                    engine_name=ENGINE_NAME,
+                    progress_bar=False,
+                )
+                seconds = sum(
+                    c.metadata.papermill.get("duration") or 0.0
+                    for c in nb.cells
+                    if c.cell_type == "code"
+                )
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os.write(write, json.dumps(seconds).encode())
+                os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as fh:
+            compute[run.id] = json.loads(fh.read() or "NaN")
+        os.waitpid(pid, 0)
+    shutil.rmtree(scratch, ignore_errors=True)
+    result.write_text(json.dumps({"threads": threads, "compute": compute}), encoding="utf-8")
+
+
+def compare_findings(manifest: dict, batch_out: Path, pm_results: dict) -> tuple[int, int]:
+    """(findings compared, different): papermill's estimates against the batch's."""
+    ours = {}
+    for r in manifest["runs"]:
+        if r["status"] == "ok":
+            ours[r["id"]] = json.loads(
+                (batch_out / r["outputs"]["results"]).read_text(encoding="utf-8")
+            )
+    compared = mismatched = 0
+    for rid, found in pm_results.items():
+        if len(found) != len(ours.get(rid, [])):
+            mismatched += 1
+            continue
+        for a, b in zip(found, ours[rid], strict=True):
+            compared += 1
+            if a.get("estimate") is not None and not math.isclose(
+                a["estimate"], b["estimate"], rel_tol=1e-9, abs_tol=1e-12
+            ):
+                mismatched += 1
+    return compared, mismatched
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--plan", type=Path, help="batch plan (default: see above)")
@@ -107,33 +197,42 @@ def main() -> None:
         help="time only the first K papermill runs and extrapolate",
     )
     ap.add_argument("--keep", action="store_true", help="keep the output folders")
+    ap.add_argument("--floor-of", type=Path, help=argparse.SUPPRESS)  # the floor's own process
+    ap.add_argument("--floor-out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.floor_of:
+        _floor_main(args.floor_of, args.workers, args.floor_out)
+        return
 
-    from evaluation.batch import load_plan
+    from evaluation.batch.forkserver import cpu_count
+    from evaluation.batch.plan import load_plan
 
     plan_path = args.plan or default_plan()
     runs = load_plan(plan_path).runs()
     tmp = Path(tempfile.mkdtemp(prefix="pilot-eval-bench-"))
+    tuned = {v: os.environ[v] for v in TUNING_VARIABLES if v in os.environ}
     print(
-        f"plan: {plan_path}  ({len(runs)} runs)   cores: {os.cpu_count()}   "
-        f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        f"plan: {plan_path}  ({len(runs)} runs)   cores: {cpu_count()}   "
+        f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+        f"tuning variables in the environment: {tuned or 'none'}"
     )
 
     # papermill first, so that any first-use disk caching favours the baseline, not us
     pm_seconds, pm_n, pm_results = time_papermill(runs, tmp / "papermill", args.papermill_runs)
     pm_total = pm_seconds * len(runs) / pm_n
-    ours, manifest = time_ours(plan_path, tmp / "ours", args.workers, args.engine)
+    batch, manifest = time_batch(plan_path, tmp / "batch", args.workers, args.engine)
+    workers = manifest["options"].get("workers") or 1
+    floor = measure_floor(plan_path, workers, tmp / "floor")
 
     statuses = [r["status"] for r in manifest["runs"]]
-    workers = manifest["options"].get("workers")
     print(
         f"\npapermill CLI, sequential: {pm_seconds:8.2f} s for {pm_n} runs "
         f"= {pm_seconds / pm_n:.2f} s/run"
         + (f" → {pm_total:.1f} s for all {len(runs)} (extrapolated)" if pm_n < len(runs) else "")
     )
     print(
-        f"pilot-eval batch ({workers} workers, {args.engine}): {ours:8.2f} s for {len(runs)} "
-        f"runs = {ours / len(runs):.2f} s/run, HTML and index included "
+        f"pilot-eval batch ({workers} workers, {args.engine}): {batch:8.2f} s for {len(runs)} "
+        f"runs = {batch / len(runs):.2f} s/run, HTML and index included "
         f"({statuses.count('ok')} ok)"
     )
     warm = manifest["options"].get("warm_worker") or {}
@@ -143,24 +242,20 @@ def main() -> None:
             f"   of which: warm worker start-up {warm.get('seconds', math.nan):.2f} s, "
             f"runs {run_time:.2f} s in total ({run_time / len(runs):.3f} s/run in a worker)"
         )
-    print(f"\nratio papermill / pilot-eval: {pm_total / ours:.1f}×  (target ≥ 5×)")
+    print(f"\nratio papermill / pilot-eval: {pm_total / batch:.1f}×  (target ≥ 5×)")
 
-    # the same numbers on both sides: papermill and a real kernel are a second implementation
-    ours_findings = {}
-    for r in manifest["runs"]:
-        if r["status"] == "ok":
-            ours_findings[r["id"]] = json.loads(
-                (tmp / "ours" / r["outputs"]["results"]).read_text(encoding="utf-8")
-            )
-    compared = mismatched = 0
-    for rid, found in pm_results.items():
-        if rid in ours_findings:
-            for a, b in zip(found, ours_findings[rid], strict=True):
-                compared += 1
-                if a.get("estimate") is not None and not math.isclose(
-                    a["estimate"], b["estimate"], rel_tol=1e-9, abs_tol=1e-12
-                ):
-                    mismatched += 1
+    compute = floor["compute"]
+    total = sum(compute.values())
+    floor_s = total / workers
+    longest = max(compute, key=compute.get)
+    print(
+        f"floor: {total:.2f} s of compute over {len(compute)} runs ({floor['threads']} BLAS "
+        f"thread(s) each) / {workers} workers = {floor_s:.2f} s; the batch takes "
+        f"{batch / floor_s:.2f}× the floor ({batch - floor_s:+.2f} s)\n"
+        f"   longest single run: {longest} {compute[longest]:.2f} s"
+    )
+
+    compared, mismatched = compare_findings(manifest, tmp / "batch", pm_results)
     print(f"findings compared with papermill's: {compared}, different: {mismatched}")
     if args.keep:
         print(f"outputs kept in {tmp}")

@@ -66,8 +66,8 @@ def _add_run_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
     p.add_argument(
         "--engine",
         choices=("inprocess", "kernel"),
-        help="inprocess (default, fast: runs forked from a pre-warmed worker) or "
-        "kernel (papermill with a Jupyter kernel per run)",
+        help="inprocess (default, fast: papermill's pilot-eval engine in runs forked from a "
+        "pre-warmed worker) or kernel (papermill with a Jupyter kernel per run)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     if batch:
@@ -199,7 +199,7 @@ def _one_line(text: Any, limit: int = 300) -> str:
 
 
 def _execute(plan, args: argparse.Namespace, out: str | None) -> int:
-    from evaluation.batch import run_batch
+    from evaluation.batch.run import run_batch
 
     result = run_batch(
         plan,
@@ -217,18 +217,49 @@ def _execute(plan, args: argparse.Namespace, out: str | None) -> int:
     ]
     print(f"pilot-eval: {', '.join(parts) or 'no runs'} — {len(result.findings)} findings")
     print(f"index: {result.index}")
+    _warn_preload(result.manifest)
     return result.exit_code
 
 
-def _cmd_batch(args: argparse.Namespace) -> int:
-    from evaluation.batch import load_plan
+def _warn_preload(manifest: dict[str, Any]) -> None:
+    """A plan's ``preload`` module that could not be imported was skipped: say so."""
+    failed = dict(manifest["options"].get("warm_worker", {}).get("failed", {}))
+    warm_up = failed.pop("warm_up", None)
+    for module, why in failed.items():
+        print(
+            f"pilot-eval: warning: the warm worker could not import {module!r} ({why}); it was "
+            "skipped, runs that need it import it themselves — check the plan's `preload:` list",
+            file=sys.stderr,
+        )
+    if warm_up:
+        print(
+            f"pilot-eval: warning: the warm worker's warm-up failed ({warm_up}); runs were "
+            "slower, not wrong",
+            file=sys.stderr,
+        )
 
+
+def _prestart(args: argparse.Namespace) -> None:
+    """Local runs: start the warm worker's imports now, while the plan is read and checked."""
+    if getattr(args, "executor", "local") == "local":
+        from evaluation.batch.forkserver import prestart
+        from evaluation.batch.manifest import package_code_hash
+
+        prestart(package_code_hash())
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from evaluation.batch.plan import load_plan
+
+    _prestart(args)
     return _execute(load_plan(args.plan), args, args.out)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from evaluation.batch import inspect_notebook, parse_parameter, plan_for_notebook
+    from evaluation.batch.inspect import inspect_notebook
+    from evaluation.batch.plan import parse_parameter, plan_for_notebook
 
+    _prestart(args)
     info = inspect_notebook(args.notebook, source="NOTEBOOK")
     params: dict[str, Any] = {}
     for name, text in args.parameter:
@@ -278,9 +309,10 @@ def _find_monthly() -> Path:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from evaluation.batch import load_plan
+    from evaluation.batch.plan import load_plan
 
     plan_path = Path(args.plan) if args.plan else _find_monthly()
+    _prestart(args)
     return _execute(load_plan(plan_path), args, args.out or "output")
 
 
@@ -310,7 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pilot-eval: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except BatchError as exc:
-        from evaluation.batch import OutputLocked
+        from evaluation.batch.lock import OutputLocked
 
         print(f"pilot-eval: {exc}", file=sys.stderr)
         return EXIT_BUSY if isinstance(exc, OutputLocked) else EXIT_UNUSABLE

@@ -17,12 +17,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 
-from evaluation import batch
-from evaluation.batch import OutputLocked, _OutputLock, load_plan, run_batch
+from evaluation.batch import run as batch_run
+from evaluation.batch.job import WORK_DIR
+from evaluation.batch.lock import LOCK_NAME, OutputLock, OutputLocked
+from evaluation.batch.plan import load_plan
+from evaluation.batch.run import run_batch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 WARD_NB = FIXTURES / "ward_fixture.ipynb"
@@ -156,8 +160,12 @@ def test_findings_tables_csv_and_xlsx(failed_batch):
     assert len(rows) == 3
     assert {r["ward"] for r in rows} == {"Cổ Nhuế 2", "Xuân Đỉnh", ""}
     assert rows[0]["report"].startswith("reports/")
-    ws = load_workbook(result.out / "findings.xlsx").active
-    values = list(ws.values)
+    wb = load_workbook(result.out / "findings.xlsx")
+    readable, full = wb.worksheets[0], wb.worksheets[1]
+    head = [c.value for c in readable[1]]
+    assert head[:3] == ["Mô hình / Programme", "Chỉ tiêu — phạm vi / Indicator — scope", "Phường / Ward"]
+    assert readable.max_row == 4 and readable.auto_filter.ref
+    values = list(full.values)  # every field at full precision, one row per finding
     assert list(values[0][:3]) == ["run_id", "notebook", "ward"]
     assert len(values) == 4
     est = {r[2]: r[values[0].index("estimate")] for r in values[1:]}
@@ -184,7 +192,8 @@ def test_manifest_records_inputs_versions_and_durations(failed_batch):
         )
         assert r["parameters"].get("label", "00617") == "00617"
     assert not leftovers(result.out)
-    assert not (result.out / batch.WORK_DIR).exists()
+    assert not (result.out / WORK_DIR).exists()
+    assert not (result.out / LOCK_NAME).exists()  # the lock file goes with the batch
 
 
 def test_executed_notebook_is_a_valid_papermill_notebook(failed_batch):
@@ -239,7 +248,7 @@ notebooks:
 
 
 def test_run_that_ignores_the_timeout_is_killed(tmp_path, monkeypatch):
-    monkeypatch.setattr(batch, "HARD_KILL_GRACE", 1.0)
+    monkeypatch.setattr(batch_run, "HARD_KILL_GRACE", 1.0)
     plan = make_plan(
         tmp_path,
         """
@@ -362,9 +371,34 @@ def test_lock_stops_a_second_batch_on_the_same_folder(tmp_path):
     plan = load_plan(make_plan(tmp_path, "wards: [Cổ Nhuế 2]\nnotebooks: [WARD_NB]\n"))
     out = tmp_path / "out"
     out.mkdir()
-    with _OutputLock(out), pytest.raises(OutputLocked, match=f"pid {os.getpid()}"):
+    with OutputLock(out), pytest.raises(OutputLocked, match=f"pid {os.getpid()}"):
         run_batch(plan, out)
     assert run_batch(plan, out).exit_code == 0  # released with its holder
+    assert not (out / LOCK_NAME).exists()  # and removed at the end of the run
+
+
+def test_lock_on_a_file_removed_meanwhile_is_taken_again(tmp_path, monkeypatch):
+    """The holder removes the lock file as it finishes. A batch that opened the file just
+    before must not count a lock on that removed file (a third batch could create and lock a
+    new one): it takes the lock again, on the file the folder now has."""
+    holder = OutputLock(tmp_path).__enter__()
+    real_open = os.open
+
+    def open_then_holder_finishes(*args, **kwargs):
+        fd = real_open(*args, **kwargs)
+        if holder.fd is not None:
+            holder.__exit__(None, None, None)  # between our open and our flock
+        return fd
+
+    monkeypatch.setattr(os, "open", open_then_holder_finishes)
+    lock = OutputLock(tmp_path).__enter__()
+    try:
+        assert os.fstat(lock.fd).st_ino == os.stat(tmp_path / LOCK_NAME).st_ino
+        with pytest.raises(OutputLocked):
+            OutputLock(tmp_path).__enter__()
+    finally:
+        lock.__exit__(None, None, None)
+    assert not (tmp_path / LOCK_NAME).exists()
 
 
 # --------------------------------------------------------------------------------------------
@@ -434,3 +468,31 @@ def test_run_that_records_no_findings_fails(tmp_path):
     assert "recorded no findings" in rec["error"]["evalue"]
     assert "record_findings(results_path" in rec["error"]["evalue"]
     assert "results" not in rec["outputs"]
+
+
+def test_runs_start_longest_first_and_the_manifest_keeps_the_plan_order(tmp_path):
+    from evaluation.batch.run import _longest_first
+
+    plan = load_plan(
+        make_plan(
+            tmp_path, "wards: [Cổ Nhuế 2, Tây Tựu, Xuân Đỉnh]\nnotebooks: [WARD_NB, DISTRICT_NB]\n"
+        )
+    )
+    runs = plan.runs()
+    jobs = [SimpleNamespace(run_id=r.id) for r in runs]
+    ids = [r.id for r in runs]
+    # no history: the district-wide notebook first, then the ward runs in plan order
+    assert [j.run_id for j in _longest_first(jobs, runs, {})] == [ids[3], *ids[:3]]
+    # with the previous batch's durations: longest first; a skipped or failed run says nothing
+    previous = {
+        ids[0]: {"status": "ok", "duration_s": 1.0},
+        ids[1]: {"status": "ok", "duration_s": 9.0},
+        ids[2]: {"status": "skipped", "duration_s": 0.0},
+        ids[3]: {"status": "ok", "duration_s": 3.0},
+    }
+    assert [j.run_id for j in _longest_first(jobs, runs, previous)] == [
+        ids[1],
+        ids[3],
+        ids[0],
+        ids[2],
+    ]

@@ -1,20 +1,23 @@
-"""The executor's own pieces: papermill-compatible parameter injection, and no orphans."""
+"""The executor's own pieces: papermill's parameter injection, thread limits, and no orphans."""
 
 from __future__ import annotations
 
-import copy
 import json
+import os
 import time
 from pathlib import Path
 
 import nbformat
+import papermill
 import pytest
 
-from evaluation.batch import load_plan, run_batch
-from evaluation.executors import inject_parameters, read_notebook
+from evaluation.batch.engine import ENGINE_NAME
+from evaluation.batch.plan import load_plan
+from evaluation.batch.run import run_batch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 WARD_NB = FIXTURES / "ward_fixture.ipynb"
+DISTRICT_NB = FIXTURES / "district_fixture.ipynb"
 
 PARAMETERS = {
     "ward": "Cổ Nhuế 2",
@@ -34,39 +37,74 @@ def _values(source: str) -> dict:
     return namespace
 
 
-def test_injection_matches_papermill():
-    """Same place, tag and metadata as papermill's parameterize_notebook; same values."""
-    from papermill.iorw import load_notebook_node
-    from papermill.parameterize import parameterize_notebook
+def _prepared(path: Path, parameters: dict, engine_name: str | None) -> nbformat.NotebookNode:
+    return papermill.execute_notebook(
+        str(path),
+        None,
+        parameters=parameters,
+        engine_name=engine_name,
+        kernel_name=None if engine_name else "python3",
+        prepare_only=True,
+        progress_bar=False,
+    )
 
-    ours = read_notebook(WARD_NB)
-    inject_parameters(ours, PARAMETERS)
-    theirs = load_notebook_node(str(WARD_NB))
-    theirs = parameterize_notebook(theirs, PARAMETERS, kernel_name="python3", language="python")
 
-    def position(nb):
-        return [
-            i
-            for i, c in enumerate(nb["cells"])
-            if "injected-parameters" in c["metadata"].get("tags", [])
-        ]
+def _injected(nb) -> list[int]:
+    return [
+        i for i, c in enumerate(nb.cells) if "injected-parameters" in c.metadata.get("tags", [])
+    ]
 
-    assert position(ours) == position(theirs) == [2]
-    assert ours["metadata"]["papermill"]["parameters"] == theirs.metadata.papermill.parameters
-    a, b = ours["cells"][2]["source"], theirs.cells[2].source
+
+def test_parameters_are_injected_by_papermill_readably_under_the_pilot_eval_engine():
+    """papermill's own injection (cell, place, metadata); under --engine pilot-eval text is written
+    with repr, so the executed notebook reads ward = 'Cổ Nhuế 2' — same values as papermill's
+    default translator, and "00617" stays text."""
+    ours = _prepared(WARD_NB, PARAMETERS, ENGINE_NAME)
+    theirs = _prepared(WARD_NB, PARAMETERS, None)
+    assert _injected(ours) == _injected(theirs) == [2]
+    assert ours.metadata.papermill.parameters == theirs.metadata.papermill.parameters
+    a, b = ours.cells[2].source, theirs.cells[2].source
     assert _values(a) == _values(b) == PARAMETERS
-    assert "ward = 'Cổ Nhuế 2'" in a and "C\\u1ed5" in b  # ours stays readable
-    nbformat.validate(nbformat.from_dict(ours))
+    assert "ward = 'Cổ Nhuế 2'" in a and "label = '00617'" in a  # ours stays readable
+    assert "C\\u1ed5" in b  # papermill's default for a kernel: escaped
+    nbformat.validate(ours)
 
 
-def test_injection_replaces_an_earlier_injected_cell():
-    nb = read_notebook(WARD_NB)
-    inject_parameters(nb, {"ward": "Tây Tựu"})
-    n = len(nb["cells"])
-    again = copy.deepcopy(nb)
-    inject_parameters(again, {"ward": "Liên Mạc"})
-    assert len(again["cells"]) == n
-    assert _values(again["cells"][2]["source"]) == {"ward": "Liên Mạc"}
+def test_injection_replaces_an_earlier_injected_cell(tmp_path):
+    first = _prepared(WARD_NB, {"ward": "Tây Tựu"}, ENGINE_NAME)
+    path = tmp_path / "once.ipynb"
+    nbformat.write(first, path)
+    again = _prepared(path, {"ward": "Liên Mạc"}, ENGINE_NAME)
+    assert len(again.cells) == len(first.cells)
+    assert _injected(again) == [2]
+    assert _values(again.cells[2].source) == {"ward": "Liên Mạc"}
+
+
+def test_each_run_limits_its_blas_threads_to_its_share_of_the_cores(tmp_path):
+    """No OMP_NUM_THREADS needed: a worker's BLAS pool has cores // workers threads."""
+    pytest.importorskip("threadpoolctl")
+    nb = json.loads(DISTRICT_NB.read_text(encoding="utf-8"))
+    nb["cells"].append(
+        nbformat.v4.new_code_cell(
+            "import json, os\nfrom threadpoolctl import threadpool_info\n"
+            "blas = [p['num_threads'] for p in threadpool_info() if p['user_api'] == 'blas']\n"
+            "with open(os.path.join(os.path.dirname(results_path), '..', 'threads.json'), 'w')"
+            " as fh:\n    json.dump({'blas': blas, 'omp': os.environ.get('OMP_NUM_THREADS')}, fh)"
+        )
+    )
+    path = tmp_path / "threads.ipynb"
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(f"notebooks: [{path}]\n", encoding="utf-8")
+    result = run_batch(load_plan(plan), tmp_path / "out", workers=1)
+    assert result.exit_code == 0, result.runs[0]["error"]
+    seen = json.loads((tmp_path / "out" / "threads.json").read_text(encoding="utf-8"))
+    cores = len(os.sched_getaffinity(0))
+    assert seen["blas"] and set(seen["blas"]) == {cores}  # one worker: every core
+    assert seen["omp"] == str(cores)  # for pools started later, and kernels
+    result = run_batch(load_plan(plan), tmp_path / "out", workers=cores)
+    seen = json.loads((tmp_path / "out" / "threads.json").read_text(encoding="utf-8"))
+    assert set(seen["blas"]) == {1} and seen["omp"] == "1"
 
 
 def _alive(pid: int) -> bool:

@@ -9,19 +9,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evaluation.batch import (
+from evaluation.batch.inspect import inspect_notebook
+from evaluation.batch.plan import load_plan, load_yaml, parse_parameter, plan_from_dict
+from evaluation.errors import DataError, PlanError
+from evaluation.report.findings import (
     FINDING_FIELDS,
-    _load_yaml,
     finding,
-    inspect_notebook,
-    load_plan,
-    parse_parameter,
-    plan_from_dict,
     read_findings,
     record_findings,
+    table_columns,
     validate_findings,
 )
-from evaluation.errors import DataError, PlanError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 WARD_NB = FIXTURES / "ward_fixture.ipynb"
@@ -51,7 +49,7 @@ def test_yaml_keeps_ward_codes_dates_and_words_as_text():
     # PyYAML's YAML 1.1 reading, the trap: 00617 is octal 399, `no` is False, a date object
     trap = yaml.safe_load(text)
     assert trap["a"] == 399 and trap["d"] is False and not isinstance(trap["e"], str)
-    ours = _load_yaml(text, "test")
+    ours = load_yaml(text, "test")
     assert ours == {
         "a": "00617",
         "b": "00617",
@@ -89,7 +87,9 @@ def test_inspect_notebook_reads_declared_parameters_and_imports():
     info = inspect_notebook(WARD_NB)
     assert set(info.declared) >= {"ward", "data_dir", "results_path", "effect", "fail_wards"}
     assert info.declared["effect"].default == -5.0
-    assert {"numpy", "pandas", "matplotlib.pyplot", "evaluation.batch"} <= set(info.imports)
+    assert {"numpy", "pandas", "matplotlib.pyplot", "evaluation.report.findings"} <= set(
+        info.imports
+    )
     # `ev.Estimate` loads evaluation.results lazily: found, so the warm worker imports it once
     assert "evaluation.results" in info.imports
     assert info.title.startswith("Báo cáo phường")
@@ -304,3 +304,10 @@ def test_record_findings_round_trip_and_estimate_helper(tmp_path):
     record_findings(None, [item])  # interactive use: validates, writes nothing
     with pytest.raises(DataError, match="recorded no findings"):
         read_findings(tmp_path / "missing.json")
+
+
+def test_findings_table_columns_schema_first_then_extras_in_order():
+    items = [good_finding(extra_b=1), good_finding(extra_a=2, extra_b=3)]
+    cols = table_columns(items)
+    assert cols[: len(FINDING_FIELDS) + 2] == ["run_id", *FINDING_FIELDS, "report"]
+    assert cols[len(FINDING_FIELDS) + 2 :] == ["extra_b", "extra_a"]  # first-seen order

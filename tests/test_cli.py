@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evaluation.batch import _OutputLock
+from evaluation.batch.lock import OutputLock
 from evaluation.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
@@ -84,7 +84,7 @@ def test_busy_output_folder_exits_75(tmp_path, capsys):
     plan = write_plan(tmp_path, "wards: [Cổ Nhuế 2]\nnotebooks: [WARD_NB]\n")
     out = tmp_path / "out"
     out.mkdir()
-    with _OutputLock(out):
+    with OutputLock(out):
         assert main(["batch", str(plan), "--out", str(out), "--quiet"]) == 75
     err = capsys.readouterr().err
     assert "being written by another pilot-eval batch" in err and "Traceback" not in err
@@ -135,3 +135,20 @@ def test_console_script_end_to_end_with_a_failure(tmp_path):
     assert "RuntimeError: planted failure in Tây Tựu (cell index" in proc.stderr
     assert "1 ok, 1 failed" in proc.stdout
     assert (tmp_path / "out" / "index.html").is_file()
+
+
+def test_a_preload_module_that_does_not_exist_is_skipped_with_a_warning(tmp_path, capsys):
+    """`preload:` only saves time: a renamed module must not stop the batch."""
+    plan = write_plan(
+        tmp_path,
+        "wards: [Cổ Nhuế 2]\npreload: [evaluation.no_such_module, json]\nnotebooks: [WARD_NB]\n",
+    )
+    out = tmp_path / "out"
+    assert main(["batch", str(plan), "--out", str(out), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "could not import 'evaluation.no_such_module'" in err and "skipped" in err
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    failed = manifest["options"]["warm_worker"]["failed"]
+    assert list(failed) == ["evaluation.no_such_module"]
+    assert "ModuleNotFoundError" in failed["evaluation.no_such_module"]
+    assert manifest["runs"][0]["status"] == "ok"

@@ -1,0 +1,58 @@
+"""What a batch writes from its runs' findings: the findings tables and the index page.
+
+The tables are for people who work in Excel (``findings.xlsx``) or any other tool
+(``findings.csv``); the index is rendered by :mod:`evaluation.report.html`. Both are written
+atomically, the index last, so that it never links to a table that is not there yet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluation.batch.manifest import SUCCEEDED
+from evaluation.errors import DataError
+from evaluation.report.files import write_text_atomic
+from evaluation.report.findings import read_findings
+from evaluation.report.index import render_index
+from evaluation.report.workbook import write_findings_tables
+
+__all__ = ["collect_findings", "write_index", "write_tables"]
+
+
+def collect_findings(out_dir: Path, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings of every run that succeeded, each with its run id and report.
+
+    A results file that cannot be read back (changed under the batch, say) means the run did
+    not succeed after all: its record is marked failed, with the reason.
+    """
+    findings: list[dict[str, Any]] = []
+    for rec in records:
+        if rec["status"] not in SUCCEEDED:
+            continue
+        try:
+            items = read_findings(out_dir / rec["outputs"]["results"])
+        except DataError as exc:
+            error = {
+                "ename": "DataError",
+                "evalue": str(exc),
+                "cell_index": None,
+                "cell_source": None,
+            }
+            rec.update(status="failed", error=error)
+            continue
+        for item in items:
+            findings.append({"run_id": rec["id"], "report": rec["outputs"]["html"], **item})
+    return findings
+
+
+def write_index(out_dir: Path, manifest: Mapping[str, Any], findings: Sequence[Mapping]) -> None:
+    """``index.html``: what the batch found, or, while it runs, that it has not finished."""
+    write_text_atomic(out_dir / "index.html", render_index(manifest, findings, out_dir))
+
+
+def write_tables(out_dir: Path, findings: Sequence[Mapping[str, Any]]) -> None:
+    """``findings.csv`` and ``findings.xlsx``: one row per finding
+    (:func:`evaluation.report.workbook.write_findings_tables`)."""
+    write_findings_tables(out_dir, findings)

@@ -1,0 +1,470 @@
+"""Running a plan: every notebook × ward into one run folder, one failure never stopping the rest.
+
+:func:`run_batch` checks the options, starts the executor (the local warm server starts its
+imports now, while the inputs are hashed), takes the folder's lock and then, in order:
+
+1. clears what a killed batch left behind (temporary files, reports of wards no longer planned);
+2. decides, run by run, what to execute and what ``--resume`` may skip (:func:`_plan_runs`);
+3. writes a manifest and an index that say "running", then executes the runs, keeping the
+   manifest in step as they end (:class:`~evaluation.batch.manifest.ManifestWriter`);
+4. collects the findings and writes the tables, the final manifest and the index — in that
+   order, so that the index never points at a file that is not there yet.
+
+Outputs are written atomically: a run's files appear only when it has ended, and ``index.html``
+says "not finished" until the last run is in, or "interrupted" after Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluation.batch.executors import DaskExecutor, LocalExecutor
+from evaluation.batch.forkserver import default_preload
+from evaluation.batch.job import WORK_DIR, Job
+from evaluation.batch.lock import OutputLock
+from evaluation.batch.manifest import (
+    MANIFEST_SCHEMA,
+    SUCCEEDED,
+    ManifestWriter,
+    environment,
+    hash_folder,
+    now,
+    package_code_hash,
+    read_manifest,
+    run_key,
+    run_outputs,
+    sha256_file,
+)
+from evaluation.batch.outputs import collect_findings, write_index, write_tables
+from evaluation.batch.plan import ENGINES, Plan, RunSpec
+from evaluation.errors import BatchError, PlanError
+
+__all__ = ["BatchResult", "run_batch", "HARD_KILL_GRACE"]
+
+HARD_KILL_GRACE = 5.0  # seconds a run gets after its timeout to stop by itself before SIGKILL
+
+Progress = Callable[[dict[str, Any] | None, int, int], None]
+
+
+@dataclass
+class BatchResult:
+    """What :func:`run_batch` did: the run folder, every run's record and the exit status."""
+
+    out: Path
+    manifest: dict[str, Any]
+    findings: list[dict[str, Any]]
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        return self.manifest["runs"]
+
+    @property
+    def index(self) -> Path:
+        return self.out / "index.html"
+
+    def count(self, status: str) -> int:
+        return sum(r["status"] == status for r in self.runs)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every run succeeded (or was skipped as unchanged), 1 otherwise."""
+        return 0 if all(r["status"] in SUCCEEDED for r in self.runs) else 1
+
+
+@dataclass(frozen=True)
+class _Options:
+    """The command line's choices, as the manifest records them."""
+
+    executor: str
+    scheduler: str | None
+    engine: str
+    timeout: float | None
+    resume: bool
+
+
+def run_batch(
+    plan: Plan,
+    out: str | os.PathLike | None = None,
+    *,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    timeout: float | None = None,
+    engine: str | None = None,
+    resume: bool = False,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Run every notebook × ward of a plan into a run folder; one failure never stops the rest.
+
+    Parameters
+    ----------
+    plan
+        From :func:`~evaluation.batch.plan.load_plan` or
+        :func:`~evaluation.batch.plan.plan_for_notebook`.
+    out
+        The run folder (default: the plan's ``out``, else ``output/<plan name>``).
+    workers
+        Runs at a time on this machine (default: the number of cores). Ignored by Dask.
+    executor, scheduler
+        ``"local"`` (processes forked from a pre-warmed worker on this machine) or ``"dask"``
+        (the same runs as tasks on the Dask cluster at ``scheduler``; OUT must then be on a
+        file system the workers share).
+    timeout
+        Seconds per run, overriding the plan. A run past it is stopped and reported as
+        ``timeout``, with the cell it was in.
+    engine
+        ``"inprocess"`` (default: papermill with the ``pilot-eval`` engine, cells in an IPython
+        shell in a forked process) or ``"kernel"`` (papermill with a real Jupyter kernel per
+        run; slower, for notebooks that need kernel features).
+    resume
+        Skip runs that succeeded in the folder's previous manifest with identical inputs.
+    progress
+        Called as ``progress(record, done, total)`` after each run, and once with
+        ``record=None`` when the runs start.
+
+    Returns
+    -------
+    BatchResult
+        ``exit_code`` is 0 when all runs succeeded and 1 otherwise.
+
+    Raises
+    ------
+    OutputLocked
+        Another batch is writing to ``out``.
+    BatchError
+        The folder cannot be written, or the executor cannot start.
+    """
+    out_dir = Path(out) if out is not None else (plan.out or Path("output") / plan.name)
+    out_dir = out_dir.resolve()
+    options = _Options(executor, scheduler, engine or plan.engine, timeout, resume)
+    _check_options(options)
+    _make_writable(out_dir)
+    preload = default_preload(plan)
+    code_hash = package_code_hash()
+    # before anything is written: a Dask scheduler that cannot be reached stops the batch here;
+    # a local warm worker starts now and does its imports while the inputs are hashed
+    if executor == "local":
+        pool: Any = LocalExecutor(workers=workers, preload=preload, code_key=code_hash)
+    else:
+        pool = DaskExecutor(scheduler)
+    with OutputLock(out_dir):
+        try:
+            return _Batch(plan, out_dir, pool, options, preload, code_hash, progress).run()
+        finally:
+            pool.close()
+
+
+def _check_options(options: _Options) -> None:
+    if options.engine not in ENGINES:
+        raise PlanError(f"--engine: {options.engine!r} is not one of {', '.join(ENGINES)}")
+    if options.executor not in ("local", "dask"):
+        raise PlanError(f"--executor: {options.executor!r} is not one of local, dask")
+    if options.executor == "dask" and not options.scheduler:
+        raise PlanError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+
+
+def _make_writable(out_dir: Path) -> None:
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(
+            f"--out: cannot create the output folder {str(out_dir)!r} ({exc})"
+        ) from None
+    if not os.access(out_dir, os.W_OK):
+        raise BatchError(f"--out: the output folder {str(out_dir)!r} is not writable")
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _clear_leftovers(out_dir: Path, current_ids: set[str], previous_ids: set[Any]) -> None:
+    """Temporary files of a killed batch, and the outputs of runs no longer in the plan."""
+    for sub in ("notebooks", "reports", "results", WORK_DIR):
+        d = out_dir / sub
+        if d.is_dir():
+            for p in d.iterdir():
+                if (p.name.endswith((".partial", ".tmp")) or sub == WORK_DIR) and p.is_file():
+                    _remove(p)
+    for rid in previous_ids:
+        if rid not in current_ids and isinstance(rid, str):
+            for rel in run_outputs(rid).values():  # a ward dropped from the plan: its report goes
+                _remove(out_dir / rel)
+
+
+def _plan_identity(plan_record: Any) -> Any:
+    """What makes two batches the same batch: the plan file, or for a single notebook run
+    (no plan file) the notebook and its parameters."""
+    if not isinstance(plan_record, dict):
+        return None
+    return plan_record.get("source") or plan_record.get("content")
+
+
+def _refuse_another_batch(out_dir: Path, previous: Any, plan: Plan) -> None:
+    """A run folder belongs to one plan: running another plan into it would replace its index
+    and remove the reports of runs that plan does not have. Refuse, and say what to do."""
+    if not isinstance(previous, dict):
+        return
+    mine = str(plan.source) if plan.source else plan.raw
+    theirs = _plan_identity(previous.get("plan"))
+    if theirs is None or theirs == mine:
+        return
+    what = previous.get("title") or "another batch"
+    source = theirs if isinstance(theirs, str) else "a single notebook run"
+    n = len(previous.get("runs") or [])
+    raise BatchError(
+        f"--out: the folder {str(out_dir)!r} holds the outputs of {what!r} ({n} runs, "
+        f"plan {source}); "
+        "running a different plan there would replace its index and remove its reports. "
+        "Choose another folder (e.g. --out output/mine), or delete that folder first."
+    )
+
+
+class _Batch:
+    """One batch in its locked run folder: what to run, the manifest, the runs, the index."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        out_dir: Path,
+        pool: Any,
+        options: _Options,
+        preload: tuple[str, ...],
+        code_hash: str,
+        progress: Progress | None,
+    ):
+        self.plan, self.out_dir, self.pool, self.options = plan, out_dir, pool, options
+        self.preload, self.code_hash, self.progress = preload, code_hash, progress
+        self.done = self.total = 0
+
+    def run(self) -> BatchResult:
+        previous = read_manifest(self.out_dir)
+        _refuse_another_batch(self.out_dir, previous, self.plan)
+        env = environment(self.code_hash)
+        data_hashes = hash_folder(self.plan.data, skip=[self.out_dir])
+        if self.plan.registry is not None:  # a changed registry re-runs every notebook
+            data_hashes[f"registry:{self.plan.registry.name}"] = sha256_file(self.plan.registry)
+        runs = self.plan.runs()
+        prev_runs = {
+            r.get("id"): r for r in (previous or {}).get("runs", []) if isinstance(r, dict)
+        }
+        _clear_leftovers(self.out_dir, {r.id for r in runs}, set(prev_runs))
+        (self.out_dir / WORK_DIR).mkdir(exist_ok=True)
+        records, jobs = self._plan_runs(runs, prev_runs, data_hashes, env)
+        manifest = self._new_manifest(records, env, data_hashes)
+        self.writer = ManifestWriter(self.out_dir / "manifest.json", manifest)
+        self.writer.write()
+        write_index(self.out_dir, manifest, [])
+        self._report_skipped(records)
+        if jobs:
+            self._execute(_longest_first(jobs, runs, prev_runs))
+        self._record_warm_worker(manifest)
+        findings = collect_findings(self.out_dir, records)
+        manifest.update(status="finished", finished=now())
+        write_tables(self.out_dir, findings)
+        manifest["tables"] = {"csv": "findings.csv", "xlsx": "findings.xlsx"}
+        # order matters: the tables, then the manifest, then the index that points at them
+        self.writer.write()
+        write_index(self.out_dir, manifest, findings)
+        shutil.rmtree(self.out_dir / WORK_DIR, ignore_errors=True)
+        return BatchResult(out=self.out_dir, manifest=manifest, findings=findings)
+
+    # -- deciding what to run -------------------------------------------------------------
+
+    def _plan_runs(
+        self,
+        runs: list[RunSpec],
+        prev_runs: Mapping[Any, dict[str, Any]],
+        data_hashes: Mapping[str, str],
+        env: Mapping[str, Any],
+    ) -> tuple[list[dict[str, Any]], list[Job]]:
+        """A manifest record per run, and a job for each run that ``--resume`` cannot skip."""
+        records: list[dict[str, Any]] = []
+        jobs: list[Job] = []
+        for run in runs:
+            info = run.notebook.info
+            key = run_key(info.sha256, run.parameters, data_hashes, env["package_code_sha256"])
+            rec: dict[str, Any] = {
+                "id": run.id,
+                "notebook": run.notebook.label,
+                "notebook_path": str(run.notebook.path),
+                "notebook_sha256": info.sha256,
+                "ward": run.ward,
+                "parameters": run.parameters,
+                "key": key,
+                "status": "pending",
+                "engine": self.options.engine,
+            }
+            old = prev_runs.get(run.id)
+            if self._reusable(old, key, run.id):
+                rec.update(_skipped(old, run.id))
+            else:
+                for rel in run_outputs(run.id).values():
+                    _remove(self.out_dir / rel)
+                jobs.append(self._job(run, env))
+            records.append(rec)
+        return records, jobs
+
+    def _reusable(self, old: Mapping[str, Any] | None, key: str, run_id: str) -> bool:
+        """``--resume``: it succeeded before, with the same inputs, and its files are there."""
+        return (
+            self.options.resume
+            and old is not None
+            and old.get("status") in SUCCEEDED
+            and old.get("key") == key
+            and all((self.out_dir / rel).is_file() for rel in run_outputs(run_id).values())
+        )
+
+    def _job(self, run: RunSpec, env: Mapping[str, Any]) -> Job:
+        outputs = run_outputs(run.id)
+        params = dict(run.parameters)
+        params["results_path"] = str(self.out_dir / (outputs["results"] + ".partial"))
+        timeout = self.options.timeout
+        return Job(
+            run_id=run.id,
+            notebook=str(run.notebook.path),
+            parameters=params,
+            out_dir=str(self.out_dir),
+            outputs=outputs,
+            timeout=float(timeout) if timeout is not None else run.timeout,
+            grace=HARD_KILL_GRACE,
+            engine=self.options.engine,
+            preload=self.preload,
+            code_key=self.code_hash,
+            meta={
+                "plan_title": self.plan.title,
+                "notebook": run.notebook.label,
+                "notebook_title": run.notebook.info.title,
+                "ward": run.ward,
+                "parameters": run.parameters,
+                "version": env["evaluation"],
+                "git_commit": env["git_commit"],
+                "index": "../index.html",
+            },
+        )
+
+    def _new_manifest(
+        self, records: list[dict[str, Any]], env: dict[str, Any], data_hashes: dict[str, str]
+    ) -> dict[str, Any]:
+        plan, o = self.plan, self.options
+        return {
+            "schema": MANIFEST_SCHEMA,
+            "status": "running",
+            "title": plan.title,
+            "started": now(),
+            "finished": None,
+            "command": sys.argv,
+            "pid": os.getpid(),
+            "plan": {
+                "source": str(plan.source) if plan.source else None,
+                "sha256": sha256_file(plan.source) if plan.source else None,
+                "content": plan.raw,
+            },
+            "options": {
+                "executor": o.executor,
+                "scheduler": o.scheduler,
+                "engine": o.engine,
+                "workers": getattr(self.pool, "workers", None),
+                "timeout": o.timeout,
+                "resume": o.resume,
+            },
+            "environment": env,
+            "data": {"folder": str(plan.data) if plan.data else None, "files": data_hashes},
+            "runs": records,
+        }
+
+    # -- running ----------------------------------------------------------------------------
+
+    def _report_skipped(self, records: list[dict[str, Any]]) -> None:
+        self.total = len(records)
+        skipped = [r for r in records if r["status"] == "skipped"]
+        self.done = len(skipped)
+        if self.progress:
+            self.progress(None, self.done, self.total)  # a bar can show before a run ends
+            for i, r in enumerate(skipped):
+                self.progress(r, i + 1, self.total)
+
+    def _on_start(self, job: Job) -> None:
+        self.writer.update_run(job.run_id, {"status": "running", "started": now()})
+
+    def _on_done(self, job: Job, result: dict[str, Any]) -> None:
+        record = self.writer.update_run(job.run_id, result)
+        self.done += 1
+        if self.progress:
+            self.progress(record, self.done, self.total)
+
+    def _execute(self, jobs: list[Job]) -> None:
+        try:
+            self.pool.run(
+                jobs, on_start=self._on_start, on_done=self._on_done, tick=self.writer.flush
+            )
+        except BaseException:  # Ctrl-C, SIGTERM: the folder must say so
+            self.writer.mark_interrupted()
+            self.writer.flush(force=True)
+            write_index(self.out_dir, self.writer.manifest, [])
+            raise
+
+    def _record_warm_worker(self, manifest: dict[str, Any]) -> None:
+        """What the warm worker imported, and what it could not (skipped, see load_plan)."""
+        server = getattr(self.pool, "server", None)
+        if server is None or not server.ready.is_set():
+            return
+        info = server.info
+        # the server may have imported for an earlier batch of this process: this batch's list
+        failed = {
+            m: why
+            for m, why in info.get("failed", {}).items()
+            if m in self.preload or m == "warm_up"
+        }
+        manifest["options"]["warm_worker"] = {
+            "preload": list(self.preload),
+            "failed": failed,
+            "seconds": info.get("seconds"),
+        }
+
+
+def _longest_first(
+    jobs: list[Job], runs: list[RunSpec], prev_runs: Mapping[Any, dict[str, Any]]
+) -> list[Job]:
+    """The order runs start in: longest first, so that short runs fill the workers around the
+    long ones and no long run starts last. (The manifest keeps the plan's order.)
+
+    A run is expected to take what it took in the folder's previous batch. Without that, a
+    notebook that runs once (a district-wide analysis) is expected to take longer than any
+    run of a per-ward notebook; ties keep the plan's order.
+    """
+    per_ward = {r.id: r.notebook.wards is not None for r in runs}
+
+    def expected(job: Job) -> float:
+        old = prev_runs.get(job.run_id) or {}
+        seconds = old.get("duration_s")  # only a run that completed says how long it takes
+        if old.get("status") == "ok" and isinstance(seconds, int | float):
+            return float(seconds)
+        return 0.0 if per_ward[job.run_id] else math.inf
+
+    return sorted(jobs, key=lambda job: -expected(job))  # stable
+
+
+def _skipped(old: Mapping[str, Any], run_id: str) -> dict[str, Any]:
+    """The record of a run ``--resume`` skipped: unchanged since it last succeeded."""
+    first = old.get("skipped", {}).get("finished") or old.get("finished")
+    return {
+        "status": "skipped",
+        "outputs": run_outputs(run_id),
+        "n_findings": old.get("n_findings"),
+        "duration_s": 0.0,
+        "skipped": {
+            "reason": "unchanged since the last successful run (--resume)",
+            "finished": first,
+        },
+    }
