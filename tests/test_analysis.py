@@ -1,9 +1,11 @@
-"""The analysis layer behind the notebooks, against the demo data's planted truth.
+"""The analysis layer behind the notebooks: registry-driven findings for any district, every
+number attributable to its wards, and one verdict policy (issue 8).
 
-Window and comparison selection are checked on their own (a small made-up panel, and the demo
-registry's waves); the estimates against the truth planted by the simulator
-(``data/demo/truth.yaml`` and ``data/demo/truth/``), so that a wrong window, a wrong comparison
-group or a sign error in the analysis layer fails here, not in a report.
+Windows and comparison groups are checked on a small made-up panel; the findings on the demo
+district against its planted truth (``data/demo/truth/``), so that a wrong window, a wrong
+comparison group, a borrowed number or a verdict that contradicts its own statistics fails here,
+not in a report. The second district (a generator other than the demo's, with another pilot
+ward and other waves) is in tests/test_second_district.py.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.analysis import programmes as pg
-from evaluation.analysis import tables
+from evaluation.analysis import evaluate, tables
+from evaluation.analysis.designs import comparison_window
 from evaluation.analysis.district import load_district
-from evaluation.analysis.effects import _coherent
-from evaluation.batch import record_findings
+from evaluation.analysis.evaluate import _coherent
+from evaluation.analysis.findings import Finding, apply_policy
 from evaluation.errors import DataError
+from evaluation.report.findings import validate_findings
 from evaluation.results import Estimate
 
 
@@ -29,8 +32,13 @@ def district():
 
 
 @pytest.fixture(scope="module")
-def truth(district):
-    return district.truth
+def findings(district):
+    return evaluate.district_findings(district)
+
+
+@pytest.fixture(scope="module")
+def by_id(findings):
+    return {f.id: f for f in findings}
 
 
 # --------------------------------------------------------------------------------------------
@@ -48,175 +56,136 @@ def _toy_panel(cohorts: dict[str, int | None], periods: int = 12) -> pd.DataFram
     return pd.DataFrame(rows, columns=["ward", "period_start", "cohort", "y"])
 
 
+def _starts(panel: pd.DataFrame) -> pd.Series:
+    return panel.groupby("ward")["cohort"].first().dropna()
+
+
 def test_window_ends_before_the_next_wave_and_uses_only_untreated_wards():
-    panel = _toy_panel({"pilot": 4, "a1": 7, "a2": 7, "b1": 9, "never": None})
-    starts = panel.groupby("ward")["cohort"].first().dropna()
-    win = pg.comparison_window(panel, starts, "pilot")
-    assert win.comparison == ["a1", "a2", "b1", "never"]
-    assert win.data["period_start"].max() < starts["a1"]  # the window stops before wave a
-    assert win.n_pre == 4 and win.n_post == 3
-    assert win.data.loc[win.data["ward"] != "pilot", "cohort"].isna().all()
-    wave_a = pg.comparison_window(panel, starts, "a1")
-    assert wave_a.comparison == ["b1", "never"]  # not the pilot (treated), not a2 (same wave)
-    assert set(wave_a.data["ward"]) == {"a1", "b1", "never"}
-    # the last wave still has the never-treated ward, over the rest of the data
-    last = pg.comparison_window(panel, starts, "b1")
-    assert (
-        last.comparison == ["never"]
-        and last.data["period_start"].max() == panel["period_start"].max()
-    )
+    p = _toy_panel({"a": 4, "b": 4, "c": 8, "d": None, "e": 2})
+    win = comparison_window(p, _starts(p), "a")
+    assert win.comparison == ["c", "d"]  # b started together, e earlier
+    assert win.data["period_start"].max() < pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=8)
+    assert set(win.data.loc[win.data["ward"] != "a", "cohort"].isna()) == {True}
+    assert win.n_pre == 4 and win.n_post == 4
 
 
 def test_no_window_when_every_ward_is_treated_by_then():
-    panel = _toy_panel({"pilot": 4, "a1": 7, "b1": 9})
-    starts = panel.groupby("ward")["cohort"].first()
-    assert pg.comparison_window(panel, starts, "b1") is None
-
-
-def test_later_or_never_sample_keeps_only_untreated_periods_of_other_wards():
-    panel = _toy_panel({"early": 2, "focal": 5, "later": 8, "never": None})
-    data, comparison = pg.later_or_never_sample(panel, "focal")
-    assert comparison == ["later", "never"]  # "early" started before: left out
-    later = data[data["ward"] == "later"]
-    assert later["period_start"].max() < panel.loc[panel["ward"] == "later", "cohort"].iloc[0]
-    assert len(data[data["ward"] == "focal"]) == 12 and len(data[data["ward"] == "never"]) == 12
-    assert data.loc[data["ward"] != "focal", "cohort"].isna().all()
-
-
-def test_demo_windows_follow_the_rollout_waves(district):
-    panel = district.traffic_weekly("traffic_model")
-    starts = district.starts("traffic_model")
-    pilot = pg.comparison_window(panel, starts, "Cổ Nhuế 2")
-    assert pilot.end == pd.Timestamp("2024-06-30") and len(pilot.comparison) == 12
-    wave_a = pg.comparison_window(panel, starts, "Xuân Đỉnh")
-    assert wave_a.end == pd.Timestamp("2024-08-31")
-    assert set(wave_a.comparison) == set(starts[starts > pd.Timestamp("2024-07-01")].index)
-    wave_b = pg.comparison_window(panel, starts, "Đức Thắng")
-    assert wave_b.end == pd.Timestamp("2024-10-31")
-    assert set(wave_b.comparison) == {"Liên Mạc", "Thượng Cát", "Thụy Phương", "Tây Tựu"}
-    assert pg.comparison_window(panel, starts, "Tây Tựu") is None
+    p = _toy_panel({"a": 4, "b": 4})
+    assert comparison_window(p, _starts(p), "a") is None
 
 
 # --------------------------------------------------------------------------------------------
-# estimates against the planted truth
+# the demo district: every programme from the registry, against the planted truth
 # --------------------------------------------------------------------------------------------
 
 
-def test_pilot_estimate_covers_the_planted_effect(district, truth):
-    e = pg.traffic_effect(district, "Cổ Nhuế 2", "congestion_minutes")
-    est = e.estimate
-    assert est.inference_method == "conformal"  # one ward, 58 pre-periods
-    assert est.min_pvalue == pytest.approx(1 / 78)
-    realised = truth["traffic_model"]["realised_effects"]["pilot_until_wave_A"]["att_minutes"]
-    assert est.ci_low <= realised <= est.ci_high
-    assert est.ci_low <= e.truth <= est.ci_high
-    assert -9.5 < est.estimate < -4.5  # spill-over to the comparison wards shrinks it a little
-    assert e.window == (pd.Timestamp("2024-02-15"), pd.Timestamp("2024-06-30"))
-    names = [c.name_en for c in e.checks]
-    assert any("Fake start" in n for n in names) and any("spill-over" in n for n in names)
-    space = next(c for c in e.checks if c.name_en.startswith("Comparison wards"))
-    assert space.ok and space.value == pytest.approx(1 / 13)  # no comparison ward looks like it
+def test_the_pilot_is_the_registry_pilot_and_its_headline_covers_the_truth(district, by_id):
+    pilot = district.pilot_ward("traffic_model")
+    assert pilot == district.registry.pilots.query("wave == 'pilot'")["ward"].iloc[0]
+    head = by_id["traffic_model:congestion_minutes:pilot"]
+    assert head.role == "headline" and head.ward == pilot and head.wards == [pilot]
+    assert head.estimate.inference_method == "conformal"
+    assert head.truth_covered() is True
+    assert head.verdict.category == "improved"  # its own family: p below the level, CI < 0
+    assert head.window[0] == district.starts("traffic_model")[pilot]  # the registry date
 
 
-def test_pilot_single_unit_methods_agree_with_the_truth(district, truth):
-    pilot = pg.pilot_analysis(district, "Cổ Nhuế 2")
-    realised = truth["traffic_model"]["realised_effects"]["pilot_until_wave_A"]["att_minutes"]
-    for est in (pilot.synthetic_did, pilot.synthetic_control):
-        assert est.ci_low <= realised <= est.ci_high
-        assert est.estimate < -4
-    assert pilot.placebo_space.share_as_large == 0  # no comparison ward looks like the pilot
-    naive = pg.before_after(district.traffic_weekly("traffic_model"), "Cổ Nhuế 2")
-    # the Tết slump: everyone fell, so the naive change overstates what the pilot did
-    assert naive.loc["others", "change"] < -3
-    assert naive.loc["Cổ Nhuế 2", "change"] < naive.loc["difference", "change"] - 3
+def test_the_rollout_headline_leaves_the_pilot_out_and_says_its_window(district, by_id):
+    head = by_id["traffic_model:congestion_minutes:district"]
+    pilot = district.pilot_ward("traffic_model")
+    assert pilot not in head.wards and head.estimate.inference_method == "randomization"
+    assert head.truth_covered() is True
+    first = district.starts("traffic_model").drop(pilot).min()
+    assert head.window[0] == first
+    assert "đến" in head.design_vi and "không còn phường chưa triển khai" in head.design_vi
 
 
-def test_rollout_recovers_the_realised_wave_effects(district):
-    roll = pg.traffic_rollout(district)
-    simple = roll.simple
-    assert simple.ci_low <= roll.truth_simple <= simple.ci_high
-    assert abs(simple.estimate - roll.truth_simple) < 1.5
-    effects = pg.rollout_effects(district, roll)
-    waves = {e.details["wave"]: e for e in effects}
-    assert set(waves) == {"all", "A", "B"}  # the pilot is a single-ward wave: left out
-    a = waves["A"]
-    assert a.estimate.ci_low <= a.truth <= a.estimate.ci_high
-    # TWFE mixes in already-treated comparisons and lands further from the truth
-    twfe_est, bacon = pg.rollout_twfe(district)
-    assert abs(twfe_est.estimate - roll.truth_simple) > abs(simple.estimate - roll.truth_simple)
-    assert bacon.forbidden_weight > 0.3
+def test_a_ward_without_a_comparison_gets_no_number_and_names_the_result_that_covers_it(
+    district, findings
+):
+    waves = district.waves("traffic_model")
+    last = waves[waves == sorted(set(waves) - {"pilot"})[-1]].index
+    for ward in last:
+        f = next(f for f in findings if f.id == f"traffic_model:congestion_minutes:ward:{ward}")
+        assert not f.has_number and f.estimate is None
+        assert f.verdict.category == "design_limited" and f.verdict.reason == "no_estimate"
+        assert f.covered_by == "traffic_model:congestion_minutes:district"
+        assert "kết quả toàn quận" in f.verdict.text_vi
 
 
-def test_last_wave_reports_the_rollout_and_says_so(district):
-    e = pg.traffic_effect(district, "Tây Tựu", "congestion_minutes")
-    assert e.details["stand_in"] == "rollout"
-    assert "not this ward's own" in e.verdict.text_en
-    assert "không phải của riêng phường" in e.verdict.text_vi
+def test_no_number_is_shown_under_a_ward_it_does_not_belong_to(findings):
+    for f in findings:
+        if f.level in ("ward", "pilot") and f.has_number:
+            assert f.wards == [f.ward], f.id
+        if f.level == "ward":
+            assert f.role == "ward" and f.family.endswith(":wards")
 
 
-def test_fire_points_reduce_fires_in_the_direction_of_the_truth(district):
-    e = pg.fire_district_effect(district, "fires")
-    assert e.percent and e.truth < 0
-    assert e.estimate.estimate < 0  # log rate ratio, same direction as the planted effect
-    assert e.estimate.inference_method == "randomization"  # 2 never-treated wards
-    assert e.verdict.text_en.count("%") >= 1 and "lower" in e.verdict.text_en
-    rate = pg.fire_rate_effect(district)
-    assert rate.estimate.ci_low <= rate.truth <= rate.estimate.ci_high
+def test_verdicts_agree_with_their_own_statistics(findings):
+    for f in findings:
+        v, s = f.verdict, f.shown
+        if f.role not in ("headline", "secondary", "wave", "ward"):
+            assert v is None, f.id
+            continue
+        if v.category in ("improved", "worsened"):
+            assert f.has_number and v.p_adjusted < 0.05, f.id
+            assert s.ci_low > 0 or s.ci_high < 0, f.id
+        if not f.has_number:
+            assert v.category == "design_limited", f.id
 
 
-def test_placebo_outcome_shows_no_effect(district):
-    e = pg.fire_district_effect(
-        district, "electrical_incidents", panel=district.electrical_monthly("fire_point")
-    )
-    assert e.estimate.pvalue > 0.1
-    assert e.verdict.category == "unclear"
+def test_wards_are_adjusted_together_and_waves_get_randomization_inference(findings):
+    family = [f for f in findings if f.family == "traffic_model:congestion_minutes:wards"]
+    tested = [f for f in family if f.has_number]
+    assert len(tested) >= 4 and all(f.verdict.family_size == len(tested) for f in tested)
+    waves = [f for f in findings if f.level == "wave" and f.has_number]
+    assert waves and all(f.estimate.inference_method == "randomization" for f in waves)
 
 
-def test_ward_fire_estimate_is_honest_about_the_design(district):
-    e = pg.fire_effect(district, "Xuân Đỉnh")
-    assert e.estimate.inference_method == "randomization"
-    assert e.verdict.category == "design_limited"  # 1 treated ward: p cannot go below 1/10
-    # randomization inference on a Poisson model has a p-value but no interval: said so
-    assert "no confidence interval available" in e.verdict.text_en
-    assert "không có khoảng tin cậy" in e.verdict.text_vi
-    assert e.truth == pytest.approx(-14, abs=3)
-    assert "Xuân Đỉnh" not in e.comparison and "Cổ Nhuế 2" not in e.comparison  # started first
+def test_fire_points_get_an_interval_and_the_placebo_outcome_no_effect(by_id):
+    fires = by_id["fire_point:fires:district"]
+    s = fires.shown
+    assert math.isfinite(s.ci_low) and math.isfinite(s.ci_high)  # randomization interval
+    assert s.ci_low < fires.truth < s.ci_high
+    placebo = by_id["fire_point:electrical_incidents:placebo"]
+    assert placebo.role == "check" and placebo.shown.ci_low < 0 < placebo.shown.ci_high
 
 
-def test_programmes_no_comparison_can_evaluate(district):
-    effects = pg.ward_effects(district, "Cổ Nhuế 2")
-    by_programme = {e.programme: e for e in effects}
-    assert by_programme["rental_check"].estimate is None
-    assert "13/09/2023" in by_programme["rental_check"].verdict.text_vi
-    assert by_programme["to_lien_gia"].estimate is None
-    assert "Public fire-fighting points" in by_programme["to_lien_gia"].verdict.text_en
-    assert {"traffic_model", "fire_point", "camera"} <= set(by_programme)
+def test_programmes_no_comparison_can_evaluate_say_why(by_id):
+    rental = by_id["rental_check:fires:district"]
+    assert not rental.has_number and "cùng ngày" in rental.reason_vi
+    groups = by_id["to_lien_gia:fires:district"]
+    assert not groups.has_number and "Điểm chữa cháy công cộng" in groups.reason_vi
 
 
-def test_findings_follow_the_batch_schema(district, tmp_path):
-    effects = pg.ward_effects(district, "Minh Khai", checks=False)
-    findings = [e.finding("ward_report") for e in effects]
-    record_findings(tmp_path / "r.json", findings)  # raises on any schema violation
-    traffic = next(f for f in findings if f["outcome"] == "congestion_minutes")
-    assert traffic["ward"] == "Minh Khai" and traffic["truth"] is not None
-    assert traffic["window"] == ["2024-07-01", "2024-08-31"]
-    missing = next(f for f in findings if f["programme"] == "rental_check")
-    assert missing["estimate"] is None and missing["method"] == "not estimable"
+def test_records_follow_the_findings_schema(findings, district):
+    records = [f.record("test", district.registry) for f in findings]
+    validate_findings(records, source="test")
+    ids = [r["finding_id"] for r in records]
+    assert len(ids) == len(set(ids))
 
 
-def test_district_table_adjusts_only_wards_with_their_own_test(district):
-    effects = [
-        e
-        for w in ("Cổ Nhuế 2", "Tây Tựu")
-        for e in pg.ward_effects(district, w, checks=False)
-        if e.programme == "traffic_model"
-    ]
-    t = pg.adjusted_table(effects)
-    stand_in = t["ward"] == "Tây Tựu"
-    assert t.loc[stand_in & t["pvalue"].notna(), "p_holm"].isna().all()
-    own = t["own_test"]
-    assert (t.loc[own, "p_holm"] >= t.loc[own, "pvalue"] - 1e-12).all()
-    assert (t.loc[own, "p_bh"] <= t.loc[own, "p_holm"] + 1e-12).all()
+def test_every_page_gets_the_same_finding(district, findings):
+    again = evaluate.programme_findings(district, "traffic_model")
+    same = {f.id: f for f in findings}
+    for f in again:
+        assert f is same[f.id]
+
+
+# --------------------------------------------------------------------------------------------
+# the registry decides who was treated when
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_pilot_parameter_that_contradicts_the_registry_is_a_data_error(district):
+    with pytest.raises(DataError, match="contradicts the registry"):
+        district.pilot_ward("traffic_model", "Tây Tựu")
+    assert district.pilot_ward("traffic_model", "Co Nhue 2") == "Cổ Nhuế 2"
+
+
+def test_data_notes_come_from_the_data_folder(district, tmp_path):
+    assert [c.date for c in district.notes.changes("fires")] == [pd.Timestamp("2024-01-01")]
+    assert load_district(tmp_path).notes.recording_changes == ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,60 +193,61 @@ def test_district_table_adjusts_only_wards_with_their_own_test(district):
 # --------------------------------------------------------------------------------------------
 
 
-def _estimate(est, lo, hi, p, method="conformal"):
+def _estimate(est, lo, hi, p, method="conformal", scale="difference") -> Estimate:
     return Estimate(
         estimate=est,
         se=math.nan,
         ci_low=lo,
         ci_high=hi,
         pvalue=p,
-        method="TWFE (least squares)",
+        method="TWFE",
         inference="x",
         inference_method=method,
+        scale=scale,
+        min_pvalue=0.01,
     )
 
 
 def test_incoherent_conformal_sets_are_not_reported_as_intervals():
-    ok, notes = _coherent(_estimate(-6.0, -9.0, 1.0, 0.06))
-    assert ok.ci_low == -9.0 and notes == []
-    # an interval that excludes its own estimate, or contradicts the p-value, is dropped
+    ok = _coherent(_estimate(-6.0, -9.0, 1.0, 0.06))
+    assert ok.ci_low == -9.0
     for bad in (_estimate(2.4, 2.7, 3.6, 0.03), _estimate(-3.8, -8.8, 2.4, 0.011)):
-        fixed, notes = _coherent(bad)
-        assert math.isnan(fixed.ci_low) and notes and fixed.pvalue == bad.pvalue
-    # other inference methods are left alone
-    same, _ = _coherent(_estimate(2.4, 2.7, 3.6, 0.03, method="randomization"))
-    assert same.ci_low == 2.7
+        fixed = _coherent(bad)
+        assert math.isnan(fixed.ci_low) and fixed.pvalue == bad.pvalue
+    assert _coherent(_estimate(2.4, 2.7, 3.6, 0.03, method="randomization")).ci_low == 2.7
 
 
 def test_percent_effects_display_as_percent_changes():
-    e = pg.effect_from_estimate(
-        Estimate(
-            estimate=math.log(0.8),
-            se=0.1,
-            ci_low=math.log(0.6),
-            ci_high=math.log(1.1),
-            pvalue=0.2,
-            method="TWFE (Poisson PML)",
-            inference="x",
-            scale="log rate ratio",
+    f = Finding(
+        id="x",
+        programme="p",
+        outcome="fires",
+        level="district",
+        role="headline",
+        family="x",
+        estimate=_estimate(
+            math.log(0.8), math.log(0.6), math.log(1.1), 0.2, "randomization", "log rate ratio"
         ),
-        "fires",
-        programme="fire_point",
+        method_vi="",
+        method_en="",
         design_vi="",
         design_en="",
-        percent=True,
     )
-    est, lo, hi = e.display()
-    assert est == pytest.approx(-20) and lo == pytest.approx(-40) and hi == pytest.approx(10)
-    assert e.effect_text("vi") == "−20% [−40; 10]"  # the unit once, after the estimate
-    assert "20 %" in e.verdict.text_en and "0.2 " not in e.verdict.text_en
+    apply_policy([f])
+    s = f.shown
+    assert s.estimate == pytest.approx(-20) and s.ci_low == pytest.approx(-40)
+    assert f.effect_text("vi") == "−20% [−40%; 10%]"
+    assert "−40% đến 10%" in f.verdict.text_vi and "0,2 " not in f.verdict.text_vi
 
 
-def test_tables_escape_and_format():
+def test_tables_escape_and_format_and_carry_labels_for_phones():
     df = pd.DataFrame({"name": ["<b>x</b>"], "value": [1234.5678], "p": [np.nan]})
-    html = tables.table(df, formats={"value": 2}).markup
+    html = tables.table(
+        df, {"name": "Tên / Name", "value": "Giá trị / Value", "p": "p"}, formats={"value": 2}
+    ).markup
     assert "&lt;b&gt;" in html and "<b>" not in html
     assert "1.234,57" in html and 'class="num"' in html and "—" in html
+    assert 'data-label="Giá trị"' in html
     assert tables.p_text(0.0001) == "p < 0,001" and tables.p_text(0.05, "en") == "p = 0.050"
 
 
@@ -286,6 +256,21 @@ def test_load_district_checks_paths_and_caches(tmp_path):
         load_district(tmp_path / "nowhere")
     assert load_district() is load_district()
     empty = load_district(tmp_path)
-    assert not empty.is_demo and empty.truth is None
+    assert not empty.has_truth and empty.truth is None
     with pytest.raises(DataError, match="no traffic table"):
         empty.traffic_weekly()
+
+
+def test_every_caveat_an_official_meets_is_in_vietnamese(findings):
+    from evaluation.report.caveats import vietnamese
+
+    caveats = {w for f in findings if f.estimate is not None for w in f.estimate.warnings}
+    assert caveats, "the demo's findings carry caveats"
+    untranslated = [w for w in caveats if vietnamese(w).startswith("(Lưu ý kỹ thuật, chưa")]
+    assert not untranslated, untranslated
+    # numbers keep their value and take Vietnamese forms
+    v = vietnamese(
+        "This design cannot reach the 5% significance level: with 1 treated of 13 units, even "
+        "the strongest possible result has p = 0.077. A 'not significant' result …"
+    )
+    assert "1 phường triển khai trong tổng số 13 phường" in v and "p = 0,077" in v

@@ -92,6 +92,20 @@ CASES = {
     "registry_not_a_registry.yaml": ["not a pilot registry", "'pilots'"],
     "registry_missing_start.yaml": ["pilots entry 1", "missing key(s) 'start'"],
     "registry_broken_yaml.yaml": ["not valid YAML at line 2, column 9"],
+    # ward names that lost a letter in an ASCII export: two unknown wards in the same period
+    # used to look like one duplicated key and crash the message (issue 8)
+    "antt_lost_first_letter.csv": [
+        "unknown ward 'ong Ngac'",
+        "did you mean 'Đông Ngạc'",
+        "unknown ward 'uc Thang'",
+        "'Đức Thắng'",
+    ],
+    "fires_lost_letters.csv": [
+        "unknown ward 'Tay Tu'",
+        "did you mean 'Tây Tựu'",
+        "unknown ward 'hượng Cát'",
+        "'Thượng Cát'",
+    ],
 }
 
 
@@ -176,3 +190,33 @@ def test_known_schemas_are_recognised_by_file_name_and_columns():
     cols = [c.name for c in SCHEMAS["antt_period"].columns]
     assert detect_schema(cols, "bao_cao.xlsx").name == "antt_period"
     assert detect_schema(["a", "b"], "x.csv") is None
+
+
+def _strip_accents(text: str) -> str:
+    import unicodedata
+
+    text = text.replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+
+
+@pytest.mark.parametrize("table", ["fires", "electrical", "antt", "traffic"])
+def test_names_stripped_of_diacritics_or_mixed_in_one_file_are_read_as_the_same_wards(
+    table, tmp_path
+):
+    """An ASCII export of any table, and a file mixing spellings ("P. Xuân Đỉnh", "xuan dinh",
+    "Phường Xuân Đỉnh"), validates and maps every row to the canonical ward."""
+    from evaluation.data.demo import load_demo
+
+    original = load_demo(table)
+    if table == "traffic":
+        original = original.head(3000)
+    ascii_ = original.assign(ward=original["ward"].map(_strip_accents))
+    spellings = [str, _strip_accents, lambda w: f"P. {w}", lambda w: f"Phường {w.lower()}"]
+    mixed = original.assign(ward=[spellings[i % 4](w) for i, w in enumerate(original["ward"])])
+    schema = detect_schema(list(original.columns), f"{table}.csv")
+    for variant in (ascii_, mixed):
+        path = tmp_path / f"{table}.csv"
+        variant.to_csv(path, index=False)
+        assert validate.main([str(path)]) == 0
+        back = validate_table(read_table(path), schema, source=str(path))
+        assert back["ward"].tolist() == original["ward"].tolist()

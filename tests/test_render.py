@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import base64
 import re
+import subprocess
+import sys
 import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from evaluation.batch import load_plan, run_batch
-from evaluation.render import (
-    format_number,
-    format_pvalue,
-    markdown_to_html,
-    render_index,
-    render_report,
-    sanitize_html,
-)
+from evaluation.batch.plan import load_plan
+from evaluation.batch.run import run_batch
+from evaluation import formats
+from evaluation.report.html import markdown_to_html, render_report, sanitize_html
+from evaluation.report.index import render_index
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> & Đông'
@@ -134,7 +132,7 @@ def test_index_is_bilingual_and_links_each_report(rendered):
     page = (rendered.out / "index.html").read_text("utf-8")
     r = check_self_contained(page)
     for vi, en in (
-        ("Kết quả", "Findings"),
+        ("Cách đọc kết luận", "How to read the verdicts"),
         ("Phường", "Ward"),
         ("Kết luận", "Verdict"),
         ("Lỗi", "Problems"),
@@ -210,12 +208,18 @@ def test_markdown_escapes_raw_html_and_keeps_only_inline_images():
     assert 'src="data:image/png;base64,iVBORw0KGgo="' in out
 
 
-def test_number_formats():
-    assert format_number(-5.123) == "−5.12"
-    assert format_number(12345.6) == "12\u202f346"  # never 12,346 or 12.346: both ambiguous
-    assert format_number(0.01234) == "0.0123"
-    assert format_number(None) == "—" and format_number(float("nan")) == "—"
-    assert format_pvalue(1 / 13) == "0.077" and format_pvalue(1e-6) == "< 0.001"
+def test_number_formats_are_vietnamese_and_one_for_every_page():
+    # CLDR vi_VN: decimal comma, thousands dot, a true minus sign
+    assert formats.number(-5.123, 2) == "−5,12"
+    assert formats.number(12345.6, 0) == "12.346"
+    assert formats.number(12345.6, 0, "en") == "12,346"
+    assert formats.number(None) == "—" and formats.number(float("nan")) == "—"
+    assert formats.pvalue(1 / 13) == "0,077" and formats.pvalue(1e-6) == "< 0,001"
+    assert formats.interval(-7.83, -3.2) == "[−7,8; −3,2]"
+    # an end that is not zero never prints as zero: whether it reaches 0 is what a reader checks
+    assert formats.interval(-72.0, 0.2, 0, "vi", "%") == "[−72%; 0,2%]"
+    assert formats.interval(-1.0, float("inf"), 0, "vi", "%") == "[−1%; ∞]"
+    assert formats.datetime_text("2026-12-02T02:05:00+00:00") == "09:05 02/12/2026 (giờ Hà Nội, UTC+7)"
 
 
 def test_report_of_a_bare_notebook_drops_hidden_cells():
@@ -258,3 +262,15 @@ def test_report_of_a_bare_notebook_drops_hidden_cells():
     assert "<title>Tiêu đề — Đông Ngạc</title>" in page
     assert "data:image/svg+xml;base64," in page  # an SVG in <img> cannot run its script
     assert "<details><summary>Thông báo kỹ thuật" in page  # warnings folded away
+
+
+def test_the_report_layer_never_imports_the_batch():
+    """batch imports report, never the reverse: a notebook records its findings (and a page is
+    rendered) without loading the batch machinery."""
+    code = (
+        "import sys\n"
+        "import evaluation.report.files, evaluation.report.findings, evaluation.report.html\n"
+        "loaded = [m for m in sys.modules if m.startswith('evaluation.batch')]\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -18,6 +18,12 @@ Each takes ``programme=`` to add the ``cohort`` column from the registry (the fi
 period; missing = never treated). Loaded tables are cached per process, keyed on the file
 paths and modification times — a notebook re-run in the same kernel after the data changed
 reads them again; nothing is shared between processes or runs.
+
+Everything about *who* was treated *when* comes from the registry — the pilot ward is the
+entry with ``wave: pilot`` (or the single earliest start) — and everything about how the data
+were recorded from the data folder's ``data_notes.yaml`` (e.g. a change in how fires were
+counted; none when the file is absent). When the folder holds a ``truth/`` folder (simulated
+data with planted effects, as the demo), the reports show the truth beside the estimates.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import pandas as pd
 
 from evaluation.data import panels as _panels
 from evaluation.data.io import read_table
+from evaluation.data.notes import DATA_NOTES, DataNotes, load_data_notes
 from evaluation.data.registry import Registry, add_cohort, load_registry
 from evaluation.data.schema import SCHEMAS
 from evaluation.data.wards import wards as _ward_table
@@ -103,19 +110,73 @@ class District:
         return f"District({str(self.data_dir)!r}, {self.registry!r})"
 
     @property
-    def is_demo(self) -> bool:
-        """True when the data carry a planted truth (the embedded demo data)."""
-        return (self.data_dir / "truth.yaml").exists()
+    def has_truth(self) -> bool:
+        """True when the data are simulated with planted effects (a ``truth/`` folder beside
+        the tables, as in the demo data): the reports then show the truth beside estimates."""
+        return (self.data_dir / "truth").is_dir()
 
     @cached_property
     def truth(self) -> dict | None:
-        """The planted truth (``truth.yaml``) of the demo data; None for other data."""
-        if not self.is_demo:
+        """The planted parameters (``truth.yaml``) of simulated data; None for real data."""
+        path = self.data_dir / "truth.yaml"
+        if not path.exists():
             return None
         import yaml
 
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return yaml.load((self.data_dir / "truth.yaml").read_text(encoding="utf-8"), loader)
+        return yaml.load(path.read_text(encoding="utf-8"), loader)
+
+    # ------------------------------------------------------------------ data notes
+    @cached_property
+    def notes(self) -> DataNotes:
+        """Events in how the data were recorded (``data_notes.yaml``; none without it)."""
+        return load_data_notes(self.data_dir / DATA_NOTES)
+
+    # ------------------------------------------------------------------ registry
+    def pilot_ward(self, programme: str, requested: str | None = None) -> str | None:
+        """The programme's pilot ward: the registry entry with ``wave: pilot``, else — for a
+        programme rolled out in waves — the one ward that started before all others; None
+        when the programme had no pilot (e.g. a ward-by-ward rollout without waves).
+
+        ``requested`` (a notebook parameter) is checked against the registry: a ward that
+        contradicts it raises a DataError naming both, so a report never evaluates a ward
+        the registry does not call the pilot.
+        """
+        p = self.registry.for_programme(programme)
+        pilots = p.loc[p["wave"].astype(str).str.lower() == "pilot", "ward"] if "wave" in p else []
+        if len(pilots) > 1:
+            raise DataError(
+                f"{self.registry.source}: programme {programme!r} has {len(pilots)} entries with "
+                f"wave: pilot ({', '.join(pilots)}); mark one pilot ward"
+            )
+        ward = pilots.iloc[0] if len(pilots) else None
+        has_waves = "wave" in p and p["wave"].fillna("").astype(str).str.len().gt(0).any()
+        if ward is None and has_waves and len(p) > 1:
+            first = p["start"].min()
+            earliest = p.loc[p["start"] == first, "ward"]
+            if len(earliest) == 1 and (p["start"] > first).any():
+                ward = earliest.iloc[0]
+        if requested is not None:
+            from evaluation.data.wards import normalize_ward
+
+            asked = normalize_ward(requested, source="parameter pilot_ward")
+            if asked != ward:
+                raise DataError(
+                    f"parameter pilot_ward={requested!r} contradicts the registry "
+                    f"{self.registry.source}: its pilot of {programme!r} is "
+                    + (f"{ward!r} (wave: pilot)" if ward else "no ward (no wave: pilot entry)")
+                    + ". Leave pilot_ward empty to use the registry, or correct the registry."
+                )
+        return ward
+
+    def waves(self, programme: str) -> pd.Series:
+        """The wave of each ward in ``programme`` (the registry's ``wave``; "" when absent)."""
+        p = self.registry.for_programme(programme).set_index("ward")
+        wave = p["wave"] if "wave" in p else pd.Series("", index=p.index)
+        return wave.fillna("").astype(str)
+
+    def programme_meta(self, programme: str) -> dict:
+        return dict(self.registry.programmes.get(programme, {}))
 
     # ------------------------------------------------------------------ tables
     def table(self, name: str) -> pd.DataFrame:
@@ -289,9 +350,9 @@ class District:
     # ------------------------------------------------------------------ planted truth
     @cached_property
     def traffic_truth_weekly(self) -> pd.DataFrame | None:
-        """Realised weekly effects of the traffic programmes (demo data only), congestion and
-        speed side by side: ``effect_congestion``, ``effect_speed``, counterfactual means."""
-        if not self.is_demo or not (self.data_dir / "truth" / "traffic_daily.parquet").exists():
+        """Realised weekly effects of the traffic programmes (simulated data only), congestion
+        and speed side by side: ``effect_congestion``, ``effect_speed``, counterfactual means."""
+        if not (self.data_dir / "truth" / "traffic_daily.parquet").exists():
             return None
         from evaluation.data.demo import traffic_truth
 
@@ -306,7 +367,7 @@ class District:
     def security_truth(self) -> pd.DataFrame | None:
         """Expected accidents and solve rates with and without the programmes (demo only)."""
         path = self.data_dir / "truth" / "antt_period.csv"
-        if not self.is_demo or not path.exists():
+        if not path.exists():
             return None
         return pd.read_csv(path, parse_dates=["period_start"])
 
@@ -315,7 +376,7 @@ class District:
         """Expected fires, escalations, deaths and losses with and without the fire programme,
         ward × month (demo only)."""
         path = self.data_dir / "truth" / "fire_monthly.csv"
-        if not self.is_demo or not path.exists():
+        if not path.exists():
             return None
         return pd.read_csv(path, parse_dates=["month"]).rename(columns={"month": "period_start"})
 

@@ -18,7 +18,8 @@ __all__ = [
     "show",
     "png_bytes",
     "PNG",
-    "PROGRAMME_COLOURS",
+    "PALETTE",
+    "short_name",
     "mark_programmes",
     "ward_indicators",
     "programme_timeline",
@@ -26,20 +27,8 @@ __all__ = [
     "forest_plot",
 ]
 
-PROGRAMME_COLOURS = {
-    "traffic_model": "#1f5fa8",
-    "fire_point": "#c0392b",
-    "to_lien_gia": "#e08a00",
-    "camera": "#2e7d32",
-    "rental_check": "#7b1fa2",
-}
-SHORT_VI = {
-    "traffic_model": "Giao thông",
-    "fire_point": "Điểm chữa cháy",
-    "to_lien_gia": "Tổ liên gia",
-    "camera": "Camera",
-    "rental_check": "Kiểm tra nhà trọ",
-}
+#: programme colours, in the registry's order of programmes
+PALETTE = ("#1f5fa8", "#c0392b", "#e08a00", "#2e7d32", "#7b1fa2", "#00838f", "#6d4c41")
 WARD_COLOUR = "#1f5fa8"
 #: resolution of report figures: sharp on screen, small in an e-mailed report
 DPI = 80
@@ -98,11 +87,36 @@ def _plt():
     return plt
 
 
+_ORDER: list[str] = []
+
+
 def _colour(programme: str, i: int = 0) -> str:
-    return PROGRAMME_COLOURS.get(programme, f"C{i % 10}")
+    """A programme's colour: fixed by its place in the registry (see :func:`use_registry`)."""
+    if programme not in _ORDER:
+        _ORDER.append(programme)
+    return PALETTE[_ORDER.index(programme) % len(PALETTE)]
 
 
-def mark_programmes(ax, entries: pd.DataFrame, *, label: bool = False) -> None:
+def use_registry(district: District) -> None:
+    """Colour programmes in the registry's order, so every figure of a report agrees."""
+    _ORDER[:] = list(district.registry.programmes)
+
+
+def short_name(district: District, programme: str, lang: str = "vi") -> str:
+    """The registry's ``short_vi``/``short_en`` name of a programme, else its full name."""
+    meta = district.programme_meta(programme)
+    return str(meta.get(f"short_{lang}") or district.programme_label(programme, lang))
+
+
+def _domain(district: District, domain: str) -> list[str]:
+    return [
+        p
+        for p, meta in district.registry.programmes.items()
+        if (meta or {}).get("domain") == domain
+    ]
+
+
+def mark_programmes(ax, entries: pd.DataFrame, *, label: bool = False, names=None) -> None:
     """Dashed vertical lines at the start dates of ``entries`` (registry rows)."""
     for i, row in enumerate(entries.itertuples(index=False)):
         ax.axvline(
@@ -110,7 +124,7 @@ def mark_programmes(ax, entries: pd.DataFrame, *, label: bool = False) -> None:
             color=_colour(row.programme, i),
             ls="--",
             lw=1.2,
-            label=SHORT_VI.get(row.programme, row.programme) if label else None,
+            label=(names or {}).get(row.programme, row.programme) if label else None,
         )
 
 
@@ -164,19 +178,22 @@ def ward_indicators(district: District, ward: str):
     weekly congestion, fires per quarter, road accidents and the share of criminal cases
     solved per police period. Returns the Figure."""
     plt = _plt()
+    use_registry(district)
     entries = district.programmes_of(ward)
     fig, axes = plt.subplots(2, 2, figsize=(11, 6.4), dpi=DPI)
     (a, b), (c, d) = axes
 
-    def marks(ax, programmes):
+    def marks(ax, domains):
+        programmes = [p for dom in domains for p in _domain(district, dom)]
         mark_programmes(ax, entries[entries["programme"].isin(programmes)])
 
     traffic = district.traffic_weekly()
     _ward_vs_others(a, traffic, ward, "congestion_minutes")
-    marks(a, ["traffic_model"])
+    marks(a, ["traffic"])
     _style(
         a,
-        "Thời gian ùn tắc giờ cao điểm (phút, theo tuần)\nPeak-hour congestion, minutes per week",
+        "Thời gian ùn tắc giờ cao điểm (phút mỗi nút giao, mỗi khung giờ; trung bình tuần)\n"
+        "Peak-hour congestion (minutes per junction and peak, weekly mean)",
         "phút",
     )
 
@@ -185,12 +202,12 @@ def ward_indicators(district: District, ward: str):
     others = fires[fires["ward"] != ward].groupby("period_start")["fires"].mean()
     b.bar(own["period_start"], own["fires"], width=60, color=WARD_COLOUR, alpha=0.8, label=ward)
     b.plot(others.index, others.to_numpy(), color=OTHERS_COLOUR, lw=1.1, marker="o", ms=3)
-    marks(b, ["fire_point", "to_lien_gia", "rental_check"])
+    marks(b, ["fire"])
     _style(b, "Số vụ cháy theo quý\nFires per quarter", "vụ")
 
     sec = district.security()
     _ward_vs_others(c, sec, ward, "traffic_accidents", rolling=3)
-    marks(c, ["traffic_model"])
+    marks(c, ["traffic"])
     _style(
         c,
         "Tai nạn giao thông theo kỳ công an (trung bình 3 kỳ)\nRoad accidents per police period (3-period mean)",
@@ -198,7 +215,7 @@ def ward_indicators(district: District, ward: str):
     )
 
     _ward_vs_others(d, sec, ward, "solved_share", rolling=3)
-    marks(d, ["camera"])
+    marks(d, ["security"])
     _style(
         d,
         "Tỷ lệ án hình sự được làm rõ (%, trung bình 3 kỳ)\nShare of criminal cases solved (3-period mean)",
@@ -214,7 +231,7 @@ def ward_indicators(district: District, ward: str):
     handles, labels = a.get_legend_handles_labels()
     seen = set(labels)
     for row in entries.drop_duplicates("programme").itertuples(index=False):
-        name = SHORT_VI.get(row.programme, row.programme)
+        name = short_name(district, row.programme)
         if name not in seen:
             handles.append(plt.Line2D([], [], color=_colour(row.programme), ls="--", lw=1.2))
             labels.append(f"Bắt đầu: {name}")
@@ -231,6 +248,7 @@ def programme_timeline(district: District, ward: str):
     """One row per programme of ``ward``: start, interim review (sơ kết), final review
     (tổng kết), and the time it has run until the end of the data. Returns the Figure."""
     plt = _plt()
+    use_registry(district)
     entries = district.programmes_of(ward)
     end = district.traffic_weekly()["period_end"].max()
     fig, ax = plt.subplots(figsize=(9, 0.55 * max(len(entries), 1) + 1.2), dpi=DPI)
@@ -254,7 +272,7 @@ def programme_timeline(district: District, ward: str):
                 ax.plot(pd.Timestamp(when), i, marker, color="0.25", ms=6)
     ax.set_yticks(
         range(len(entries)),
-        [SHORT_VI.get(p, district.programme_label(p, "vi")) for p in entries["programme"]],
+        [short_name(district, p) for p in entries["programme"]],
         fontsize=8.5,
     )
     ax.invert_yaxis()
@@ -279,7 +297,8 @@ def rollout_timeline(district: District, programme: str, ax=None):
     order = list(starts.index) + [w for w in district.ward_names if w not in starts.index]
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.28 * len(order) + 1.0), dpi=DPI)
-    end = district.traffic_weekly()["period_end"].max() if programme == "traffic_model" else None
+    domain = district.programme_meta(programme).get("domain")
+    end = district.traffic_weekly()["period_end"].max() if domain == "traffic" else None
     colour = _colour(programme)
     for i, w in enumerate(order):
         if w in starts.index:
@@ -363,8 +382,10 @@ def forest_plot(
             zorder=4,
             label="Giá trị cài sẵn (dữ liệu mô phỏng) / planted truth",
         )
-        if tf.any():  # above the plot, where it cannot cover a row
-            ax.legend(fontsize=8, frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0))
+        if tf.any():  # below the axis label, where it can cover neither a row nor the title
+            ax.legend(
+                fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2
+            )
     ax.axvline(0, color="0.3", lw=0.8)
     ax.set_yticks(y, table[label].astype(str).tolist(), fontsize=8)
     ax.invert_yaxis()
@@ -500,11 +521,11 @@ def naive_plot(
     return fig
 
 
-def district_fires_plot(district: District, events: dict | None = None):
-    """District fires per month (all, and in rental housing), the number of wards with a
-    public fire point, and dated events (e.g. a change in recording) marked. Returns Figure."""
+def district_fires_plot(district: District, programme: str, events: dict | None = None):
+    """District fires per month (all, and in rental housing), the number of wards running
+    ``programme``, and dated events (e.g. a change in recording) marked. Returns the Figure."""
     plt = _plt()
-    p = district.fires_monthly("fire_point")
+    p = district.fires_monthly(programme)
     total = p.groupby("period_start")[["fires", "rental"]].sum()
     treated = (
         p.assign(on=p["cohort"].notna() & (p["period_start"] >= p["cohort"]))
@@ -535,7 +556,7 @@ def district_fires_plot(district: District, events: dict | None = None):
         where="post",
         color="#1f5fa8",
         lw=1.6,
-        label="Số phường có điểm chữa cháy / wards with a fire point",
+        label=f"Số phường có «{short_name(district, programme)}» / wards running it",
     )
     ax2.set_ylim(0, len(district.ward_names) + 0.5)
     ax2.set_ylabel("số phường / wards", fontsize=9, color="#1f5fa8")

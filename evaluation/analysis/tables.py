@@ -1,29 +1,36 @@
-"""Small formatted HTML tables and text blocks for reports read without code.
+"""Small HTML tables and text blocks for reports read without code.
 
-:func:`table` turns a DataFrame into a compact HTML table — numbers formatted (decimal comma
-for Vietnamese), right-aligned, missing values as "—" — that the report renderer keeps as is
-(plain ``table``/``th``/``td`` with the ``num`` class of its stylesheet). pandas' Styler would
-emit a ``<style>`` block and ids that the renderer strips anyway.
+:func:`table` turns a DataFrame into a compact HTML table — numbers through the one formatter
+(:mod:`evaluation.formats`: 1.234,5 in Vietnamese), right-aligned, missing values as
+"—" — that the report renderer keeps as is. Every cell carries its column's header as
+``data-label``, so on a phone the stylesheet shows each row as a card ("Kết luận: Cải thiện")
+instead of a table that scrolls sideways. :func:`findings_table` is the one table of findings
+every page uses (verdict and effect first), :func:`verdict_block` the detail of one finding.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from evaluation.report.verdict import fmt_en, fmt_vi
+from evaluation import formats as fmt
+from evaluation.report.caveats import vietnamese
 
 __all__ = [
     "HTML",
-    "table",
+    "findings_table",
+    "glossary",
+    "headline_table",
+    "sensitivity_text",
     "number",
-    "pvalue",
     "p_text",
+    "pvalue",
     "sentence_case",
+    "table",
     "verdict_block",
 ]
 
@@ -42,31 +49,22 @@ class HTML:
 
 
 def number(x: Any, digits: int = 1, lang: str = "vi") -> str:
-    """A number for a report: decimal comma in Vietnamese, '—' when missing."""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return "—" if x is None else str(x)
-    if not math.isfinite(v):
-        return "—"
-    return (fmt_vi if lang == "vi" else fmt_en)(v, digits)
+    """A number for a report: 1.234,5 in Vietnamese, 1,234.5 in English, "—" when missing."""
+    return fmt.number(x, digits, lang)
 
 
 def pvalue(p: Any, lang: str = "vi") -> str:
-    try:
-        v = float(p)
-    except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(v):
-        return "—"
-    s = "< 0.001" if v < 0.001 else f"{v:.3f}"
-    return s.replace(".", ",") if lang == "vi" else s
+    return fmt.pvalue(p, lang)
 
 
 def p_text(p: Any, lang: str = "vi") -> str:
-    """'p = 0,051' or 'p < 0,001' ('p = —' when there is none)."""
-    text = pvalue(p, lang)
+    """ "p = 0,051" or "p < 0,001" ("p = —" when there is none)."""
+    text = fmt.pvalue(p, lang)
     return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _label(header: str) -> str:
+    return header.split(" / ")[0]
 
 
 def table(
@@ -76,6 +74,7 @@ def table(
     formats: Mapping[str, Callable[[Any], str] | int] | None = None,
     caption: str | None = None,
     lang: str = "vi",
+    classes: Mapping[str, str] | None = None,
 ) -> HTML:
     """An HTML table of ``df``.
 
@@ -88,9 +87,12 @@ def table(
         without a format get one decimal; others are shown as text.
     caption
         A caption above the table.
+    classes
+        Column → CSS class of its cells (e.g. a verdict colour).
     """
     columns = dict(columns) if columns is not None else {c: str(c) for c in df.columns}
     formats = dict(formats or {})
+    classes = dict(classes or {})
     numeric = {c for c in columns if c in df and pd.api.types.is_numeric_dtype(df[c])}
     num = ' class="num"'
     head = "".join(
@@ -99,61 +101,213 @@ def table(
     rows = []
     for _, r in df.iterrows():
         cells = []
-        for c in columns:
+        for c, h in columns.items():
             v = r[c] if c in r else None
             f = formats.get(c)
             if callable(f):
                 text = f(v)
             elif c in numeric:
-                text = number(v, f if isinstance(f, int) else 1, lang)
+                text = fmt.number(v, f if isinstance(f, int) else 1, lang)
             else:
                 text = "—" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-            cells.append(f"<td{num if c in numeric else ''}>{html.escape(text)}</td>")
+            cls = " ".join(
+                x for x in ("num" if c in numeric else "", _cell_class(classes, c, r)) if x
+            )
+            cls_attr = f' class="{cls}"' if cls else ""
+            cells.append(
+                f'<td{cls_attr} data-label="{html.escape(_label(h))}">{html.escape(text)}</td>'
+            )
         rows.append("<tr>" + "".join(cells) + "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return HTML(
-        f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table class="stack">{cap}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
-def verdict_block(effect, *, show_truth: bool = True) -> str:
-    """Markdown for one programme effect: verdict in both languages, the design, the checks,
-    and the planted truth when known."""
-    v = effect.verdict
-    lines = [
-        f"**{v.label_vi}** / *{v.label_en}*",
-        "",
-        f"{v.text_vi}",
-        "",
-        f"*{v.text_en}*",
-        "",
-    ]
-    if effect.design_vi not in v.text_vi:  # a "cannot be evaluated" verdict already says it
-        lines += [
-            f"- **Cách so sánh** / *Design*: {effect.design_vi}  ",
-            f"  *{effect.design_en}*",
-        ]
-    if effect.estimate is not None:
-        lines.append(
-            f"- **Ước lượng** / *Estimate*: {effect.effect_text('vi')} "
-            f"({p_text(effect.estimate.pvalue)})"
+def _cell_class(classes: Mapping[str, str], column: str, row) -> str:
+    spec = classes.get(column, "")
+    return str(row[spec]) if spec and spec in row else ""
+
+
+def findings_table(
+    findings: Sequence,
+    *,
+    what: str = "ward",
+    truth: bool = False,
+    lang: str = "vi",
+    names: Mapping[str, str] | None = None,
+) -> HTML:
+    """The table of findings every page uses: verdict and effect first (what a phone shows
+    without scrolling), then the interval as a percentage, the p-values and the window.
+
+    ``what`` names the first column: "ward", "wave", "indicator", "method", "question", or
+    "programme" (the programme's name from ``names`` — id → name — and the indicator).
+    """
+    names = dict(names or {})
+    first = {
+        "ward": ("Phường / Ward", lambda f: f.ward or "Toàn quận / District"),
+        "wave": ("Đợt / Wave", lambda f: f.wave or "—"),
+        "indicator": ("Chỉ số / Indicator", lambda f: sentence_case(f.info.vi)),
+        "programme": (
+            "Mô hình — chỉ số / Programme — indicator",
+            lambda f: f"{names.get(f.programme, f.programme)} — {f.info.vi}",
+        ),
+        "method": ("Phương pháp / Method", lambda f: f.method_vi.split(";")[0]),
+        "question": ("Câu hỏi / Question", lambda f: f.question_vi or sentence_case(f.info.vi)),
+    }[what]
+    rows = []
+    for f in findings:
+        v = f.verdict
+        adj = v.p_adjusted if v is not None and v.family_size > 1 else None
+        rows.append(
+            {
+                "name": first[1](f),
+                "verdict": v.label_vi if v is not None else "—",
+                "category": f"verdict-{v.category}" if v is not None else "",
+                "effect": f.effect_text("vi"),
+                "percent": f.percent_text("vi") if not f.info.percent else "",
+                "p": p_text(f.shown.pvalue) if f.has_number else "—",
+                "p_adj": p_text(adj) if adj is not None else "",
+                "window": f.window_text(),
+                "truth": f.truth_text("vi") or "—",
+            }
         )
-    if show_truth and effect.truth_text("vi"):
+    columns = {
+        "name": first[0],
+        "verdict": "Kết luận / Verdict",
+        "effect": "Tác động [KTC 95%] / Effect [95% CI]",
+        "percent": "% so với mức nền / % of baseline",
+        "p": "p",
+        "p_adj": "p hiệu chỉnh / adjusted p",
+        "window": "Thời kỳ / Window",
+    }
+    if truth:
+        columns["truth"] = "Giá trị thật (mô phỏng) / Planted truth"
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return HTML("<p>—</p>")
+    for optional in ("percent", "p_adj"):
+        if not df[optional].astype(bool).any():
+            columns.pop(optional)
+    return table(df, columns, classes={"verdict": "category"}, lang=lang)
+
+
+def headline_table(findings: Sequence, *, truth: bool = False) -> HTML:
+    """The answers first: for each headline, the question, the verdict, the effect with its 95 %
+    interval (in the outcome's unit and as a percentage), the window and the method."""
+    rows = []
+    for f in findings:
+        v = f.verdict
+        effect = f.effect_text("vi")
+        pct = f.percent_text("vi")
+        rows.append(
+            {
+                "question": f.question_vi or sentence_case(f.info.vi),
+                "verdict": v.label_vi if v is not None else "—",
+                "category": f"verdict-{v.category}" if v is not None else "",
+                "effect": effect if pct == "—" or f.info.percent else f"{effect}; {pct}",
+                "window": f.window_text(),
+                "method": f.method_vi if f.has_number else (f.reason_vi or "—"),
+                "truth": f.truth_text("vi") or "—",
+            }
+        )
+    columns = {
+        "question": "Câu hỏi / Question",
+        "verdict": "Trả lời / Answer",
+        "effect": "Tác động [KTC 95%] / Effect [95% CI]",
+        "window": "Thời kỳ / Window",
+        "method": "Phương pháp / Method",
+    }
+    if truth:
+        columns["truth"] = "Giá trị thật (mô phỏng) / Planted truth"
+    return table(pd.DataFrame(rows), columns, classes={"verdict": "category"})
+
+
+def glossary(outcomes: Sequence[str]) -> str:
+    """Markdown: each outcome defined once — what is measured, per what, over which period."""
+    from evaluation.report.outcomes import outcome_info
+
+    lines = []
+    for key in dict.fromkeys(outcomes):
+        o = outcome_info(key)
+        if not o.definition_vi:
+            continue
+        unit = f" ({o.unit_vi})" if o.unit_vi and not o.percent else ""
+        lines.append(f"- **{sentence_case(o.vi)}**{unit}: {o.definition_vi}  ")
+        lines.append(f"  *{sentence_case(o.en)}: {o.definition_en}*")
+    return "\n".join(lines)
+
+
+def sensitivity_text(result, what_vi: str, what_en: str) -> str:
+    """Markdown: the conclusion's sensitivity to violations of parallel trends, in words
+    (Vietnamese first) — from a :class:`~evaluation.inference.honest_did.HonestDiDResult`."""
+    lo, hi = result.original_ci
+    t = result.table.sort_values("M")
+    holds = t[(t["ci_high"] < 0) | (t["ci_low"] > 0)]
+    if lo <= 0 <= hi:
+        vi = (
+            f"Khoảng tin cậy ban đầu của {what_vi} đã gồm 0: không có kết luận về chiều tác động "
+            "để kiểm tra độ vững."
+        )
+    elif holds.empty:
+        vi = (
+            f"Kết luận về {what_vi} không còn đứng vững ngay cả với vi phạm nhỏ nhất được xét của "
+            "giả định xu hướng song song."
+        )
+    else:
+        m = fmt.number(holds["M"].max(), 2, "vi")
+        vi = (
+            f"Kết luận về {what_vi} ({'giảm' if hi < 0 else 'tăng'}) vẫn đứng vững nếu sau khi "
+            f"triển khai, chênh lệch xu hướng giữa phường triển khai và phường đối chứng không "
+            f"lớn hơn {m} lần chênh lệch lớn nhất đã thấy trước khi triển khai (M̄ = {m}); lớn "
+            "hơn thế thì khoảng tin cậy vững gồm cả 0."
+        )
+    return (
+        f"{vi} *{result.summary}* ({result.details.get('covariance', '')}; Rambachan & Roth 2023)."
+    )
+
+
+def verdict_block(finding, *, show_truth: bool = True) -> str:
+    """Markdown for one finding: the verdict in both languages (Vietnamese first), the method,
+    the comparison and window, the checks, the caveats, and the planted truth when known."""
+    v = finding.verdict
+    lines = []
+    if v is not None:
+        lines += [f"**{v.label_vi}** / *{v.label_en}*", "", v.text_vi, "", f"*{v.text_en}*", ""]
+    if finding.has_number:
+        lines += [
+            f"- **Phương pháp** / *Method*: {finding.method_vi}  ",
+            f"  *{finding.method_en}*",
+            f"- **Cách so sánh** / *Comparison*: {finding.design_vi}  ",
+            f"  *{finding.design_en}*",
+        ]
+    elif v is None:
+        lines += [finding.reason_vi, "", f"*{finding.reason_en}*"]
+    if show_truth and finding.truth_text("vi"):
+        cover = finding.truth_covered()
+        mark = (
+            ""
+            if cover is None
+            else (" — nằm trong khoảng tin cậy" if cover else " — NGOÀI khoảng tin cậy")
+        )
         lines.append(
             f"- **Giá trị cài sẵn trong dữ liệu mô phỏng** / *planted truth*: "
-            f"{effect.truth_text('vi')}"
+            f"{finding.truth_text('vi')}{mark}"
         )
-    for c in effect.checks:
+    for c in finding.checks:
         mark = {True: "✔", False: "✘", None: "·"}[c.ok]
         lines.append(f"- {mark} **{c.name_vi}** / *{c.name_en}*: {c.result_vi}  ")
         lines.append(f"  *{c.result_en}*")
-    for note in effect.notes_vi:
-        if note not in (effect.design_vi, v.text_vi) and note not in v.text_vi:
-            lines.append(f"- *Lưu ý*: {note}")
+    for note_vi, note_en in zip(finding.notes_vi, finding.notes_en, strict=False):
+        lines.append(f"- *Lưu ý*: {note_vi}  ")
+        lines.append(f"  *Note: {note_en}*")
+    for caveat in finding.estimate.warnings if finding.estimate is not None else []:
+        lines.append(f"- *Lưu ý kỹ thuật*: {vietnamese(caveat)}  ")
+        lines.append(f"  *Caveat: {caveat}*")
     return "\n".join(lines)
 
 
 def sentence_case(text: str) -> str:
-    """First letter upper case, the rest untouched ('số vụ cháy' → 'Số vụ cháy')."""
+    """First letter upper case, the rest untouched ("số vụ cháy" → "Số vụ cháy")."""
     return text[:1].upper() + text[1:]

@@ -1,11 +1,11 @@
-"""Plain-language verdicts in Vietnamese and English, from an estimate and its inference.
+"""Plain-language verdicts in Vietnamese and English, written from a policy decision.
 
-A verdict says what was found, how sure we are, and what the design cannot tell — in words an
-official reads without statistics training. It never turns "not significant" into "no
-effect", and when the design itself cannot reach the 5 % level (one pilot ward of 13 under a
-permutation test) it says so instead of reporting a failure.
-
-Vietnamese numbers use the decimal comma (7,2 phút), English the decimal point.
+:func:`evaluation.report.policy.decide` says *which* verdict a finding gets; this module says
+it in words an official reads without statistics training: what was found (the effect in the
+outcome's unit and as a percentage, with its 95 % interval), how sure we are (the p-value, and
+the adjusted one when several findings were tested together), and — for "No clear effect" and
+"Design cannot decide" — why, with the interval shown rather than a bare number. A verdict never
+turns "not significant" into "no effect".
 """
 
 from __future__ import annotations
@@ -13,39 +13,31 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from evaluation.results import Estimate
+from evaluation import formats as fmt
+from evaluation.report.outcomes import Outcome
+from evaluation.report.policy import Decision, Policy
 
-__all__ = ["Verdict", "verdict", "fmt_vi", "fmt_en"]
-
-# category -> (Vietnamese label, English label)
-LABELS = {
-    "improved": ("Cải thiện", "Improved"),
-    "worsened": ("Xấu đi", "Worsened"),
-    "unclear": ("Chưa rõ tác động", "No clear effect"),
-    "design_limited": ("Thiết kế chưa đủ để kết luận", "Design cannot decide"),
-}
+__all__ = ["Shown", "Verdict", "write_verdict"]
 
 
-# scales on which an effect is a log change, reported as a percent change
-_LOG_SCALES = ("log", "log points", "coefficient (log)", "log rate ratio")
+@dataclass(frozen=True)
+class Shown:
+    """A finding's numbers as the page shows them.
 
+    ``estimate``/``ci_low``/``ci_high`` are on the display scale: the outcome's unit, or a
+    percent change for outcomes estimated as rate ratios (``Outcome.percent``). ``pct*`` express
+    an effect in units as a percentage of the treated wards' level without the programme (None
+    when there is no such baseline).
+    """
 
-def fmt_en(x: float, digits: int = 1) -> str:
-    if x is None or not math.isfinite(x):
-        return "—" if x is None or math.isnan(x) else ("∞" if x > 0 else "−∞")
-    return f"{x:,.{digits}f}".replace("-", "−")
-
-
-def fmt_vi(x: float, digits: int = 1) -> str:
-    s = fmt_en(x, digits)
-    return s.replace(",", "\u2009").replace(".", ",").replace("\u2009", ".")
-
-
-def _fmt_p(p: float, vi: bool) -> str:
-    if not math.isfinite(p):
-        return "—"
-    s = "< 0.001" if p < 0.001 else f"{p:.3f}"
-    return s.replace(".", ",") if vi else s
+    estimate: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    pvalue: float | None = None
+    min_pvalue: float | None = None
+    pct: float | None = None
+    pct_low: float | None = None
+    pct_high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -57,120 +49,171 @@ class Verdict:
     label_en: str
     text_vi: str
     text_en: str
+    reason: str = ""
+    p_adjusted: float | None = None
+    family_size: int = 1
+    adjustment: str = "holm"
+    level: float = 0.95
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict:
         return {
-            "category": self.category,
-            "label_vi": self.label_vi,
-            "label_en": self.label_en,
+            "verdict_category": self.category,
+            "verdict_label_vi": self.label_vi,
+            "verdict_label_en": self.label_en,
             "verdict_vi": self.text_vi,
             "verdict_en": self.text_en,
+            "verdict_reason": self.reason,
+            "p_adjusted": self.p_adjusted,
+            "family_size": self.family_size,
+            "policy_adjustment": self.adjustment,
+            "policy_level": self.level,
         }
 
 
-def _percent(est: Estimate, baseline: float | None) -> tuple[float, float, float] | None:
-    """Effect and interval as percent changes, when the scale allows it."""
-    if est.scale in ("rate ratio", "ratio"):
-        return tuple(100 * (v - 1) for v in (est.estimate, est.ci_low, est.ci_high))  # type: ignore[return-value]
-    if est.scale in _LOG_SCALES:
-        return tuple(
-            100 * (math.exp(v) - 1) if math.isfinite(v) else v
-            for v in (est.estimate, est.ci_low, est.ci_high)
-        )  # type: ignore[return-value]
-    if baseline and math.isfinite(baseline) and baseline != 0:
-        return tuple(100 * v / baseline for v in (est.estimate, est.ci_low, est.ci_high))  # type: ignore[return-value]
-    return None
+def _finite(x) -> bool:
+    try:
+        return x is not None and math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False
 
 
-def verdict(
-    est: Estimate,
+def effect_words(shown: Shown, outcome: Outcome, lang: str) -> tuple[str, str]:
+    """("giảm" | "tăng", "6,4 phút (23%)") — the direction and size of an estimate."""
+    down = shown.estimate < 0
+    move = ("giảm" if down else "tăng") if lang == "vi" else ("lower" if down else "higher")
+    if outcome.percent:
+        return move, fmt.percent(abs(shown.estimate), 0, lang)
+    size = f"{fmt.number(abs(shown.estimate), outcome.digits, lang)} {outcome.unit(lang)}".strip()
+    if _finite(shown.pct):
+        size += f" ({fmt.percent(abs(shown.pct), 0, lang)})"
+    return move, size
+
+
+def interval_words(shown: Shown, outcome: Outcome, lang: str, level: float = 0.95) -> str:
+    """ "khoảng tin cậy 95%: −9,6 đến −3,9 phút" / "95% confidence interval −9.6 to −3.9 minutes"."""
+    pct = round(level * 100)
+    d = 0 if outcome.percent else outcome.digits
+
+    def end(x) -> str:
+        return fmt.interval_end(x, d, lang, as_percent=outcome.percent)
+
+    unit = "" if outcome.percent else f" {outcome.unit(lang)}".rstrip()
+    if lang == "vi":
+        return f"khoảng tin cậy {pct}%: {end(shown.ci_low)} đến {end(shown.ci_high)}{unit}"
+    return f"{pct}% confidence interval {end(shown.ci_low)} to {end(shown.ci_high)}{unit}"
+
+
+def _p(shown: Shown, decision: Decision, policy: Policy, family_noun: str, lang: str) -> str:
+    p = fmt.pvalue(shown.pvalue, lang)
+    text = f"p {p}" if p.startswith("<") else f"p = {p}"
+    if decision.family_size > 1 and decision.p_adjusted is not None:
+        adj = fmt.pvalue(decision.p_adjusted, lang)
+        adj = adj if adj.startswith("<") else f"= {adj}"
+        if lang == "vi":
+            text += (
+                f"; sau hiệu chỉnh {policy.method_name} cho {decision.family_size} {family_noun} "
+                f"kiểm định cùng lúc: p {adj}"
+            )
+        else:
+            text += (
+                f"; after {policy.method_name}'s adjustment for the {decision.family_size} "
+                f"{family_noun} tested together: p {adj}"
+            )
+    return text
+
+
+def write_verdict(
+    decision: Decision,
+    shown: Shown,
+    outcome: Outcome,
+    policy: Policy,
     *,
-    outcome_vi: str,
-    outcome_en: str,
-    unit_vi: str = "",
-    unit_en: str = "",
-    lower_is_better: bool = True,
-    baseline: float | None = None,
+    family_noun: tuple[str, str] = ("phường", "wards"),
+    reason: tuple[str, str] = ("", ""),
 ) -> Verdict:
-    """Write the verdict on one estimate.
+    """The verdict on one finding in both languages.
 
-    Parameters
-    ----------
-    est
-        The estimate (on its own scale; rate ratios and log effects become percent changes).
-    outcome_vi, outcome_en
-        What was measured, e.g. "thời gian ùn tắc" / "congestion time".
-    unit_vi, unit_en
-        Unit of the effect on the difference scale, e.g. "phút" / "minutes".
-    lower_is_better
-        True for congestion, fires, deaths; False for speed or solve rates.
-    baseline
-        Mean outcome without the programme, to express a difference as a percentage.
+    ``family_noun`` names what the family counts ("phường"/"wards", "đợt"/"waves");
+    ``reason`` says why there is no estimate (used when the decision is "no_estimate").
     """
-    alpha = 1 - est.level
-    pct_level = int(round(est.level * 100))
-    ratio_scale = est.scale in ("rate ratio", "ratio")
-    center = 1.0 if ratio_scale else 0.0
-    direction_down = est.estimate < center
-    good = direction_down == lower_is_better
-    significant = math.isfinite(est.pvalue) and est.pvalue < alpha
-    can_reject = not (math.isfinite(est.min_pvalue) and est.min_pvalue > alpha)
+    texts = [
+        _text(decision, shown, outcome, policy, family_noun[i], reason[i], lang)
+        for i, lang in enumerate(("vi", "en"))
+    ]
+    return Verdict(
+        decision.category,
+        decision.label_vi,
+        decision.label_en,
+        texts[0],
+        texts[1],
+        decision.reason,
+        decision.p_adjusted,
+        decision.family_size,
+        policy.adjustment,
+        policy.level,
+    )
 
-    pct = _percent(est, baseline)
-    log_scale = est.scale in _LOG_SCALES
-    if (ratio_scale or log_scale) and pct is not None:
-        size_en = f"{fmt_en(abs(pct[0]), 0)} %"
-        size_vi = f"{fmt_vi(abs(pct[0]), 0)}%"
-        ci_en = f"{fmt_en(pct[1], 0)} % to {fmt_en(pct[2], 0)} %"
-        ci_vi = f"{fmt_vi(pct[1], 0)}% đến {fmt_vi(pct[2], 0)}%"
-    else:
-        size_en = f"{fmt_en(abs(est.estimate))} {unit_en}".strip()
-        size_vi = f"{fmt_vi(abs(est.estimate))} {unit_vi}".strip()
-        if pct is not None:
-            size_en += f" ({fmt_en(abs(pct[0]), 0)} %)"
-            size_vi += f" ({fmt_vi(abs(pct[0]), 0)}%)"
-        ci_en = f"{fmt_en(est.ci_low)} to {fmt_en(est.ci_high)} {unit_en}".strip()
-        ci_vi = f"{fmt_vi(est.ci_low)} đến {fmt_vi(est.ci_high)} {unit_vi}".strip()
-    move_en = "lower" if direction_down else "higher"
-    move_vi = "giảm" if direction_down else "tăng"
-    # "p = 0.012", but "p < 0.001"
-    p_en, p_vi = (f"= {_fmt_p(est.pvalue, vi)}".replace("= <", "<") for vi in (False, True))
-    how_en = f"({pct_level} % confidence interval {ci_en}; p {p_en})"
-    how_vi = f"(khoảng tin cậy {pct_level}%: {ci_vi}; p {p_vi})"
-    if not (math.isfinite(est.ci_low) and math.isfinite(est.ci_high)):
-        # e.g. randomization inference on a Poisson model gives a p-value but no interval
-        how_en = f"(no confidence interval available; p {p_en})"
-        how_vi = f"(không có khoảng tin cậy; p {p_vi})"
 
-    if significant:
-        category = "improved" if good else "worsened"
-        text_en = f"Evidence of an effect: {outcome_en} {move_en} by about {size_en} {how_en}."
-        text_vi = f"Có bằng chứng về tác động: {outcome_vi} {move_vi} khoảng {size_vi} {how_vi}."
-    elif not can_reject:
-        category = "design_limited"
-        text_en = (
-            f"The estimate is {outcome_en} {move_en} by {size_en} {how_en}, but this design cannot "
-            f"give conclusive evidence: even the strongest possible result would have "
-            f"p = {_fmt_p(est.min_pvalue, False)}, above {alpha:.0%}. Judge it together with the "
-            "rollout wards or a longer series for this ward."
+def _text(decision, shown, outcome, policy, noun, why, lang) -> str:
+    vi = lang == "vi"
+    name = outcome.name(lang)
+    if decision.reason == "no_estimate":
+        return why
+    move, size = effect_words(shown, outcome, lang)
+    alpha = fmt.percent(100 * policy.alpha, 0, lang)
+    if decision.reason == "no_interval":
+        return (
+            f"Ước lượng: {name} {move} {size} ({_p(shown, decision, policy, noun, lang)}), "
+            "nhưng phương pháp này không cho khoảng tin cậy, nên không đưa ra kết luận."
+            if vi
+            else f"Estimate: {name} {move} by {size} ({_p(shown, decision, policy, noun, lang)}), "
+            "but this method gives no confidence interval, so no verdict is given."
         )
-        text_vi = (
-            f"Ước lượng: {outcome_vi} {move_vi} {size_vi} {how_vi}, nhưng thiết kế này chưa đủ để "
-            f"kết luận: ngay cả kết quả mạnh nhất cũng chỉ đạt p = {_fmt_p(est.min_pvalue, True)}, "
-            f"lớn hơn {fmt_vi(alpha * 100, 0)}%. Cần xem xét cùng các phường nhân rộng hoặc chuỗi "
-            "số liệu dài hơn của phường này."
+    how = _p(shown, decision, policy, noun, lang)
+    if _finite(shown.ci_low) or _finite(shown.ci_high):  # an interval unbounded at one end
+        how = f"{interval_words(shown, outcome, lang, policy.level)}; {how}"
+    if decision.category in ("improved", "worsened"):
+        return (
+            f"Có bằng chứng về tác động: {name} {move} khoảng {size} ({how})."
+            if vi
+            else f"Evidence of an effect: {name} {move} by about {size} ({how})."
         )
-    else:
-        category = "unclear"
-        text_en = (
-            f"No clear evidence of an effect: the estimate is {outcome_en} {move_en} by {size_en}, "
-            f"but the interval includes no change {how_en}. This is not proof that the "
-            "programme has no effect."
+    if decision.reason == "design_limit":
+        best = fmt.pvalue(decision.best_adjusted, lang)
+        together = (
+            (
+                f" khi {decision.family_size} {noun} được kiểm định cùng lúc"
+                if vi
+                else f" with {decision.family_size} {noun} tested together"
+            )
+            if decision.family_size > 1
+            else ""
         )
-        text_vi = (
-            f"Chưa có bằng chứng rõ ràng về tác động: ước lượng {outcome_vi} {move_vi} {size_vi}, "
-            f"nhưng khoảng tin cậy vẫn bao gồm khả năng không thay đổi {how_vi}. Điều này không "
-            "có nghĩa là mô hình không có tác dụng."
+        return (
+            f"Thiết kế này chưa đủ để kết luận{together}: ngay cả kết quả mạnh nhất cũng chỉ đạt "
+            f"p = {best}, không nhỏ hơn {alpha}. Ước lượng: {name} {move} {size} ({how}). Đây "
+            "không phải bằng chứng là mô hình không có tác dụng."
+            if vi
+            else f"This design cannot decide{together}: even the strongest possible result "
+            f"would have p = {best}, not below {alpha}. Estimate: {name} {move} by {size} "
+            f"({how}). This is not evidence that the programme has no effect."
         )
-    label_vi, label_en = LABELS[category]
-    return Verdict(category, label_vi, label_en, text_vi, text_en)
+    if decision.reason == "not_after_adjustment":
+        return (
+            f"Chưa đủ bằng chứng khi xét cùng các {noun} khác: ước lượng {name} {move} {size} "
+            f"({how}); riêng khoảng tin cậy không chứa 0, nhưng sau hiệu chỉnh cho nhiều kiểm "
+            f"định p không nhỏ hơn {alpha}."
+            if vi
+            else f"Not enough evidence once the other {noun} are taken into account: {name} "
+            f"{move} by {size} ({how}); the interval alone excludes 0, but after adjusting for "
+            f"the multiple tests p is not below {alpha}."
+        )
+    return (
+        f"Chưa có bằng chứng rõ ràng về tác động: ước lượng {name} {move} {size}, nhưng khoảng "
+        f"tin cậy vẫn gồm khả năng không thay đổi ({how}). Điều này không có nghĩa là mô hình "
+        "không có tác dụng."
+        if vi
+        else f"No clear evidence of an effect: the estimate is {name} {move} by {size}, but the "
+        f"interval includes no change ({how}). This is not proof that the programme has no "
+        "effect."
+    )

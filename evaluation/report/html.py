@@ -1,36 +1,39 @@
-"""HTML for officials: one report per run (no code) and the index of findings.
+"""HTML for officials: one report per run (no code); the index is :mod:`evaluation.report.index`.
 
 Pages are self-contained — figures inline as base64, one small stylesheet inline, no script,
 no font, no request to any other machine — so they open offline and travel as e-mail
-attachments. They are built from our own Jinja2 templates (``evaluation/templates/``) rather
+attachments. They are built from our own Jinja2 templates (``evaluation/report/templates/``) rather
 than nbconvert's, which would add ~260 KB of CSS and a require.js/MathJax loader to each report.
 
 Everything that comes from data, parameters or notebook outputs is escaped: Jinja2 autoescape
 for text; markdown through mistune with raw HTML escaped; HTML outputs (pandas tables,
-``Estimate`` summaries) through an allow-list sanitiser that rebuilds the markup tag by tag and
-drops scripts, styles, event handlers and any address that would be fetched.
+``Estimate`` summaries) through an allow-list sanitiser (nh3, the Python binding of the Rust
+``ammonia`` crate, which parses HTML as browsers do) that drops scripts, styles, event handlers
+and any address that would be fetched.
 """
 
 from __future__ import annotations
 
 import html
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
-from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from evaluation import formats as fmt
+
 __all__ = [
-    "render_report",
-    "render_index",
-    "sanitize_html",
+    "css",
+    "downloads",
     "markdown_to_html",
+    "render_report",
+    "runs_and_problems",
+    "sanitize_html",
+    "status_counts",
+    "template",
     "warm",
-    "format_number",
-    "format_pvalue",
 ]
 
 STATUS_LABELS = {
@@ -56,7 +59,7 @@ def _env():
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("evaluation", "templates"),
+        loader=jinja2.PackageLoader("evaluation.report", "templates"),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -65,13 +68,15 @@ def _env():
 
 
 @cache
-def _template(name: str):
+def template(name: str):
+    """A compiled page template of ``evaluation/report/templates``."""
     return _env().get_template(name)
 
 
 @cache
-def _css() -> str:
-    return resources.files("evaluation").joinpath("templates/style.css").read_text("utf-8")
+def css() -> str:
+    """The one stylesheet, inlined in every page."""
+    return resources.files("evaluation.report").joinpath("templates/style.css").read_text("utf-8")
 
 
 @cache
@@ -101,8 +106,8 @@ def _markdown():
 def warm() -> None:
     """Load and compile everything once (called by the warm server before it forks runs)."""
     for name in ("report.html.j2", "index.html.j2"):
-        _template(name)
-    _css()
+        template(name)
+    css()
     _markdown()
 
 
@@ -125,163 +130,44 @@ _ALLOWED_TAGS = frozenset(
     "h1 h2 h3 h4 h5 h6 hr i img li ol p pre s small span strong sub summary sup table tbody td "
     "tfoot th thead tr u ul".split()
 )
-_VOID_TAGS = frozenset({"br", "col", "hr", "img"})
 # dropped together with everything inside them
 _DROP_TAGS = frozenset(
-    {
-        "script",
-        "style",
-        "iframe",
-        "object",
-        "embed",
-        "noscript",
-        "template",
-        "svg",
-        "math",
-        "head",
-        "title",
-        "textarea",
-        "select",
-        "canvas",
-        "audio",
-        "video",
-        "form",
-    }
+    "script style iframe object embed noscript template svg math head title textarea select "
+    "canvas audio video form".split()
 )
 _ALLOWED_ATTRS = frozenset(
-    {
-        "class",
-        "colspan",
-        "rowspan",
-        "title",
-        "align",
-        "valign",
-        "scope",
-        "alt",
-        "width",
-        "height",
-        "open",
-    }
+    "class colspan rowspan title align valign scope alt width height open data-label".split()
 )
 _IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 _SAFE_HREF = re.compile(r"^(?:https?:|mailto:|#|[^:]*$)", re.I)
 _DATA_IMG = re.compile(r"^data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+$")
 
 
-class _Sanitizer(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.stack: list[str] = []
-        self.skip = 0
-
-    def _attrs(self, tag: str, attrs: list[tuple[str, str | None]]) -> str:
-        parts = []
-        for name, value in attrs:
-            name = name.lower()
-            value = "" if value is None else value
-            if name in _ALLOWED_ATTRS:
-                pass
-            elif name == "href" and tag == "a" and _SAFE_HREF.match(value.strip()):
-                pass
-            elif name == "src" and tag == "img" and _DATA_IMG.match(value.strip()):
-                pass
-            else:
-                continue
-            parts.append(f' {name}="{html.escape(value, quote=True)}"')
-        return "".join(parts)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _DROP_TAGS:
-            self.skip += 1
-            return
-        if self.skip or tag not in _ALLOWED_TAGS:
-            return
-        if tag == "img" and not any(
-            n == "src" and v and _DATA_IMG.match(v.strip()) for n, v in attrs
-        ):
-            return
-        self.out.append(f"<{tag}{self._attrs(tag, attrs)}>")
-        if tag not in _VOID_TAGS:
-            self.stack.append(tag)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _DROP_TAGS:
-            return
-        self.handle_starttag(tag, attrs)
-        if tag not in _VOID_TAGS and self.stack and self.stack[-1] == tag and not self.skip:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _DROP_TAGS:
-            self.skip = max(0, self.skip - 1)
-            return
-        if self.skip or tag not in self.stack:
-            return
-        while self.stack:
-            top = self.stack.pop()
-            self.out.append(f"</{top}>")
-            if top == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.out.append(html.escape(data, quote=False))
-
-    def result(self) -> str:
-        self.close()
-        return "".join(self.out) + "".join(f"</{t}>" for t in reversed(self.stack))
+def _attribute_filter(tag: str, name: str, value: str) -> str | None:
+    """Addresses: links to the web, mail or this page; images only when carried inline."""
+    if name == "href":
+        return value if _SAFE_HREF.match(value.strip()) else None
+    if name == "src":
+        return value if tag == "img" and _DATA_IMG.match(value.strip()) else None
+    return value
 
 
 def sanitize_html(markup: str) -> str:
-    """Rebuild HTML keeping only an allow-list of tags and attributes (tables, text, images
-    carried inline). Scripts, styles, event handlers, forms and remote addresses are dropped;
-    text is re-escaped; unbalanced tags are closed, so output cannot break the page around it."""
-    s = _Sanitizer()
-    s.feed(markup)
-    return s.result()
+    """Keep only an allow-list of tags and attributes (tables, text, images carried inline).
+    Scripts, styles, event handlers, forms and remote addresses are dropped with their
+    content; unbalanced tags are closed, so output cannot break the page around it."""
+    import nh3
 
-
-# --------------------------------------------------------------------------------------------
-# Numbers
-# --------------------------------------------------------------------------------------------
-
-
-def format_number(x: Any) -> str:
-    """Readable number: 3 significant figures, thin-space thousands (unambiguous in Vietnamese,
-    where ',' is the decimal separator and '.' groups thousands)."""
-    if x is None or isinstance(x, bool):
-        return "—"
-    try:
-        x = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if not math.isfinite(x):
-        return "—"
-    ax = abs(x)
-    if ax >= 100 or ax == 0:
-        s = f"{x:,.0f}"
-    elif ax >= 10:
-        s = f"{x:,.1f}"
-    elif ax >= 1:
-        s = f"{x:.2f}"
-    elif ax >= 0.001:
-        s = f"{x:.3g}"
-    else:
-        s = f"{x:.2e}"
-    return s.replace(",", "\u202f").replace("-", "−")
-
-
-def format_pvalue(p: Any) -> str:
-    if p is None:
-        return "—"
-    try:
-        p = float(p)
-    except (TypeError, ValueError):
-        return str(p)
-    if not math.isfinite(p):
-        return "—"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+    return nh3.clean(
+        markup,
+        tags=set(_ALLOWED_TAGS),
+        clean_content_tags=set(_DROP_TAGS),
+        attributes={"*": set(_ALLOWED_ATTRS), "a": {"href"}, "img": {"src"}},
+        url_schemes={"http", "https", "mailto", "data"},
+        attribute_filter=_attribute_filter,
+        link_rel=None,
+        strip_comments=True,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,6 +182,8 @@ _HIDDEN_TAGS = {
     "remove_cell",
     "remove_output",
     "hide-output",
+    # papermill's "An Exception was encountered" banner: the report has its own alert
+    "papermill-error-cell-tag",
 }
 _MPL_REPR = re.compile(r"^\s*\[?\s*<(?:matplotlib\.|Figure|Axes)|^\s*Text\(")
 
@@ -395,15 +283,32 @@ def _duration(seconds: Any) -> str:
         s = float(seconds)
     except (TypeError, ValueError):
         return ""
-    return f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"
+    return f"{fmt.number(s, 1)} giây / s" if s < 120 else f"{fmt.number(s / 60, 1)} phút / min"
+
+
+#: parameters that only say where this machine keeps its files
+_MACHINE_PARAMETERS = frozenset({"results_path"})
 
 
 def _param_text(value: Any) -> str:
+    """A parameter as a reader sees it; a path only by its last parts — where the files sit on
+    the analyst's machine is no business of the page (and would leak user names)."""
     if isinstance(value, str):
+        if "/" in value or "\\" in value:
+            parts = [p for p in re.split(r"[\\/]+", value) if p and p not in (".", "..")]
+            return "…/" + "/".join(parts[-2:]) if len(parts) > 2 or value.startswith("/") else value
         return value
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+def _parameters(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (k, _param_text(v))
+        for k, v in (meta.get("parameters") or {}).items()
+        if k not in _MACHINE_PARAMETERS
+    ]
 
 
 def render_report(
@@ -447,12 +352,12 @@ def render_report(
         alert_vi = f"Phân tích dừng lại vì lỗi{where_vi}; nội dung phía dưới chỉ đến chỗ lỗi."
         alert_en = f"The analysis stopped at an error{where_en}; what follows ends there."
     commit = meta.get("git_commit") or ""
-    return _template("report.html.j2").render(
-        css=Markup(_css()),
+    return template("report.html.j2").render(
+        css=Markup(css()),
         title=_title(nb, meta),
         plan_title=meta.get("plan_title", ""),
         ward=meta.get("ward"),
-        started=str(meta.get("started", ""))[:16].replace("T", " "),
+        started=fmt.datetime_text(meta.get("started")) if meta.get("started") else "—",
         duration=_duration(meta.get("duration_s")),
         status=status,
         status_label=STATUS_LABELS.get(status, status),
@@ -460,7 +365,7 @@ def render_report(
         alert_en=alert_en,
         error=error,
         blocks=blocks,
-        parameters=[(k, _param_text(v)) for k, v in (meta.get("parameters") or {}).items()],
+        parameters=_parameters(meta),
         version=meta.get("version", ""),
         commit=commit[:10],
         notebook=Path(str(meta.get("notebook", ""))).name,
@@ -469,133 +374,44 @@ def render_report(
 
 
 # --------------------------------------------------------------------------------------------
-# The index
+# Runs: what the index lists beside the findings (evaluation.report.index)
 # --------------------------------------------------------------------------------------------
 
+_PROBLEM_STATUSES = ("failed", "timeout", "interrupted")
+_COUNTED_STATUSES = ("ok", "skipped", "failed", "timeout", "interrupted", "running", "pending")
 
-def _sort_key(text: Any) -> str:
-    import unicodedata
-
-    s = unicodedata.normalize("NFD", str(text or "")).replace("đ", "d").replace("Đ", "D")
-    return "".join(c for c in s if not unicodedata.combining(c)).casefold()
+Exists = Callable[[str | None], bool]
 
 
-#: verdict categories (evaluation.report.verdict) in the order a reader wants them
-CATEGORY_ORDER = ("improved", "worsened", "unclear", "design_limited")
-CATEGORY_LABELS = {
-    "improved": "Cải thiện / Improved",
-    "worsened": "Xấu đi / Worsened",
-    "unclear": "Chưa rõ / No clear effect",
-    "design_limited": "Chưa đủ để kết luận / Design cannot decide",
-}
+def _run_links(run: Mapping[str, Any], exists: Exists) -> list[tuple[str, str]]:
+    outs = run.get("outputs") or {}
+    pairs = [
+        ("Báo cáo / Report", outs.get("html")),
+        ("Notebook", outs.get("notebook")),
+        ("JSON", outs.get("results")),
+    ]
+    return [(label, href) for label, href in pairs if href and exists(href)]
 
 
-def _finding_groups(findings: Sequence[Mapping[str, Any]]) -> dict[tuple, list]:
-    """Findings by (programme, outcome), in the order the notebooks recorded them — the plan
-    lists the district notebooks first, so their headline programmes lead — district-wide
-    findings first within a group."""
-    groups: dict[tuple, list] = {}
-    for f in findings:
-        groups.setdefault((f.get("programme"), f.get("outcome")), []).append(f)
-    return groups
-
-
-def _group_label(f: Mapping[str, Any]) -> str:
-    # readable names when the notebook recorded them (programme_label, outcome_label)
-    prog = f.get("programme_label") or f.get("programme") or "Toàn quận / District"
-    return f"{prog} — {f.get('outcome_label') or f.get('outcome')}"
-
-
-def _finding_row(f: Mapping[str, Any], exists: Callable[[str | None], bool]) -> dict[str, Any]:
-    lo, hi = f.get("ci_low"), f.get("ci_high")
-    cat = f.get("verdict_category")
-    return {
-        "ward": f.get("ward") or "Toàn quận / District",
-        "estimate": format_number(f.get("estimate")),
-        "ci": "—" if lo is None and hi is None else f"[{format_number(lo)}, {format_number(hi)}]",
-        "pvalue": format_pvalue(f.get("pvalue")),
-        "category": cat,
-        "category_label": CATEGORY_LABELS.get(cat, "") if cat else "",
-        "verdict_vi": f.get("verdict_vi", ""),
-        "verdict_en": f.get("verdict_en", ""),
-        "warnings": list(f.get("warnings") or []),
-        "method": f.get("method", ""),
-        "inference": f.get("inference", ""),
-        "report": f.get("report") if exists(f.get("report")) else None,
-    }
-
-
-def render_index(
-    manifest: Mapping[str, Any],
-    findings: Sequence[Mapping[str, Any]],
-    out_dir: str | Path | None = None,
-) -> str:
-    """The index page: findings by programme and outcome across wards, then problems, then
-    every run with links. Says plainly when the batch has not finished."""
-    from markupsafe import Markup
-
-    runs = manifest.get("runs", [])
-    out_dir = Path(out_dir) if out_dir is not None else None
-
-    def exists(rel: str | None) -> bool:
-        return bool(rel) and (out_dir is None or (out_dir / rel).is_file())
-
-    groups, summary = _finding_groups(findings), []
-    rows = []
-    for items in groups.values():
-        label = _group_label(items[0])
-        district = [f for f in items if f.get("ward") is None]
-        per_ward: dict[str, Mapping[str, Any]] = {}
-        for f in items:
-            if f.get("ward") is not None:
-                per_ward.setdefault(str(f["ward"]), f)  # a ward's first (main) finding
-        counts = {}
-        for f in per_ward.values():
-            cat = f.get("verdict_category")
-            if cat:
-                counts[cat] = counts.get(cat, 0) + 1
-        summary.append(
-            {
-                "label": label,
-                "headline": _finding_row(district[0], exists) if district else None,
-                "counts": [
-                    {"category": c, "label": CATEGORY_LABELS.get(c, c), "n": counts[c]}
-                    for c in CATEGORY_ORDER
-                    if counts.get(c)
-                ],
-                "n_wards": len(per_ward),
-                "anchor": f"g{len(summary) + 1}",
-            }
-        )
-        for i, f in enumerate(district + [f for f in items if f.get("ward") is not None]):
-            row = _finding_row(f, exists)
-            row["group"] = label if i == 0 else None
-            row["anchor"] = summary[-1]["anchor"] if i == 0 else None
-            rows.append(row)
-
-    def links(r: Mapping[str, Any]) -> list[tuple[str, str]]:
-        outs = r.get("outputs") or {}
-        pairs = [
-            ("Báo cáo / Report", outs.get("html")),
-            ("Notebook", outs.get("notebook")),
-            ("JSON", outs.get("results")),
-        ]
-        return [(label, href) for label, href in pairs if href and exists(href)]
-
-    problems, run_rows = [], []
+def runs_and_problems(
+    runs: Sequence[Mapping[str, Any]], exists: Exists
+) -> tuple[list[dict], list[dict]]:
+    """Every run with its links, and the runs that did not succeed with their error."""
+    run_rows, problems = [], []
     for r in runs:
         status = r.get("status", "pending")
+        label = STATUS_LABELS.get(status, status)
         run_rows.append(
             {
                 "id": r.get("id"),
                 "ward": r.get("ward") or "",
                 "status": status,
-                "status_label": STATUS_LABELS.get(status, status),
+                "status_label": label,
                 "duration": _duration(r.get("duration_s")),
-                "links": links(r),
+                "links": _run_links(r, exists),
             }
         )
-        if status in ("failed", "timeout", "interrupted"):
+        if status in _PROBLEM_STATUSES:
             err = r.get("error") or {}
             problems.append(
                 {
@@ -603,49 +419,36 @@ def render_index(
                     "notebook_name": Path(str(r.get("notebook") or "")).name,
                     "ward": r.get("ward"),
                     "status": status,
-                    "status_label": STATUS_LABELS.get(status, status),
+                    "status_label": label,
                     "ename": err.get("ename"),
                     "evalue": err.get("evalue"),
                     "cell_index": err.get("cell_index"),
                     "cell_source": err.get("cell_source"),
-                    "links": links(r),
+                    "links": _run_links(r, exists),
                 }
             )
+    return run_rows, problems
+
+
+def status_counts(runs: Sequence[Mapping[str, Any]]) -> list[dict]:
     counts = []
-    for status in ("ok", "skipped", "failed", "timeout", "interrupted", "running", "pending"):
+    for status in _COUNTED_STATUSES:
         n = sum(r.get("status") == status for r in runs)
         if n:
             counts.append({"status": status, "label": STATUS_LABELS[status], "n": n})
-    env = manifest.get("environment") or {}
-    data = manifest.get("data") or {}
-    batch_status = manifest.get("status", "running")
-    downloads = []
-    if batch_status == "finished":
-        downloads = [
-            (label, href)
-            for label, href in (
-                ("findings.xlsx (Excel)", "findings.xlsx"),
-                ("findings.csv", "findings.csv"),
-                ("manifest.json", "manifest.json"),
-            )
-            if exists(href)
-        ]
-    return _template("index.html.j2").render(
-        css=Markup(_css()),
-        title=manifest.get("title") or "pilot-eval",
-        started=str(manifest.get("started") or "")[:16].replace("T", " "),
-        finished=str(manifest.get("finished") or "")[:16].replace("T", " "),
-        batch_status=batch_status,
-        n_runs=len(runs),
-        counts=counts,
-        rows=rows,
-        summary=summary,
-        problems=problems,
-        runs=run_rows,
-        downloads=downloads,
-        version=env.get("evaluation", ""),
-        commit=(env.get("git_commit") or "")[:10],
-        python=env.get("python", ""),
-        data_folder=data.get("folder"),
-        n_data_files=len(data.get("files") or {}),
-    )
+    return counts
+
+
+def downloads(batch_status: str, exists: Exists) -> list[tuple[str, str]]:
+    """The tables and the manifest, offered only once the batch has finished."""
+    if batch_status != "finished":
+        return []
+    return [
+        (label, href)
+        for label, href in (
+            ("findings.xlsx (Excel)", "findings.xlsx"),
+            ("findings.csv", "findings.csv"),
+            ("manifest.json", "manifest.json"),
+        )
+        if exists(href)
+    ]

@@ -1,0 +1,107 @@
+"""Compute a district's findings once, share them between the processes of a batch.
+
+Every ward report needs the verdicts of *all* wards (a ward's verdict is adjusted for the other
+wards tested with it), so each would evaluate the whole district. The findings are therefore
+kept, per process and on disk, under a key made of everything they depend on: the content of
+every data file and of the registry, the package's source code, and the verdict policy. The
+first process of a batch computes them while the others wait on a file lock, then read them;
+a change to any input or to the code makes a new key, so a stale result is never read.
+
+The cache lives in ``$PILOT_EVAL_CACHE`` (default ``~/.cache/pilot-eval``); set
+``PILOT_EVAL_CACHE=off`` to compute every time. Files are written atomically (temporary file,
+then rename), and a cache file that cannot be read is recomputed, never trusted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from evaluation.report.files import sha256_file
+
+__all__ = ["cache_dir", "cache_key", "cached"]
+
+_MEMORY: dict[str, Any] = {}
+
+
+def cache_dir() -> Path | None:
+    """The cache folder, or None when caching is switched off."""
+    value = os.environ.get("PILOT_EVAL_CACHE", "")
+    if value.lower() in ("off", "0", "no", "false"):
+        return None
+    return Path(value) if value else Path.home() / ".cache" / "pilot-eval"
+
+
+@lru_cache(maxsize=1)
+def _code_digest() -> str:
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def cache_key(district, policy) -> str:
+    """The key of a district's findings: data files, registry, code and policy."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in Path(district.data_dir).rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(district.data_dir)).encode())
+        h.update(sha256_file(path).encode())
+    h.update(sha256_file(Path(district.registry_path)).encode())
+    h.update(_code_digest().encode())
+    h.update(repr(policy).encode())
+    return h.hexdigest()[:32]
+
+
+def cached(district, policy, compute: Callable[[], Any]) -> Any:
+    """``compute()``'s result for this district and policy, from memory, disk, or computed."""
+    key = cache_key(district, policy)
+    if key in _MEMORY:
+        return _MEMORY[key]
+    folder = cache_dir()
+    if folder is None:
+        value = compute()
+        _MEMORY[key] = value
+        return value
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"findings-{key}.pkl"
+    with open(folder / f"findings-{key}.lock", "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process computes, the others wait and read
+        try:
+            value = _read(path)
+            if value is None:
+                value = compute()
+                _write(path, value)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    _MEMORY[key] = value
+    return value
+
+
+def _read(path: Path) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a torn or foreign file: recompute rather than trust it
+        return None
+
+
+def _write(path: Path, value: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

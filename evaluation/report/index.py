@@ -1,0 +1,315 @@
+"""The index page of a batch: the answers first, then the wards, then the runs.
+
+An official opens the index to learn whether each programme worked. So the page leads with one
+block per programme: its questions ("Did the pilot in Cổ Nhuế 2 reduce congestion, and by how
+much?") answered with the verdict, the effect in the indicator's unit and as a percentage with
+its 95 % interval, the window of data and the method — the pilot's own estimate first, then the
+rollout's. Other methods on the same question, the waves, the wards and the technical contrasts
+follow, folded. The verdict policy is declared once at the top, the indicators are defined in a
+glossary, and every number is the text the analysis wrote (Vietnamese number forms), so the
+index, the ward pages and the findings table say the same thing.
+
+Notebooks record overlapping findings (the district summary records every finding, a ward's
+report that ward's): the index shows each finding once (by ``finding_id``) and flags any
+finding whose copies disagree — a number that differs between two pages is a defect, never
+something to average away.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluation import formats as fmt
+from evaluation.report.caveats import vietnamese
+from evaluation.report.outcomes import OUTCOMES
+from evaluation.report.policy import LABELS, Policy
+
+__all__ = ["describe_row", "policy_of", "render_index", "unique_findings"]
+
+Exists = Callable[[str | None], bool]
+
+#: the fields two copies of one finding must agree on
+_SAME = ("estimate", "ci_low", "ci_high", "pvalue", "verdict_category", "ward")
+_LEVEL_ORDER = {"pilot": 0, "district": 1, "wave": 2, "ward": 3}
+
+
+# --------------------------------------------------------------------------------------------
+# one copy of each finding
+# --------------------------------------------------------------------------------------------
+
+
+def _key(f: Mapping[str, Any], position: int) -> str:
+    fid = f.get("finding_id")
+    # findings recorded without an id (hand-written notebooks, the design notebook's figures)
+    # are never merged
+    return str(fid) if fid else f"#{position}"
+
+
+def _specificity(f: Mapping[str, Any]) -> int:
+    """Which copy links to the best report: the ward's own report for a ward's finding, a
+    programme's notebook before the district summary."""
+    notebook = str(f.get("notebook") or "")
+    if f.get("ward") and notebook.startswith("ward_report"):
+        return 0
+    return 2 if notebook.startswith("district_summary") else 1
+
+
+def _differs(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) and math.isnan(b):
+            return False
+        return not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    return a != b
+
+
+def unique_findings(
+    findings: Sequence[Mapping[str, Any]],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Each finding once, in the order first recorded, with the link to its most specific
+    report; and the ids of findings whose copies disagree on a number or verdict."""
+    chosen: dict[str, dict[str, Any]] = {}
+    conflicts: list[str] = []
+    for position, f in enumerate(findings):
+        k = _key(f, position)
+        if k not in chosen:
+            chosen[k] = dict(f)
+            continue
+        kept = chosen[k]
+        if any(_differs(kept.get(c), f.get(c)) for c in _SAME) and k not in conflicts:
+            conflicts.append(k)
+        if _specificity(f) < _specificity(kept):
+            kept.update(report=f.get("report"), run_id=f.get("run_id"))
+    return list(chosen.values()), conflicts
+
+
+# --------------------------------------------------------------------------------------------
+# rows
+# --------------------------------------------------------------------------------------------
+
+
+def _p_text(p: Any) -> str:
+    return fmt.pvalue(p) if p is not None else "—"
+
+
+def _row(f: Mapping[str, Any], exists: Exists) -> dict[str, Any]:
+    """What one finding shows, in the words and numbers the analysis wrote."""
+    cat = f.get("verdict_category")
+    label_vi, label_en = LABELS.get(cat, ("", "")) if cat else ("", "")
+    percent = f.get("percent_vi") or ""
+    has_number = f.get("estimate") is not None
+    effect = f.get("effect_vi") or _effect_fallback(f)
+    return {
+        "id": f.get("finding_id") or "",
+        "anchor": _anchor(f.get("finding_id")),
+        "ward": f.get("ward") or "",
+        "wave": f.get("wave") or "",
+        "question_vi": f.get("question_vi") or f.get("outcome_label") or "",
+        "question_en": f.get("question_en") or "",
+        "outcome_vi": _outcome_name(f.get("outcome"), "vi") or f.get("outcome_label") or "",
+        "what": describe_row(f),
+        "category": cat or "",
+        "label_vi": label_vi,
+        "label_en": label_en,
+        "effect": effect,
+        "effect_en": f.get("effect_en") or "",
+        "percent": percent if percent not in ("", "—") else "",
+        "has_number": has_number,
+        "p": _p_text(f.get("pvalue")),
+        "p_adjusted": _p_text(f.get("p_adjusted")) if f.get("family_size", 1) > 1 else "",
+        "family_size": f.get("family_size") or 1,
+        "window": f.get("window_text") or "—",
+        "method_vi": f.get("method_vi") or f.get("method") or "",
+        "method_en": f.get("method_en") or f.get("inference") or "",
+        "design_vi": f.get("design_vi") or "",
+        "design_en": f.get("design_en") or "",
+        "verdict_vi": f.get("verdict_vi") or "",
+        "verdict_en": f.get("verdict_en") or "",
+        "notes_vi": list(f.get("notes_vi") or []),
+        "warnings": _caveats(f),
+        "truth": f.get("truth_vi") or "",
+        "covered_by": _anchor(f.get("covered_by")) if f.get("covered_by") else "",
+        "report": f.get("report") if exists(f.get("report")) else None,
+    }
+
+
+def _effect_fallback(f: Mapping[str, Any]) -> str:
+    """A finding recorded without the analysis layer's texts (a hand-written notebook)."""
+    if f.get("estimate") is None:
+        return "—"
+    text = fmt.number(f["estimate"], 2)
+    if f.get("ci_low") is not None or f.get("ci_high") is not None:
+        text += " " + fmt.interval(f.get("ci_low"), f.get("ci_high"), 2)
+    return text
+
+
+def describe_row(f: Mapping[str, Any]) -> str:
+    """A short name for a row: the indicator and whose effect it is."""
+    name = _outcome_name(f.get("outcome"), "vi") or str(f.get("outcome_label") or "")
+    level, ward, wave = f.get("level"), f.get("ward"), f.get("wave")
+    if level == "pilot":
+        return f"{name} — thí điểm {ward} / pilot"
+    if level == "wave" and wave:
+        return f"{name} — đợt {wave} / wave {wave}"
+    if ward and level in ("ward", None):
+        return f"{name} — {ward}"
+    return f"{name} — toàn quận / district"
+
+
+def _caveats(f: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Each caveat in Vietnamese (as recorded, or translated here) with its English original."""
+    english = [str(w) for w in f.get("warnings") or []]
+    recorded = f.get("warnings_vi") or []
+    if len(recorded) != len(english):
+        recorded = [vietnamese(w) for w in english]
+    return [{"vi": vi, "en": en} for vi, en in zip(recorded, english, strict=True)]
+
+
+def _anchor(fid: Any) -> str:
+    return "f-" + "".join(c if c.isalnum() else "-" for c in str(fid or ""))
+
+
+def _outcome_name(key: Any, lang: str) -> str:
+    o = OUTCOMES.get(str(key)) if key else None
+    if o is None:
+        return ""
+    name = o.name(lang)
+    return name[:1].upper() + name[1:]
+
+
+# --------------------------------------------------------------------------------------------
+# programmes
+# --------------------------------------------------------------------------------------------
+
+
+def _programme_blocks(findings: Sequence[Mapping[str, Any]], exists: Exists) -> list[dict]:
+    """One block per programme, in the order the findings were recorded: its headline answers
+    (pilot, then rollout), and folded beneath them the other methods, the other indicators, the
+    waves, the wards and the technical notes."""
+    by_programme: dict[str, list[Mapping[str, Any]]] = {}
+    for f in findings:
+        by_programme.setdefault(str(f.get("programme") or ""), []).append(f)
+    blocks = []
+    for programme, items in by_programme.items():
+        first = items[0]
+
+        def of(role: str, items=items) -> list[Mapping[str, Any]]:
+            picked = [f for f in items if f.get("role") == role]
+            return sorted(picked, key=lambda f: _LEVEL_ORDER.get(str(f.get("level")), 9))
+
+        heads = []
+        for h in of("headline"):
+            row = _row(h, exists)
+            family = str(h.get("finding_id") or "")
+            row["alternatives"] = [
+                _row(a, exists)
+                for a in of("alternative")
+                if str(a.get("family") or "").startswith(family + ":")
+            ]
+            heads.append(row)
+        blocks.append(
+            {
+                "id": programme,
+                "anchor": _anchor(programme),
+                "name_vi": first.get("programme_vi") or programme or "—",
+                "name_en": first.get("programme_en") or "",
+                "headlines": heads,
+                "secondary": [_row(f, exists) for f in of("secondary")],
+                "waves": [_row(f, exists) for f in of("wave")],
+                "wards": [_row(f, exists) for f in of("ward")],
+                "notes": [_row(f, exists) for f in of("contrast") + of("check")],
+                "design": [_row(f, exists) for f in items if f.get("role") == "design"],
+                "other": [_row(f, exists) for f in items if not f.get("role")],
+            }
+        )
+    return blocks
+
+
+def policy_of(findings: Sequence[Mapping[str, Any]]) -> Policy:
+    """The verdict policy the findings were judged under (recorded with each verdict)."""
+    for f in findings:
+        if f.get("policy_adjustment"):
+            return Policy(
+                level=float(f.get("policy_level") or 0.95), adjustment=f["policy_adjustment"]
+            )
+    return Policy()
+
+
+def _glossary(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    keys = dict.fromkeys(str(f.get("outcome")) for f in findings if f.get("outcome"))
+    out = []
+    for key in keys:
+        o = OUTCOMES.get(key)
+        if o is None or not o.definition_vi:
+            continue
+        out.append(
+            {
+                "name_vi": _outcome_name(key, "vi"),
+                "name_en": _outcome_name(key, "en"),
+                "unit": "" if o.percent else o.unit_vi,
+                "vi": o.definition_vi,
+                "en": o.definition_en,
+            }
+        )
+    return out
+
+
+def _truth_shown(findings: Sequence[Mapping[str, Any]]) -> bool:
+    return any(f.get("truth_vi") for f in findings)
+
+
+# --------------------------------------------------------------------------------------------
+# the page
+# --------------------------------------------------------------------------------------------
+
+
+def render_index(
+    manifest: Mapping[str, Any],
+    findings: Sequence[Mapping[str, Any]],
+    out_dir: str | Path | None = None,
+) -> str:
+    """The index page of a run folder. ``out_dir``: links are offered only to files that exist
+    there (every link when None)."""
+    from markupsafe import Markup
+
+    from evaluation.report import html
+
+    folder = Path(out_dir) if out_dir is not None else None
+
+    def exists(rel: str | None) -> bool:
+        return bool(rel) and (folder is None or (folder / rel).is_file())
+
+    unique, conflicts = unique_findings(findings)
+    runs = manifest.get("runs", [])
+    run_rows, problems = html.runs_and_problems(runs, exists)
+    env = manifest.get("environment") or {}
+    data = manifest.get("data") or {}
+    batch_status = manifest.get("status", "running")
+    policy = policy_of(unique)
+    started, finished = manifest.get("started"), manifest.get("finished")
+    return html.template("index.html.j2").render(
+        css=Markup(html.css()),
+        title=manifest.get("title") or "pilot-eval",
+        started=fmt.datetime_text(started) if started else "—",
+        finished=fmt.datetime_text(finished) if finished else "",
+        batch_status=batch_status,
+        n_runs=len(runs),
+        counts=html.status_counts(runs),
+        programmes=_programme_blocks(unique, exists),
+        n_findings=len(unique),
+        conflicts=conflicts,
+        policy_vi=policy.describe("vi"),
+        policy_en=policy.describe("en"),
+        glossary=_glossary(unique),
+        simulated=_truth_shown(unique),
+        problems=problems,
+        runs=run_rows,
+        downloads=html.downloads(batch_status, exists),
+        version=env.get("evaluation", ""),
+        commit=(env.get("git_commit") or "")[:10],
+        python=env.get("python", ""),
+        data_folder=Path(str(data["folder"])).name if data.get("folder") else "",
+        n_data_files=len(data.get("files") or {}),
+    )

@@ -1,0 +1,119 @@
+"""The demo's monthly run, as officials receive it: every page agrees, row for row, under one
+verdict policy (issue 8).
+
+Runs the real monthly plan (``params/monthly.yaml``: the district notebooks and the ward
+reports) on the demo data, for three wards — the pilot ward, a first-wave ward and a last-wave
+ward that has no comparison left — and checks what the pages say, not how they are built.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from evaluation.batch.plan import plan_from_dict
+from evaluation.batch.run import run_batch
+from evaluation.report.index import unique_findings
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+WARDS = ["Cổ Nhuế 2", "Xuân Đỉnh", "Tây Tựu"]  # pilot, wave A, wave C
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    raw = yaml.safe_load((ROOT / "params" / "monthly.yaml").read_text(encoding="utf-8"))
+    raw["wards"] = WARDS
+    out = tmp_path_factory.mktemp("demo") / "out"
+    plan = plan_from_dict(raw, base=ROOT / "params", source=ROOT / "params" / "monthly.yaml")
+    result = run_batch(plan, out, workers=2)
+    findings = {}
+    for rec in result.runs:
+        assert rec["status"] == "ok", (rec["id"], rec.get("error"))
+        findings[rec["id"]] = json.loads((out / rec["outputs"]["results"]).read_text("utf-8"))
+    return out, findings
+
+
+def _numbers(f):
+    return tuple(f.get(k) for k in ("estimate", "ci_low", "ci_high", "pvalue", "verdict_category"))
+
+
+def test_every_page_says_the_same_about_the_same_finding(run):
+    _, by_run = run
+    summary = {f["finding_id"]: f for f in by_run["district_summary"] if f.get("finding_id")}
+    for run_id, items in by_run.items():
+        for f in items:
+            fid = f.get("finding_id")
+            if not fid or run_id == "district_summary":
+                continue
+            assert fid in summary, f"{run_id}: {fid} is not in the district summary"
+            assert _numbers(f) == _numbers(summary[fid]), (run_id, fid)
+            assert f["verdict_vi"] == summary[fid]["verdict_vi"], (run_id, fid)
+    everything = [dict(f, run_id=r) for r, items in by_run.items() for f in items]
+    assert unique_findings(everything)[1] == []
+
+
+def test_verdicts_follow_the_declared_policy(run):
+    _, by_run = run
+    for f in by_run["district_summary"]:
+        cat = f.get("verdict_category")
+        if cat in ("improved", "worsened"):
+            assert f["p_adjusted"] < 0.05, f["finding_id"]
+            assert f["ci_low"] is not None and f["ci_high"] is not None
+            assert not (f["ci_low"] <= 0 <= f["ci_high"]), f["finding_id"]
+        elif cat in ("unclear", "design_limited") and f.get("estimate") is not None:
+            has_interval = all(
+                f.get(k) is not None and math.isfinite(f[k]) for k in ("ci_low", "ci_high")
+            )
+            if has_interval:  # the interval is shown, never a bare percentage
+                assert "khoảng tin cậy" in f["verdict_vi"], f["finding_id"]
+
+
+def test_a_ward_without_a_comparison_shows_no_number_and_says_what_covers_it(run):
+    _, by_run = run
+    own = [
+        f
+        for f in by_run["ward_report--tay-tuu"]
+        if f["programme"] == "traffic_model" and f["level"] == "ward"
+    ]
+    assert own, "Tây Tựu's report records its traffic findings"
+    for f in own:
+        assert f["estimate"] is None and f["verdict_category"] == "design_limited"
+        assert f["covered_by"], f["finding_id"]
+    for f in by_run["ward_report--tay-tuu"]:
+        assert f.get("ward") == "Tây Tựu", f["finding_id"]  # no other ward's number
+
+
+def test_the_pilot_has_its_own_headline_first_on_the_index(run):
+    out, by_run = run
+    pilot = next(
+        f for f in by_run["district_summary"] if f["finding_id"] == "traffic_model:congestion_minutes:pilot"
+    )
+    assert pilot["ward"] == "Cổ Nhuế 2" and pilot["role"] == "headline"
+    index = (out / "index.html").read_text("utf-8")
+    first_answer = index.index('class="answer"')
+    assert index.index(pilot["question_vi"]) > first_answer
+    assert index.index(pilot["question_vi"]) < index.index("Khi nhân rộng")
+    assert pilot["effect_vi"] in index
+
+
+def test_no_machine_path_and_vietnamese_numbers_on_every_page(run):
+    out, _ = run
+    for page in [out / "index.html", *sorted((out / "reports").glob("*.html"))]:
+        text = page.read_text("utf-8")
+        assert str(out) not in text and str(ROOT) not in text, page.name
+        assert "/home/" not in text and "/tmp/" not in text, page.name
+        # no scientific notation anywhere; in the Vietnamese text (English stripped: the
+        # "en" spans and the italic lines) no "p = 1.000", which reads as one thousand
+        visible = re.sub(r"base64,[^\"]+", "", text)
+        assert not re.search(r"\d\.\d+e[−-]\d", visible), page.name
+        vietnamese = re.sub(r'<(\w+)[^>]*class="[^"]*\ben\b[^"]*"[^>]*>.*?</\1>', "", visible, flags=re.S)
+        vietnamese = re.sub(r"<em>.*?</em>", "", vietnamese, flags=re.S)
+        found = re.findall(r"p [=<] \d\.\d{3}\b", vietnamese)
+        assert not found, (page.name, found[:3])
