@@ -103,7 +103,10 @@ def one_district(args: tuple[int, str, int]) -> tuple[list[dict], list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         truth = write_district(tmp, scenario, seed=int(rng.integers(2**31)))
         district = load_district(tmp, truth.registry_path)
-        findings = district_findings(district)
+        try:
+            findings = district_findings(district)
+        except Exception as exc:  # counted and shown: a report that would not render
+            return [], [f"district {index} ({kind}): CRASH {type(exc).__name__}: {exc}"]
         errors = attribution_errors(district, findings)
     rows = []
     for f in findings:
@@ -230,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=HERE / "results" / "decision_accuracy.md")
     args = parser.parse_args(argv)
     t0 = time.time()
-    scored, errors = run_study(args.districts, seed=args.seed, workers=args.workers)
+    scored, problems = run_study(args.districts, seed=args.seed, workers=args.workers)
+    crashes = [e for e in problems if ": CRASH " in e]
+    errors = [e for e in problems if ": CRASH " not in e]
     summary = summarise(scored)
     table = markdown(summary, detection_by_kind(scored))
     minutes = (time.time() - t0) / 60
@@ -248,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
             "",
             f"Numbers shown under a ward they do not belong to: **{len(errors)}**.",
             *[f"- {e}" for e in errors[:20]],
+            "",
+            f"Districts whose analysis raised an error: **{len(crashes)}**.",
+            *[f"- {e}" for e in crashes[:20]],
             "",
         ]
     )

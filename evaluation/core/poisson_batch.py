@@ -166,7 +166,6 @@ class PoissonTwfeBatch:
             beta_hat[sub[ok]] = b[ok]
             solved[float(tau)] = (th, b)
         return beta_hat
-        return beta_hat
 
 
 def _predict(solved: dict, tau: float):
@@ -214,6 +213,28 @@ def _identified(D: np.ndarray) -> np.ndarray:
     return (Dd**2).sum(axis=(1, 2)) > 1e-9
 
 
+def _newton_steps(H: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """Newton steps H⁻¹g for a stack of systems; NaN rows for systems that are not finite or
+    that neither a solve nor least squares can handle (extreme effects in a test inversion)."""
+    step = np.full(g.shape, np.nan)
+    finite = np.isfinite(H).all(axis=(1, 2)) & np.isfinite(g).all(axis=1)
+    if not finite.any():
+        return step
+    Hf, gf = H[finite], g[finite][:, :, None]
+    try:
+        step[finite] = np.linalg.solve(Hf, gf)[:, :, 0]
+        return step
+    except np.linalg.LinAlgError:  # a numerically singular assignment: row by row
+        pass
+    rows = np.flatnonzero(finite)
+    for i, r in enumerate(rows):
+        try:
+            step[r] = np.linalg.lstsq(Hf[i], gf[i, :, 0], rcond=None)[0]
+        except np.linalg.LinAlgError:
+            continue
+    return step
+
+
 def _newton(y, E, D, sd, start):
     """Newton on the concentrated (multinomial) log-likelihood, every assignment at once.
 
@@ -225,14 +246,17 @@ def _newton(y, E, D, sd, start):
     R = y.sum(axis=1)  # row totals (A-independent: only the indicator moves)
     K = y.sum(axis=0)
     sqrtR = np.sqrt(R)[None, :, None]
+    # β = 0 and the column effects that fit the column totals with rows profiled
+    share = E / E.sum(axis=1, keepdims=True)
+    theta0 = np.log(K) - np.log(R @ share)
+    theta0 = theta0 - theta0[0]
     if start is None:
-        # β = 0 and the column effects that fit the column totals with rows profiled
-        share = E / E.sum(axis=1, keepdims=True)
-        theta0 = np.log(K) - np.log(R @ share)
-        theta = np.broadcast_to(theta0 - theta0[0], (A, L)).copy()
+        theta = np.broadcast_to(theta0, (A, L)).copy()
         beta = np.zeros(A)
     else:
         theta, beta = (np.array(v, dtype=float) for v in start)  # copies: updated in place
+        lost = ~(np.isfinite(beta) & np.isfinite(theta).all(axis=1))
+        theta[lost], beta[lost] = theta0, 0.0  # no usable start (a failed fit nearby)
     active = np.arange(A)
     done = np.zeros(A, dtype=bool)
     diag = np.arange(L)
@@ -266,10 +290,14 @@ def _newton(y, E, D, sd, start):
         g = np.empty((len(active), L))
         g[:, :-1] = (K - colW)[:, 1:]
         g[:, -1] = sd[active] - colWD.sum(axis=1)
-        try:
-            step = np.linalg.solve(H, g[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:  # a numerically singular assignment: least squares
-            step = np.matmul(np.linalg.pinv(H), g[:, :, None])[:, :, 0]
+        step = _newton_steps(H, g)
+        failed = ~np.isfinite(step).all(axis=1)  # an assignment the fit cannot handle
+        if failed.any():
+            beta[active[failed]] = np.nan  # reported as not fitted (ok False), never raised
+            keep = ~failed
+            active, step = active[keep], step[keep]
+            if not active.size:
+                break
         size = np.abs(step).max(axis=1)
         step *= np.minimum(1.0, _MAX_STEP / np.maximum(size, 1e-300))[:, None]
         theta[active, 1:] += step[:, :-1]
