@@ -49,3 +49,15 @@ def test_only_the_ward_report_runs_once_per_ward():
     # declared, with no demo ward as its default: the batch or the analyst names the ward
     assert declared["ward_report"]["ward"].default is None
     assert all("ward" not in d for name, d in declared.items() if name != "ward_report")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_reads_every_parameter_and_nbformat_validates(path, caplog):
+    import nbformat
+    import papermill
+
+    with caplog.at_level("WARNING"):
+        params = papermill.inspect_notebook(str(path))
+    assert not [r for r in caplog.records if "Unable to parse" in r.getMessage()]
+    assert set(inspect_notebook(path).declared) == set(params)
+    nbformat.validate(nbformat.read(path, as_version=4))  # cell ids and all
