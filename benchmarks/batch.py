@@ -255,6 +255,10 @@ def main() -> None:
         f"   longest single run: {longest} {compute[longest]:.2f} s"
     )
 
+    print(
+        f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        "(other work on the machine during the run makes the figures worse, not better)"
+    )
     compared, mismatched = compare_findings(manifest, tmp / "batch", pm_results)
     print(f"findings compared with papermill's: {compared}, different: {mismatched}")
     if args.keep:

@@ -163,7 +163,11 @@ def test_findings_tables_csv_and_xlsx(failed_batch):
     wb = load_workbook(result.out / "findings.xlsx")
     readable, full = wb.worksheets[0], wb.worksheets[1]
     head = [c.value for c in readable[1]]
-    assert head[:3] == ["Mô hình / Programme", "Chỉ tiêu — phạm vi / Indicator — scope", "Phường / Ward"]
+    assert head[:3] == [
+        "Mô hình / Programme",
+        "Chỉ tiêu — phạm vi / Indicator — scope",
+        "Phường / Ward",
+    ]
     assert readable.max_row == 4 and readable.auto_filter.ref
     values = list(full.values)  # every field at full precision, one row per finding
     assert list(values[0][:3]) == ["run_id", "notebook", "ward"]

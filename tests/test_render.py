@@ -219,7 +219,9 @@ def test_number_formats_are_vietnamese_and_one_for_every_page():
     # an end that is not zero never prints as zero: whether it reaches 0 is what a reader checks
     assert formats.interval(-72.0, 0.2, 0, "vi", "%") == "[−72%; 0,2%]"
     assert formats.interval(-1.0, float("inf"), 0, "vi", "%") == "[−1%; ∞]"
-    assert formats.datetime_text("2026-12-02T02:05:00+00:00") == "09:05 02/12/2026 (giờ Hà Nội, UTC+7)"
+    assert (
+        formats.datetime_text("2026-12-02T02:05:00+00:00") == "09:05 02/12/2026 (giờ Hà Nội, UTC+7)"
+    )
 
 
 def test_report_of_a_bare_notebook_drops_hidden_cells():
