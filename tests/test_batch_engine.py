@@ -160,3 +160,27 @@ def test_the_batch_process_itself_does_not_import_papermill():
         "assert 'papermill' not in sys.modules and 'nbformat' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_the_warm_server_skips_the_slow_iri_grammar_but_leaves_it_importable():
+    """jsonschema imports rfc3987_syntax (a lark grammar built at import, ~2 s) only for a format
+    checker nbformat never uses: the warm server keeps it out of its imports, validates notebooks
+    all the same, and a notebook that imports it itself still gets it."""
+    pytest.importorskip("rfc3987_syntax")
+    code = (
+        "import sys\n"
+        "from evaluation.batch.forkserver import BASE_PRELOAD, warm\n"
+        "assert warm(BASE_PRELOAD) == {}\n"
+        "assert 'papermill' in sys.modules and 'rfc3987_syntax' not in sys.modules\n"
+        "import nbformat\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "try:\n"
+        "    nbformat.validate({'cells': 1})\n"
+        "    raise SystemExit('an invalid notebook passed validation')\n"
+        "except nbformat.ValidationError:\n"
+        "    pass\n"
+        "import rfc3987_syntax\n"
+        "assert rfc3987_syntax.is_valid_syntax('iri', 'http://example.org/ổ')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
