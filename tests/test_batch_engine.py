@@ -148,6 +148,8 @@ def test_papermill_command_runs_the_ward_report_with_the_pilot_eval_engine(tmp_p
     assert not errors, errors[0]["evalue"] if errors else ""
     assert any(o.get("data", {}).get("image/png") for c in code for o in c["outputs"])
     assert nb["metadata"]["papermill"]["parameters"] == {"ward": "Cổ Nhuế 2"}
+    # every cell, markdown included, is marked as papermill's own engine marks it
+    assert {c["metadata"]["papermill"]["status"] for c in nb["cells"]} == {"completed"}
     assert "kernel" not in proc.stderr.lower()  # papermill logs "Executing notebook with kernel"
 
 

@@ -93,7 +93,9 @@ def test_a_ward_without_a_comparison_shows_no_number_and_says_what_covers_it(run
 def test_the_pilot_has_its_own_headline_first_on_the_index(run):
     out, by_run = run
     pilot = next(
-        f for f in by_run["district_summary"] if f["finding_id"] == "traffic_model:congestion_minutes:pilot"
+        f
+        for f in by_run["district_summary"]
+        if f["finding_id"] == "traffic_model:congestion_minutes:pilot"
     )
     assert pilot["ward"] == "Cổ Nhuế 2" and pilot["role"] == "headline"
     index = (out / "index.html").read_text("utf-8")
@@ -113,7 +115,9 @@ def test_no_machine_path_and_vietnamese_numbers_on_every_page(run):
         # "en" spans and the italic lines) no "p = 1.000", which reads as one thousand
         visible = re.sub(r"base64,[^\"]+", "", text)
         assert not re.search(r"\d\.\d+e[−-]\d", visible), page.name
-        vietnamese = re.sub(r'<(\w+)[^>]*class="[^"]*\ben\b[^"]*"[^>]*>.*?</\1>', "", visible, flags=re.S)
+        vietnamese = re.sub(
+            r'<(\w+)[^>]*class="[^"]*\ben\b[^"]*"[^>]*>.*?</\1>', "", visible, flags=re.S
+        )
         vietnamese = re.sub(r"<em>.*?</em>", "", vietnamese, flags=re.S)
         found = re.findall(r"p [=<] \d\.\d{3}\b", vietnamese)
         assert not found, (page.name, found[:3])

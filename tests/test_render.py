@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from evaluation import formats
 from evaluation.batch.plan import load_plan
 from evaluation.batch.run import run_batch
-from evaluation import formats
 from evaluation.report.html import markdown_to_html, render_report, sanitize_html
 from evaluation.report.index import render_index
 

@@ -14,8 +14,8 @@ import pytest
 
 from evaluation.analysis.district import load_district
 from evaluation.design.reviews import planning_panel, review_plan
-from evaluation.formats import date_text, number, percent
 from evaluation.errors import DataError
+from evaluation.formats import date_text, number, percent
 
 OUTCOME = "congestion_minutes"
 

@@ -39,7 +39,9 @@ def run(tmp_path_factory):
     plan["data"] = str(data)
     plan["registry"] = str(truth.registry_path)
     plan["out"] = str(base / "out")
-    plan["wards"] = list(dict.fromkeys([scenario.pilot_ward, DEMO_PILOT, scenario.waves[-1].wards[0]]))
+    plan["wards"] = list(
+        dict.fromkeys([scenario.pilot_ward, DEMO_PILOT, scenario.waves[-1].wards[0]])
+    )
     for nb in plan["notebooks"]:
         nb["notebook"] = str((ROOT / "params" / nb["notebook"]).resolve())
     path = base / "plan.yaml"

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
-from evaluation.errors import InferenceError
 from evaluation import formats as fmt
+from evaluation.errors import InferenceError
 from evaluation.report.outcomes import OUTCOMES
 from evaluation.report.policy import Evidence, Policy, decide
 from evaluation.report.verdict import Shown, write_verdict

@@ -372,7 +372,9 @@ class InProcessEngine:
         session = _Session(execution_timeout)
         try:
             for index, cell in enumerate(nb.cells):
-                if cell.get("cell_type") != "code":
+                if cell.get("cell_type") != "code":  # marked as papermill's engine marks them
+                    nb_man.cell_start(cell, index)
+                    nb_man.cell_complete(cell, index)
                     continue
                 if on_cell is not None:
                     on_cell(index, cell)
