@@ -33,6 +33,7 @@ __all__ = [
     "percent",
     "pvalue",
     "signed",
+    "unbounded",
 ]
 
 #: page language → CLDR locale
@@ -115,10 +116,23 @@ def interval(lo: Any, hi: Any, digits: int = 1, lang: str = "vi", unit: str = ""
     """
     if _missing(lo) and _missing(hi):
         return _MISSING
+    if unbounded(lo, hi, as_percent=unit == "%"):
+        return "[không giới hạn]" if lang == "vi" else "[unbounded]"
     sep = "; " if lang == "vi" else ", "
     ends = [interval_end(x, digits, lang, as_percent=unit == "%") for x in (lo, hi)]
     body = f"[{sep.join(ends)}]"
     return body + (f" {unit}" if unit and unit != "%" else "")
+
+
+def unbounded(lo: Any, hi: Any, *, as_percent: bool = False) -> bool:
+    """True for an interval that excludes no effect at all: (−∞, ∞), or (−100 %, ∞) for a
+    percent change (a rate ratio's interval (0, ∞)) — what a test inversion gives when the
+    design cannot reject any value at its level."""
+    try:
+        lo, hi = float(lo), float(hi)
+    except (TypeError, ValueError):
+        return False
+    return hi == math.inf and (lo == -math.inf or (as_percent and lo <= -100))
 
 
 def interval_end(x: Any, digits: int = 1, lang: str = "vi", *, as_percent: bool = False) -> str:

@@ -1,6 +1,7 @@
 """Multiple-testing adjustment, the verdict policy, the plain-language verdicts and the one
 number formatter (issue 8, items 3 and 5)."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -127,6 +128,33 @@ def test_a_finding_without_an_interval_never_prints_an_empty_one():
     for text in (v.text_vi, v.text_en):
         assert "—" not in text and "nan" not in text.lower()
     assert "giảm 6% (p = 1)" in v.text_vi
+
+
+def test_a_design_that_cannot_reach_the_level_shows_its_interval_as_unbounded():
+    """One treated ward of 13 under randomization inference: every p-value is at least 1/13 >
+    5 %, so no effect can be rejected and the 95 % interval is the whole line. The page says so,
+    in the table and in the verdict, instead of printing a bare percentage."""
+    from evaluation.analysis.findings import shown_from
+
+    est = ev.Estimate(
+        math.log(0.94), math.nan, math.nan, math.nan, 1.0, "Poisson", "randomization",
+        inference_method="randomization", scale="log", min_pvalue=1 / 13,
+    )  # fmt: skip
+    s = shown_from(est, OUTCOMES["fires"], None)
+    assert s.ci_low == -100 and s.ci_high == math.inf  # a rate ratio's (0, ∞) as a change
+    assert fmt.interval(s.ci_low, s.ci_high, 0, "vi", "%") == "[không giới hạn]"
+    assert fmt.interval(s.ci_low, s.ci_high, 0, "en", "%") == "[unbounded]"
+    d = decide([ev_("a", "a", s.estimate, s.ci_low, s.ci_high, s.pvalue, s.min_pvalue)])["a"]
+    v = _verdict(d, s, outcome="fires")
+    assert v.category == "design_limited"
+    assert "khoảng tin cậy 95% không giới hạn" in v.text_vi
+    assert "95% confidence interval is unbounded" in v.text_en
+    # a design that could reach the level keeps a missing interval missing (no verdict)
+    ok = shown_from(dataclasses.replace(est, min_pvalue=1e-4), OUTCOMES["fires"], None)
+    assert math.isnan(ok.ci_low) and math.isnan(ok.ci_high)
+    assert decide([ev_("b", "b", ok.estimate, ok.ci_low, ok.ci_high, 1.0, 1e-4)])["b"].reason == (
+        "no_interval"
+    )
 
 
 def test_the_adjustment_is_stated_with_the_family():

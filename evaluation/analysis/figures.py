@@ -387,6 +387,30 @@ def forest_plot(
                 fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2
             )
     ax.axvline(0, color="0.3", lw=0.8)
+    # an interval unbounded at an end (the design rejects no effect that far): dashed to the
+    # edge of the axis, and said in words, never drawn as if it stopped there
+    unb = ~ok & ~np.isnan(lo) & ~np.isnan(hi)
+    if unb.any():
+        x0, x1 = ax.get_xlim()
+        ax.hlines(
+            y[unb],
+            np.maximum(lo[unb], x0),
+            np.minimum(hi[unb], x1),
+            colors=colours[unb],
+            lw=1.2,
+            linestyles=(0, (2, 2)),
+        )
+        for i in np.flatnonzero(unb):
+            ax.text(
+                0.99,
+                y[i] - 0.25,
+                "KTC không giới hạn / unbounded CI",
+                transform=ax.get_yaxis_transform(),
+                ha="right",
+                fontsize=6.5,
+                color="0.4",
+            )
+        ax.set_xlim(x0, x1)
     ax.set_yticks(y, table[label].astype(str).tolist(), fontsize=8)
     ax.invert_yaxis()
     if groups is not None:

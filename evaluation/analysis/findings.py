@@ -72,6 +72,14 @@ def _finite(x: Any) -> bool:
         return False
 
 
+def _number(x: Any) -> bool:
+    """A number, possibly infinite (an unbounded interval end), but not missing."""
+    try:
+        return x is not None and not math.isnan(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def shown_from(est: Estimate | None, outcome: Outcome, baseline: float | None) -> Shown:
     """The numbers a page shows for an estimate: its own scale (percent change for outcomes
     estimated as rate ratios), and the effect as a percentage of ``baseline`` (the treated
@@ -79,11 +87,15 @@ def shown_from(est: Estimate | None, outcome: Outcome, baseline: float | None) -
     if est is None:
         return Shown(None)
     vals = [est.estimate, est.ci_low, est.ci_high]
+    if not (_finite(est.ci_low) or _finite(est.ci_high)) and not est.design_can_reject:
+        # no effect can be rejected at this level when even the strongest result could not
+        # be (p ≥ min p > 1 − level for every value): the interval is the whole line
+        vals[1:] = [-math.inf, math.inf]
     if outcome.percent:
-        vals = [100 * math.expm1(v) if _finite(v) else math.nan for v in vals]
+        vals = [100 * math.expm1(v) if _number(v) else math.nan for v in vals]
         pct = vals
     elif _finite(baseline) and baseline != 0:
-        pct = [100 * v / baseline if _finite(v) else None for v in vals]
+        pct = [100 * v / baseline if _number(v) else None for v in vals]
     else:
         pct = [None] * 3
     return Shown(
@@ -171,7 +183,7 @@ class Finding:
         if not _finite(s.pct):
             return "—"
         text = fmt.percent(s.pct, 0, lang, sign=True)
-        if _finite(s.pct_low) and _finite(s.pct_high):
+        if _number(s.pct_low) and _number(s.pct_high):
             text += f" {fmt.interval(s.pct_low, s.pct_high, 0, lang, '%')}"
         return text
 
@@ -208,6 +220,7 @@ class Finding:
     def record(self, notebook: str, registry=None, **extra: Any) -> dict[str, Any]:
         """This finding as one row of the run's results (:mod:`evaluation.report.findings`)."""
         s, e, v = self.shown, self.estimate, self.verdict
+        unbounded = fmt.unbounded(s.ci_low, s.ci_high, as_percent=self.info.percent)
         fields: dict[str, Any] = {
             "finding_id": self.id,
             "level": self.level,
@@ -219,8 +232,8 @@ class Finding:
             "unit": "%" if self.info.percent else self.info.unit_en,
             "scale": "percent change" if self.info.percent else "difference",
             "percent": s.pct if _finite(s.pct) else None,
-            "percent_low": s.pct_low if _finite(s.pct_low) else None,
-            "percent_high": s.pct_high if _finite(s.pct_high) else None,
+            "percent_low": s.pct_low if _finite(s.pct_low) and not unbounded else None,
+            "percent_high": s.pct_high if _finite(s.pct_high) and not unbounded else None,
             "min_pvalue": e.min_pvalue if e is not None and _finite(e.min_pvalue) else None,
             "method_vi": self.method_vi,
             "method_en": self.method_en,
@@ -266,8 +279,10 @@ class Finding:
             verdict_vi=v.text_vi if v else "",
             verdict_en=v.text_en if v else "",
             estimate=s.estimate if _finite(s.estimate) else None,
-            ci_low=s.ci_low if _finite(s.ci_low) else None,
-            ci_high=s.ci_high if _finite(s.ci_high) else None,
+            # an interval unbounded at both ends is recorded as missing (JSON has no ∞); its
+            # texts (effect_vi, the verdict) say "không giới hạn / unbounded"
+            ci_low=s.ci_low if _finite(s.ci_low) and not unbounded else None,
+            ci_high=s.ci_high if _finite(s.ci_high) and not unbounded else None,
             pvalue=e.pvalue if e is not None and _finite(e.pvalue) else None,
             method=e.method if e is not None else "not estimable",
             inference=e.inference if e is not None else "none",

@@ -156,13 +156,24 @@ def findings_table(
         "method": ("Phương pháp / Method", lambda f: f.method_vi.split(";")[0]),
         "question": ("Câu hỏi / Question", lambda f: f.question_vi or sentence_case(f.info.vi)),
     }[what]
+    # rows of several indicators in one table (waves on congestion and on speed, methods on
+    # different outcomes): each row says which indicator it is
+    mixed = what in ("ward", "wave", "method") and len({f.outcome for f in findings}) > 1
+
+    def name(f) -> str:
+        if not mixed:
+            return first[1](f)
+        if what == "method":
+            return f"{sentence_case(f.info.vi)}: {first[1](f)}"
+        return f"{first[1](f)} — {f.info.vi}"
+
     rows = []
     for f in findings:
         v = f.verdict
         adj = v.p_adjusted if v is not None and v.family_size > 1 else None
         rows.append(
             {
-                "name": first[1](f),
+                "name": name(f),
                 "verdict": v.label_vi if v is not None else "—",
                 "category": f"verdict-{v.category}" if v is not None else "",
                 "effect": f.effect_text("vi"),

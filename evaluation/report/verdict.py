@@ -77,6 +77,14 @@ def _finite(x) -> bool:
         return False
 
 
+def _bound(x) -> bool:
+    """An interval end: a number, possibly infinite, but not missing."""
+    try:
+        return x is not None and not math.isnan(float(x))
+    except (TypeError, ValueError):
+        return False
+
+
 def effect_words(shown: Shown, outcome: Outcome, lang: str) -> tuple[str, str]:
     """("giảm" | "tăng", "6,4 phút (23%)") — the direction and size of an estimate."""
     down = shown.estimate < 0
@@ -98,6 +106,12 @@ def interval_words(shown: Shown, outcome: Outcome, lang: str, level: float = 0.9
         return fmt.interval_end(x, d, lang, as_percent=outcome.percent)
 
     unit = "" if outcome.percent else f" {outcome.unit(lang)}".rstrip()
+    if fmt.unbounded(shown.ci_low, shown.ci_high, as_percent=outcome.percent):
+        return (
+            f"khoảng tin cậy {pct}% không giới hạn: dữ liệu phù hợp với mọi mức tác động"
+            if lang == "vi"
+            else f"the {pct}% confidence interval is unbounded: the data fit any effect"
+        )
     if lang == "vi":
         return f"khoảng tin cậy {pct}%: {end(shown.ci_low)} đến {end(shown.ci_high)}{unit}"
     return f"{pct}% confidence interval {end(shown.ci_low)} to {end(shown.ci_high)}{unit}"
@@ -170,7 +184,7 @@ def _text(decision, shown, outcome, policy, noun, why, lang) -> str:
             "but this method gives no confidence interval, so no verdict is given."
         )
     how = _p(shown, decision, policy, noun, lang)
-    if _finite(shown.ci_low) or _finite(shown.ci_high):  # an interval unbounded at one end
+    if _bound(shown.ci_low) and _bound(shown.ci_high):  # ends may be infinite (unbounded)
         how = f"{interval_words(shown, outcome, lang, policy.level)}; {how}"
     if decision.category in ("improved", "worsened"):
         return (
