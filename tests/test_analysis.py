@@ -186,6 +186,11 @@ def test_a_pilot_parameter_that_contradicts_the_registry_is_a_data_error(distric
 def test_data_notes_come_from_the_data_folder(district, tmp_path):
     assert [c.date for c in district.notes.changes("fires")] == [pd.Timestamp("2024-01-01")]
     assert load_district(tmp_path).notes.recording_changes == ()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "data_notes.yaml").write_text("recording_changes:\n  - date: [2024\n", "utf-8")
+    with pytest.raises(DataError, match=r"data_notes.yaml: not valid YAML at line \d+, column"):
+        load_district(broken).notes  # noqa: B018 — read for the error
 
 
 # --------------------------------------------------------------------------------------------

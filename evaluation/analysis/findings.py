@@ -33,7 +33,7 @@ from evaluation import formats as fmt
 from evaluation.report.caveats import vietnamese
 from evaluation.report.findings import finding as finding_record
 from evaluation.report.outcomes import Outcome, outcome_info
-from evaluation.report.policy import Evidence, Policy, decide
+from evaluation.report.policy import Evidence, Policy, decide, is_bound, is_finite
 from evaluation.report.verdict import Shown, Verdict, write_verdict
 from evaluation.results import Estimate
 
@@ -65,21 +65,6 @@ class Check:
     value: float | None = None
 
 
-def _finite(x: Any) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _number(x: Any) -> bool:
-    """A number, possibly infinite (an unbounded interval end), but not missing."""
-    try:
-        return x is not None and not math.isnan(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
 def shown_from(est: Estimate | None, outcome: Outcome, baseline: float | None) -> Shown:
     """The numbers a page shows for an estimate: its own scale (percent change for outcomes
     estimated as rate ratios), and the effect as a percentage of ``baseline`` (the treated
@@ -87,15 +72,15 @@ def shown_from(est: Estimate | None, outcome: Outcome, baseline: float | None) -
     if est is None:
         return Shown(None)
     vals = [est.estimate, est.ci_low, est.ci_high]
-    if not (_finite(est.ci_low) or _finite(est.ci_high)) and not est.design_can_reject:
+    if not (is_finite(est.ci_low) or is_finite(est.ci_high)) and not est.design_can_reject:
         # no effect can be rejected at this level when even the strongest result could not
         # be (p ≥ min p > 1 − level for every value): the interval is the whole line
         vals[1:] = [-math.inf, math.inf]
     if outcome.percent:
-        vals = [100 * math.expm1(v) if _number(v) else math.nan for v in vals]
+        vals = [100 * math.expm1(v) if is_bound(v) else math.nan for v in vals]
         pct = vals
-    elif _finite(baseline) and baseline != 0:
-        pct = [100 * v / baseline if _number(v) else None for v in vals]
+    elif is_finite(baseline) and baseline != 0:
+        pct = [100 * v / baseline if is_bound(v) else None for v in vals]
     else:
         pct = [None] * 3
     return Shown(
@@ -157,13 +142,13 @@ class Finding:
 
     @property
     def has_number(self) -> bool:
-        return self.estimate is not None and _finite(self.estimate.estimate)
+        return self.estimate is not None and is_finite(self.estimate.estimate)
 
     # ------------------------------------------------------------------ text
     def effect_text(self, lang: str = "vi", *, interval: bool = True) -> str:
         """ "−6,4 phút [−7,8; −3,2]" / "−11% [−30%; 12%]"; "—" without a number."""
         s, o = self.shown, self.info
-        if not _finite(s.estimate):
+        if not is_finite(s.estimate):
             return "—"
         if o.percent:
             text = fmt.percent(s.estimate, 0, lang, sign=True)
@@ -180,10 +165,10 @@ class Finding:
     def percent_text(self, lang: str = "vi") -> str:
         """The effect as a percentage with its interval ("−23% [−28%; −11%]"), or "—"."""
         s = self.shown
-        if not _finite(s.pct):
+        if not is_finite(s.pct):
             return "—"
         text = fmt.percent(s.pct, 0, lang, sign=True)
-        if _number(s.pct_low) and _number(s.pct_high):
+        if is_bound(s.pct_low) and is_bound(s.pct_high):
             text += f" {fmt.interval(s.pct_low, s.pct_high, 0, lang, '%')}"
         return text
 
@@ -202,7 +187,7 @@ class Finding:
         return f"{a} – {b}"
 
     def truth_text(self, lang: str = "vi") -> str:
-        if not _finite(self.truth):
+        if not is_finite(self.truth):
             return ""
         o = self.info
         if o.percent:
@@ -212,7 +197,7 @@ class Finding:
     def truth_covered(self) -> bool | None:
         """Whether the interval covers the planted truth (None without truth or interval)."""
         s = self.shown
-        if not _finite(self.truth) or not self._has_interval():
+        if not is_finite(self.truth) or not self._has_interval():
             return None
         return bool(s.ci_low <= self.truth <= s.ci_high)
 
@@ -231,10 +216,10 @@ class Finding:
             "unit_vi": "%" if self.info.percent else self.info.unit_vi,
             "unit": "%" if self.info.percent else self.info.unit_en,
             "scale": "percent change" if self.info.percent else "difference",
-            "percent": s.pct if _finite(s.pct) else None,
-            "percent_low": s.pct_low if _finite(s.pct_low) and not unbounded else None,
-            "percent_high": s.pct_high if _finite(s.pct_high) and not unbounded else None,
-            "min_pvalue": e.min_pvalue if e is not None and _finite(e.min_pvalue) else None,
+            "percent": s.pct if is_finite(s.pct) else None,
+            "percent_low": s.pct_low if is_finite(s.pct_low) and not unbounded else None,
+            "percent_high": s.pct_high if is_finite(s.pct_high) and not unbounded else None,
+            "min_pvalue": e.min_pvalue if e is not None and is_finite(e.min_pvalue) else None,
             "method_vi": self.method_vi,
             "method_en": self.method_en,
             "design_vi": self.design_vi,
@@ -247,7 +232,7 @@ class Finding:
             "notes_vi": list(self.notes_vi),
             "notes_en": list(self.notes_en),
             "window": [d.date().isoformat() for d in self.window] if self.window else None,
-            "truth": float(self.truth) if _finite(self.truth) else None,
+            "truth": float(self.truth) if is_finite(self.truth) else None,
             # the texts every page prints, written once here (Vietnamese number forms)
             "effect_vi": self.effect_text("vi"),
             "effect_en": self.effect_text("en"),
@@ -278,12 +263,12 @@ class Finding:
             outcome=self.outcome,
             verdict_vi=v.text_vi if v else "",
             verdict_en=v.text_en if v else "",
-            estimate=s.estimate if _finite(s.estimate) else None,
+            estimate=s.estimate if is_finite(s.estimate) else None,
             # an interval unbounded at both ends is recorded as missing (JSON has no ∞); its
             # texts (effect_vi, the verdict) say "không giới hạn / unbounded"
-            ci_low=s.ci_low if _finite(s.ci_low) and not unbounded else None,
-            ci_high=s.ci_high if _finite(s.ci_high) and not unbounded else None,
-            pvalue=e.pvalue if e is not None and _finite(e.pvalue) else None,
+            ci_low=s.ci_low if is_finite(s.ci_low) and not unbounded else None,
+            ci_high=s.ci_high if is_finite(s.ci_high) and not unbounded else None,
+            pvalue=e.pvalue if e is not None and is_finite(e.pvalue) else None,
             method=e.method if e is not None else "not estimable",
             inference=e.inference if e is not None else "none",
             warnings=[str(w) for w in (e.warnings if e is not None else [])],
@@ -357,10 +342,10 @@ def _evidence(f: Finding) -> Evidence:
     return Evidence(
         key=f.id,
         family=f.family,
-        estimate=s.estimate if _finite(s.estimate) else None,
+        estimate=s.estimate if is_finite(s.estimate) else None,
         ci_low=s.ci_low,
         ci_high=s.ci_high,
-        pvalue=s.pvalue if _finite(s.pvalue) else None,
+        pvalue=s.pvalue if is_finite(s.pvalue) else None,
         min_pvalue=s.min_pvalue,
         lower_is_better=f.info.lower_is_better,
     )

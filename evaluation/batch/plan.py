@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.batch.inspect import Declared, NotebookInfo, inspect_notebook
+from evaluation.data.io import yaml_problem
 from evaluation.errors import DataError, PlanError, examples
 
 __all__ = [
@@ -124,11 +125,8 @@ def load_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_plan_loader())  # noqa: S506 — a SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
         raise PlanError(
-            f"{source}: not valid YAML{where}: {problem} — check the indentation and quote "
+            f"{source}: not valid YAML{yaml_problem(exc)} — check the indentation and quote "
             "values that contain ':' or '#'"
         ) from None
 

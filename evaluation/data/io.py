@@ -19,7 +19,7 @@ import pandas as pd
 
 from evaluation.errors import DataError
 
-__all__ = ["read_table", "decode_text", "SUPPORTED_SUFFIXES"]
+__all__ = ["read_table", "decode_text", "yaml_problem", "SUPPORTED_SUFFIXES"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq")
 
@@ -204,3 +204,11 @@ def read_table(path: str | Path, *, dtype=None, sheet: str | int = 0) -> pd.Data
     df = _nfc_frame(df)
     df.attrs["source"] = source
     return df
+
+
+def yaml_problem(exc: BaseException) -> str:
+    """Where and what a YAML syntax error is, for a message that names the file:
+    " at line 4, column 7: mapping values are not allowed here"."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{where}: {getattr(exc, 'problem', None) or exc}"

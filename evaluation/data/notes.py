@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evaluation.data.io import yaml_problem
 from evaluation.errors import DataError
 
 __all__ = ["DATA_NOTES", "DataNotes", "RecordingChange", "load_data_notes"]
@@ -70,7 +71,9 @@ def load_data_notes(path: str | Path) -> DataNotes:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise DataError(f"{path}: not valid YAML ({exc})") from None
+        raise DataError(
+            f"{path}: not valid YAML{yaml_problem(exc)} — check the indentation there"
+        ) from None
     if not isinstance(doc, dict):
         raise DataError(
             f"{path}: expected keys such as 'recording_changes', got {type(doc).__name__}"

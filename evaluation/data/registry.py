@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from evaluation.data.io import yaml_problem
 from evaluation.data.wards import normalize_ward
 from evaluation.errors import DataError, Problem, examples
 
@@ -152,11 +153,8 @@ def load_registry(path: str | Path = "params/pilots.yaml") -> Registry:
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
         raise DataError(
-            f"{path}: not valid YAML{where}: {problem} — check brackets, colons "
+            f"{path}: not valid YAML{yaml_problem(exc)} — check brackets, colons "
             "and indentation there"
         ) from None
     return _parse(doc, str(path))

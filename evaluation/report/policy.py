@@ -39,6 +39,8 @@ __all__ = [
     "LABELS",
     "Policy",
     "decide",
+    "is_bound",
+    "is_finite",
 ]
 
 #: category → (Vietnamese label, English label)
@@ -157,14 +159,15 @@ class Decision:
         return LABELS[self.category][1]
 
 
-def _finite(x) -> bool:
+def is_finite(x) -> bool:
+    """A finite number (not None, NaN or ±∞)."""
     try:
         return x is not None and math.isfinite(float(x))
     except (TypeError, ValueError):
         return False
 
 
-def _bound(x) -> bool:
+def is_bound(x) -> bool:
     """An interval end: a number, possibly infinite (an unbounded side), but not missing."""
     try:
         return x is not None and not math.isnan(float(x))
@@ -189,7 +192,7 @@ def decide(evidence: Sequence[Evidence], policy: Policy | None = None) -> dict[H
         families.setdefault(e.family, []).append(e)
     out: dict[Hashable, Decision] = {}
     for members in families.values():
-        tested = [e for e in members if _finite(e.estimate) and _finite(e.pvalue)]
+        tested = [e for e in members if is_finite(e.estimate) and is_finite(e.pvalue)]
         m = len(tested)
         pvals = [float(e.pvalue) for e in tested]
         adjusted = (
@@ -202,13 +205,13 @@ def decide(evidence: Sequence[Evidence], policy: Policy | None = None) -> dict[H
 
 
 def _decide_one(e: Evidence, p_adj, m: int, policy: Policy, alpha: float) -> Decision:
-    if not _finite(e.estimate):
+    if not is_finite(e.estimate):
         return Decision("design_limited", "no_estimate", None, m, None)
-    min_p = float(e.min_pvalue) if _finite(e.min_pvalue) else 0.0
+    min_p = float(e.min_pvalue) if is_finite(e.min_pvalue) else 0.0
     best = _best_adjusted(min_p, m, policy.adjustment)
     if best >= alpha:
         return Decision("design_limited", "design_limit", p_adj, m, best)
-    if not (_bound(e.ci_low) and _bound(e.ci_high)):
+    if not (is_bound(e.ci_low) and is_bound(e.ci_high)):
         return Decision("design_limited", "no_interval", p_adj, m, best)
     excludes_zero = e.ci_low > 0 or e.ci_high < 0
     if p_adj is not None and p_adj < alpha and excludes_zero:

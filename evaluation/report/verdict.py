@@ -10,12 +10,11 @@ turns "not significant" into "no effect".
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from evaluation import formats as fmt
 from evaluation.report.outcomes import Outcome
-from evaluation.report.policy import Decision, Policy
+from evaluation.report.policy import Decision, Policy, is_bound, is_finite
 
 __all__ = ["Shown", "Verdict", "write_verdict"]
 
@@ -70,21 +69,6 @@ class Verdict:
         }
 
 
-def _finite(x) -> bool:
-    try:
-        return x is not None and math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
-def _bound(x) -> bool:
-    """An interval end: a number, possibly infinite, but not missing."""
-    try:
-        return x is not None and not math.isnan(float(x))
-    except (TypeError, ValueError):
-        return False
-
-
 def effect_words(shown: Shown, outcome: Outcome, lang: str) -> tuple[str, str]:
     """("giảm" | "tăng", "6,4 phút (23%)") — the direction and size of an estimate."""
     down = shown.estimate < 0
@@ -92,7 +76,7 @@ def effect_words(shown: Shown, outcome: Outcome, lang: str) -> tuple[str, str]:
     if outcome.percent:
         return move, fmt.percent(abs(shown.estimate), 0, lang)
     size = f"{fmt.number(abs(shown.estimate), outcome.digits, lang)} {outcome.unit(lang)}".strip()
-    if _finite(shown.pct):
+    if is_finite(shown.pct):
         size += f" ({fmt.percent(abs(shown.pct), 0, lang)})"
     return move, size
 
@@ -184,7 +168,7 @@ def _text(decision, shown, outcome, policy, noun, why, lang) -> str:
             "but this method gives no confidence interval, so no verdict is given."
         )
     how = _p(shown, decision, policy, noun, lang)
-    if _bound(shown.ci_low) and _bound(shown.ci_high):  # ends may be infinite (unbounded)
+    if is_bound(shown.ci_low) and is_bound(shown.ci_high):  # ends may be infinite (unbounded)
         how = f"{interval_words(shown, outcome, lang, policy.level)}; {how}"
     if decision.category in ("improved", "worsened"):
         return (
