@@ -69,6 +69,19 @@ def test_window_ends_before_the_next_wave_and_uses_only_untreated_wards():
     assert win.n_pre == 4 and win.n_post == 4
 
 
+def test_a_long_post_period_is_cut_to_the_pre_period_so_time_can_be_permuted():
+    # a pilot with no rollout: 24 weeks before, 56 after. One treated ward of 6 under
+    # permutation of wards could never reach 5 %; keeping 24 weeks after lets conformal
+    # inference (which needs as many periods before as after) decide
+    p = _toy_panel({"a": 24, "b": None, "c": None, "d": None, "e": None, "f": None}, 80)
+    win = comparison_window(p, _starts(p), "a")
+    assert win.cut and win.n_pre == 24 and win.n_post == 24
+    # too short a pre-period for conformal inference: nothing is cut
+    short = _toy_panel({"a": 12, "b": None, "c": None}, 80)
+    win = comparison_window(short, _starts(short), "a")
+    assert not win.cut and win.n_post == 68
+
+
 def test_no_window_when_every_ward_is_treated_by_then():
     p = _toy_panel({"a": 4, "b": 4})
     assert comparison_window(p, _starts(p), "a") is None
@@ -279,3 +292,38 @@ def test_every_caveat_an_official_meets_is_in_vietnamese(findings):
         "the strongest possible result has p = 0.077. A 'not significant' result …"
     )
     assert "1 phường triển khai trong tổng số 13 phường" in v and "p = 0,077" in v
+
+
+def test_the_rollout_belongs_to_its_district_and_its_panel(district):
+    """The rollout's ATT(g, t) is remembered by the district it was computed for, keyed by the
+    panel's content. A process-wide cache keyed by ``id(district)`` and the panel's length gave
+    a later district, allocated at a freed one's address, the earlier district's results — in
+    the decision-accuracy study, a crash and, worse, possibly numbers from another district."""
+    import gc
+    import weakref
+
+    from evaluation.analysis.district import District
+    from evaluation.analysis.traffic import rollout
+
+    rng = np.random.default_rng(3)
+    panel = _toy_panel({f"w{i}": g for i, g in enumerate([4, 4, 6, 6, 8, 8, None, None])}, 16)
+    panel["y"] = rng.normal(size=len(panel)) + np.where(
+        panel["period_start"] >= panel["cohort"], -2.0, 0.0
+    )
+    other = panel.assign(
+        y=panel["y"] + np.where(panel["period_start"] >= panel["cohort"], 3.0, 0.0)
+    )
+
+    first = District(district.data_dir, district.registry_path, district.registry)
+    roll = rollout(first, "traffic_model", "y", panel)
+    assert rollout(first, "traffic_model", "y", panel) is roll  # computed once per district
+    # the same district, another panel of the same length: its own result
+    moved = rollout(first, "traffic_model", "y", other).simple.estimate
+    assert moved == pytest.approx(roll.simple.estimate + 3.0, abs=1e-9)
+    # another district object: its own result, and nothing kept once the district is gone
+    second = District(district.data_dir, district.registry_path, district.registry)
+    assert rollout(second, "traffic_model", "y", panel) is not roll
+    gone = weakref.ref(roll)
+    del first, roll
+    gc.collect()
+    assert gone() is None

@@ -20,11 +20,13 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from evaluation.analysis.district import District
 from evaluation.errors import DataError, DesignError
 from evaluation.estimators.twfe import twfe
+from evaluation.inference.choose import MIN_PRE_PERIODS
 from evaluation.results import Estimate
 
 __all__ = [
@@ -165,6 +167,8 @@ class Window:
     next_start: pd.Timestamp | None
     comparison: list[str]
     data: pd.DataFrame
+    #: the periods after the start were cut to as many as before it (see comparison_window)
+    cut: bool = False
 
     @property
     def end(self) -> pd.Timestamp:
@@ -225,8 +229,24 @@ def comparison_window(
     if not comparison:
         return None
     data = data[data[UNIT].isin([ward, *comparison])]
+    # One treated ward is judged by permuting time (conformal inference), which needs at least
+    # as many periods before the start as after it; with fewer it falls back to permuting
+    # wards, whose smallest p-value (1 / number of wards) can never reach 5 % in a district of
+    # 13. So when the data before the start are long enough, the window keeps as many periods
+    # after the start as before it, and says so, rather than leave the question undecidable.
+    times = np.sort(data[TIME].unique())
+    n_pre = int((times < g).sum())
+    cut = MIN_PRE_PERIODS <= n_pre < len(times) - n_pre
+    if cut:
+        data = data[data[TIME] < times[2 * n_pre]]
     return Window(
-        ward, pd.Timestamp(starts[ward]), g, next_start, comparison, data.reset_index(drop=True)
+        ward,
+        pd.Timestamp(starts[ward]),
+        g,
+        next_start,
+        comparison,
+        data.reset_index(drop=True),
+        cut,
     )
 
 

@@ -105,6 +105,9 @@ class District:
         self.data_dir = data_dir
         self.registry_path = registry_path
         self.registry = registry
+        #: results computed from this district's data, kept as long as the district is
+        #: (e.g. the rollout's ATT(g, t), which several findings read)
+        self.memo: dict[tuple, object] = {}
 
     def __repr__(self) -> str:
         return f"District({str(self.data_dir)!r}, {self.registry!r})"

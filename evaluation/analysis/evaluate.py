@@ -323,13 +323,23 @@ def _window_words(win, ind: Indicator) -> tuple[str, str]:
     vi = (
         f"Phường {win.ward} (bắt đầu {fmt.date_text(win.start)}) so với {n} phường chưa triển "
         f"khai ({_names(win.comparison)}), từ đầu chuỗi số liệu đến {fmt.date_text(win.end)}"
-        + (" — trước khi đợt tiếp theo bắt đầu" if win.next_start is not None else "")
+        + (
+            f" — chỉ giữ {win.n_post} {ind.period_vi} sau khi bắt đầu, bằng số {ind.period_vi} "
+            "trước đó, để phép hoán vị theo thời gian (suy luận conformal) hợp lệ"
+            if win.cut
+            else (" — trước khi đợt tiếp theo bắt đầu" if win.next_start is not None else "")
+        )
         + f"; {win.n_pre} {ind.period_vi} trước và {win.n_post} {ind.period_vi} sau khi bắt đầu."
     )
     en = (
         f"{win.ward} (started {fmt.date_text(win.start)}) against the {n} wards not yet treated "
         f"({_names(win.comparison)}), from the start of the data to {fmt.date_text(win.end)}"
-        + (", before the next wave started" if win.next_start is not None else "")
+        + (
+            f" — keeping {win.n_post} {ind.period_en}s after the start, as many as before it, "
+            "so that permuting time (conformal inference) is valid"
+            if win.cut
+            else (", before the next wave started" if win.next_start is not None else "")
+        )
         + f"; {win.n_pre} {ind.period_en}s before and {win.n_post} after the start."
     )
     return vi, en

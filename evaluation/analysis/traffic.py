@@ -82,15 +82,18 @@ class Rollout:
         return cells.rename(columns={"time": TIME})[[UNIT, TIME, "group"]]
 
 
-_ROLLOUTS: dict[tuple, Rollout] = {}
-
-
 def rollout(district: District, programme: str, outcome: str, panel: pd.DataFrame) -> Rollout:
     """Callaway & Sant'Anna ATT(g, t) of the rollout on ``panel`` (the pilot ward already left
-    out), not-yet-treated comparisons, the registry's anticipation; cached per process."""
-    key = (id(district), programme, outcome, len(panel))
-    if key in _ROLLOUTS:
-        return _ROLLOUTS[key]
+    out), not-yet-treated comparisons, the registry's anticipation.
+
+    Kept in the district's memo, keyed by the panel's content: computed once per district and
+    panel, never handed to another district (a process-wide cache keyed by ``id(district)``
+    gave a later district, at a reused address, an earlier one's results)."""
+    columns = [UNIT, TIME, "cohort", outcome]
+    fingerprint = int(pd.util.hash_pandas_object(panel[columns], index=False).sum())
+    key = ("rollout", programme, outcome, len(panel), fingerprint)
+    if key in district.memo:
+        return district.memo[key]
     k = anticipation_periods(district, programme, panel)
     att = quiet(att_gt, panel, outcome, UNIT, TIME, "cohort", control="notyet", anticipation=k)
     simple = quiet(att.aggregate, "simple").overall
@@ -98,7 +101,7 @@ def rollout(district: District, programme: str, outcome: str, panel: pd.DataFram
     dynamic = quiet(att.aggregate, "dynamic", min_e=-12, max_e=12, inference="analytic")
     used = att.table.loc[att.table["post"] & att.table["att"].notna(), ["group", "time"]]
     roll = Rollout(outcome, panel, att, simple, group, dynamic, k, used.reset_index(drop=True))
-    _ROLLOUTS[key] = roll
+    district.memo[key] = roll
     return roll
 
 
