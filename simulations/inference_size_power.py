@@ -11,8 +11,11 @@ planted effect sizes, with Monte-Carlo standard errors. See
 
 Usage::
 
-    OMP_NUM_THREADS=1 .venv/bin/python simulations/inference_size_power.py            # 1,000 reps
-    OMP_NUM_THREADS=1 .venv/bin/python simulations/inference_size_power.py --quick    # 150 reps
+    .venv/bin/python simulations/inference_size_power.py            # 1,000 reps
+    .venv/bin/python simulations/inference_size_power.py --quick    # 150 reps
+
+Each process limits its BLAS threads to one through threadpoolctl (the workers share the cores),
+so no environment variable needs setting.
     .venv/bin/python simulations/inference_size_power.py --reps 200 --seed 7 --workers 2
 
 Prints the two tables (markdown) and writes them, with the calibration, the command and the
@@ -22,11 +25,8 @@ FILE.csv`` keeps every estimate.
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker process
-
 import argparse  # noqa: E402
+import os
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = sim.summarise(results)
     wall = time.perf_counter() - t0
 
-    command = "OMP_NUM_THREADS=1 .venv/bin/python simulations/inference_size_power.py " + " ".join(
+    command = ".venv/bin/python simulations/inference_size_power.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
     failures = sim.requirement_failures(summary)

@@ -8,14 +8,10 @@ checks that both give the same p-value and interval.
 
 Usage::
 
-    OMP_NUM_THREADS=1 .venv/bin/python simulations/randomization_speed.py [--reps 999]
+    .venv/bin/python simulations/randomization_speed.py [--reps 999]
 """
 
 from __future__ import annotations
-
-import os
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402

@@ -595,9 +595,11 @@ def run_study(
     else:
         import multiprocessing as mp
 
-        os.environ.setdefault("OMP_NUM_THREADS", "1")
+        from threadpoolctl import threadpool_limits
+
         ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
-        with ctx.Pool(workers) as pool:
+        # one BLAS thread per worker (the workers share the cores); forked workers inherit it
+        with threadpool_limits(limits=1), ctx.Pool(workers) as pool:
             parts = pool.map(_replicate, tasks, chunksize=1)
     return pd.DataFrame([row for part in parts for row in part])
 
