@@ -174,11 +174,7 @@ class Finding:
 
     def _has_interval(self) -> bool:
         s = self.shown
-        return (
-            s.ci_low is not None
-            and s.ci_high is not None
-            and not (math.isnan(s.ci_low) or math.isnan(s.ci_high))
-        )
+        return is_bound(s.ci_low) and is_bound(s.ci_high)  # ends may be ±∞ (unbounded)
 
     def window_text(self, lang: str = "vi") -> str:
         if self.window is None:

@@ -91,7 +91,7 @@ def rollout(district: District, programme: str, outcome: str, panel: pd.DataFram
     gave a later district, at a reused address, an earlier one's results)."""
     columns = [UNIT, TIME, "cohort", outcome]
     fingerprint = int(pd.util.hash_pandas_object(panel[columns], index=False).sum())
-    key = ("rollout", programme, outcome, len(panel), fingerprint)
+    key = ("rollout", programme, outcome, fingerprint)
     if key in district.memo:
         return district.memo[key]
     k = anticipation_periods(district, programme, panel)
