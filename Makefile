@@ -1,19 +1,38 @@
 # Quick start: `make report` (the monthly batch on the demo data) and `make test`.
-# Both create .venv on first use and refresh it whenever pyproject.toml changes.
+# Both create .venv on first use from the committed lock (uv.lock) — exactly the versions the
+# project was tested with — and refresh it whenever pyproject.toml or uv.lock changes.
+#
+# uv (https://docs.astral.sh/uv/) installs the lock. When no `uv` is on PATH, the Makefile
+# installs the pinned release from PyPI into .tools/uv first (one wheel, a few seconds).
+#   make lock          re-resolve the newest allowed versions into uv.lock and environment.yml
+#   make test-latest   the tests on the newest allowed versions (.venv-latest; the lock untouched)
+#   make test-oldest   the tests on the oldest versions pyproject.toml allows (.venv-oldest)
 
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-from-pyproject
-OUT    ?= output
+PYTHON     ?= python3
+UV_VERSION := 0.13.10
+VENV       := .venv
+BIN        := $(VENV)/bin
+STAMP      := $(VENV)/.installed-from-lock
+OUT        ?= output
 
-.PHONY: setup report test lab lint demo-data bench clean-venv
+UV ?= $(shell command -v uv 2>/dev/null)
+ifeq ($(strip $(UV)),)
+UV := .tools/uv/bin/uv
+endif
+# uv never downloads a Python of its own here: it uses $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: setup report test test-latest test-oldest lock lab lint demo-data bench clean-venv
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+.tools/uv/bin/uv:
+	$(PYTHON) -m venv .tools/uv
+	.tools/uv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# --locked: fails if uv.lock no longer matches pyproject.toml (run `make lock`), never re-resolves
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --extra test --python $(PYTHON)
 	@touch $(STAMP)
 
 report: $(STAMP)
@@ -23,6 +42,29 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q --nbval-lax notebooks
+
+# The same tests on the newest releases pyproject.toml allows, in their own environment: drift
+# is caught here before a user meets it. The lock and .venv are not touched.
+test-latest: | $(UV)
+	$(UV) venv --allow-existing --python $(PYTHON) .venv-latest
+	$(UV) pip install --quiet --python .venv-latest/bin/python --upgrade -e '.[test]'
+	.venv-latest/bin/python -m pytest -q -p no:cacheprovider
+	.venv-latest/bin/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+
+# The oldest versions of the core dependencies pyproject.toml allows (its floors), the test
+# extra resolved around them: the floors are versions that were actually tested.
+test-oldest: | $(UV)
+	$(UV) venv --allow-existing --python $(PYTHON) .venv-oldest
+	$(UV) pip install --quiet --python .venv-oldest/bin/python --resolution lowest-direct -e '.[test]'
+	.venv-oldest/bin/python -m pytest -q -p no:cacheprovider
+	.venv-oldest/bin/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+
+# Re-resolve every dependency to the newest allowed release, then write environment.yml from
+# the lock (tests/test_environment.py checks that the two agree).
+lock: | $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+	$(MAKE) setup
+	$(BIN)/python scripts/environment_from_lock.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
@@ -41,4 +83,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/estimators.py
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-latest .venv-oldest .tools

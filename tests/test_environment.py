@@ -1,35 +1,49 @@
-"""environment.yml (conda) and pyproject.toml (the one list of dependencies) agree."""
+"""The environment is declared once (pyproject.toml), locked once (uv.lock), and environment.yml
+(conda) agrees with the lock."""
 
-import re
+import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
 ROOT = Path(__file__).parents[1]
+SCRIPT = ROOT / "scripts" / "environment_from_lock.py"
 
 
-def _name(req: str) -> str:
-    return re.split(r"[<>=!~ \[]", req, maxsplit=1)[0].strip().lower().replace("_", "-")
+def test_environment_yml_pins_the_locked_versions():
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_environment_yml_matches_pyproject():
+def test_environment_yml_lists_every_core_dependency_and_the_package():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     conda = [d for d in env["dependencies"] if isinstance(d, str)]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-
-    core = {_name(r): r.replace(" ", "") for r in project["dependencies"]}
-    conda_reqs = {_name(r): r.replace(" ", "") for r in conda if _name(r) not in ("python", "pip")}
-    assert conda_reqs == core, (
-        "environment.yml must list pyproject's core dependencies, same bounds"
-    )
-
-    python = next(d for d in conda if d.startswith("python"))
-    assert project["requires-python"] == ">=3.11" and python == "python=3.11"
-    # the package and its test extra come from pyproject itself, as in `make setup`
+    names = {d.split("=")[0] for d in conda} - {"python", "pip"}
+    assert len(names) == len(project["dependencies"])
+    assert "python=3.11" in conda and project["requires-python"] == ">=3.11"
     assert pip == ['-e ".[test]"']
-    assert "test" in project["optional-dependencies"]
+
+
+def test_the_lock_pins_what_this_environment_runs():
+    """`make test` runs on the locked versions, not on whatever was newest that day."""
+    from importlib.metadata import version
+
+    if Path(sys.prefix).resolve() != (ROOT / ".venv").resolve():
+        pytest.skip("not the locked .venv (make test-latest / test-oldest use their own)")
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--versions"], capture_output=True, text=True, check=True
+    )
+    locked = json.loads(done.stdout)
+    for name in ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "papermill"):
+        assert version(name) == locked[name], name
 
 
 def test_console_script_is_declared():
