@@ -77,7 +77,7 @@ lint: $(STAMP)
 
 # Regenerate the committed demo data from the seeded simulator (a test checks it is identical).
 demo-data: $(STAMP)
-	$(BIN)/python -m evaluation.demo --out data/demo
+	$(BIN)/python -m evaluation.synthetic.demo --out data/demo
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/estimators.py

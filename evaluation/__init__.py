@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
-    # estimators (DESIGN.md §4)
+    # estimators (docs/ARCHITECTURE.md §4)
     "did_2x2": "evaluation.estimators.did2x2",
     "twfe": "evaluation.estimators.twfe",
     "event_study": "evaluation.estimators.event_study",
@@ -49,7 +49,7 @@ _EXPORTS: dict[str, str] = {
     "to_new_wards": "evaluation.data.wards",
     "load_registry": "evaluation.data.registry",
     "add_cohort": "evaluation.data.registry",
-    "load_demo": "evaluation.data.demo",
+    "load_demo": "evaluation.data.embedded",
     # results and errors every caller meets
     "Estimate": "evaluation.results",
     "DataError": "evaluation.errors",
@@ -72,7 +72,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and editors see every export
-    from evaluation.data.demo import load_demo  # noqa: F401
+    from evaluation.data.embedded import load_demo  # noqa: F401
     from evaluation.data.io import read_table  # noqa: F401
     from evaluation.data.panels import aggregate_incidents, validate_panel  # noqa: F401
     from evaluation.data.registry import add_cohort, load_registry  # noqa: F401

@@ -1,4 +1,4 @@
-"""The ``pilot-eval`` command line (DESIGN.md §5).
+"""The ``pilot-eval`` command line (docs/ARCHITECTURE.md §5).
 
 ::
 

@@ -1,4 +1,4 @@
-"""Result objects returned by every estimator (names fixed in DESIGN.md §4).
+"""Result objects returned by every estimator (the signature of docs/ARCHITECTURE.md §4).
 
 ``Estimate`` is one number with its uncertainty and the story of how that uncertainty was
 obtained; ``EventStudy`` is a path of effects by time relative to treatment with a pre-trend

@@ -1,9 +1,9 @@
 """Decision accuracy: are the verdicts officials read right, on districts whose truth we know?
 
-Issue 8, item 6. Simulates districts whose truths vary — no effect anywhere, the pilot only,
+Simulates districts whose truths vary — no effect anywhere, the pilot only,
 heterogeneous waves, small and large effects, spillovers to untreated neighbours, anticipation
 before each start, a district-wide shock no comparison removes — with the pilot ward and the
-wave order drawn at random (:func:`evaluation.design.districts.random_scenario`, a generator
+wave order drawn at random (:func:`evaluation.synthetic.scenarios.random_scenario`, a generator
 independent of the demo's), writes each in the documented input format, and runs it through
 the same analysis layer the notebooks use (:func:`evaluation.analysis.evaluate.district_findings`:
 the registry, the designs, the inference, the one verdict policy). Then, per family of
@@ -33,254 +33,17 @@ A reduced version runs in the tests (tests/test_decision_accuracy.py).
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import platform
 import sys
-import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a fresh clone without installing
 
 os.environ.setdefault("PILOT_EVAL_CACHE", "off")  # every district is new: nothing to reuse
 
-from evaluation import formats as fmt  # noqa: E402
-from evaluation.analysis.designs import comparison_window  # noqa: E402
-from evaluation.analysis.district import load_district  # noqa: E402
-from evaluation.analysis.evaluate import INDICATORS, district_findings  # noqa: E402
-from evaluation.design.districts import KINDS, random_scenario, write_district  # noqa: E402
-
-#: findings whose verdicts are studied, by (programme, outcome, level) → family name
-FAMILIES = {
-    ("traffic_model", "congestion_minutes", "pilot"): "congestion — pilot (headline)",
-    ("traffic_model", "congestion_minutes", "district"): "congestion — rollout (headline)",
-    ("traffic_model", "congestion_minutes", "wave"): "congestion — waves",
-    ("traffic_model", "congestion_minutes", "ward"): "congestion — wards",
-    ("traffic_model", "avg_speed_kmh", "pilot"): "speed — pilot",
-    ("traffic_model", "avg_speed_kmh", "district"): "speed — rollout",
-    ("traffic_model", "avg_speed_kmh", "wave"): "speed — waves",
-    ("traffic_model", "avg_speed_kmh", "ward"): "speed — wards",
-    ("traffic_model", "traffic_accidents", "pilot"): "accidents — pilot",
-    ("traffic_model", "traffic_accidents", "district"): "accidents — rollout",
-    ("fire_point", "fires", "district"): "fires — fire points (headline)",
-    ("fire_point", "fires", "ward"): "fires — wards",
-    ("camera", "solved_share", "district"): "cases solved — cameras (headline)",
-    ("camera", "solved_share", "ward"): "cases solved — wards",
-}
-ZERO = 1e-9
-
-
-def attribution_errors(district, findings) -> list[str]:
-    """Numbers shown under a ward they do not belong to (see the module docstring)."""
-    errors = []
-    for f in findings:
-        if f.level in ("ward", "pilot") and f.has_number and f.wards != [f.ward]:
-            errors.append(f"{f.id}: number averages {f.wards}")
-        if f.level == "pilot" and f.ward != district.pilot_ward(f.programme):
-            errors.append(f"{f.id}: pilot finding for {f.ward}")
-        if f.level == "ward" and f.has_number:
-            ind = INDICATORS[f.outcome]
-            panel = ind.data(district, f.programme)
-            pilot = district.pilot_ward(f.programme)
-            win = comparison_window(
-                panel, district.starts(f.programme), f.ward, exclude=(pilot,) if pilot else ()
-            )
-            if win is None:
-                errors.append(f"{f.id}: a number although no comparison ward was left")
-    return errors
-
-
-def one_district(args: tuple[int, str, int]) -> tuple[list[dict], list[str]]:
-    """Simulate, analyse and score one district; returns one row per studied finding."""
-    index, kind, seed = args
-    rng = np.random.default_rng([seed, index])
-    scenario = random_scenario(rng, kind)
-    with tempfile.TemporaryDirectory() as tmp:
-        truth = write_district(tmp, scenario, seed=int(rng.integers(2**31)))
-        district = load_district(tmp, truth.registry_path)
-        try:
-            findings = district_findings(district)
-        except Exception as exc:  # counted and shown: a report that would not render
-            return [], [f"district {index} ({kind}): CRASH {type(exc).__name__}: {exc}"]
-        errors = attribution_errors(district, findings)
-    rows = []
-    for f in findings:
-        family = FAMILIES.get((f.programme, f.outcome, f.level))
-        if family is None or f.verdict is None:
-            continue
-        s = f.shown
-        has_ci = (
-            f.has_number
-            and s.ci_low is not None
-            and s.ci_high is not None
-            and not (math.isnan(s.ci_low) or math.isnan(s.ci_high))
-        )
-        # an interval the design leaves unbounded ("không giới hạn") covers everything: it is
-        # counted apart, not as coverage
-        unbounded = has_ci and fmt.unbounded(s.ci_low, s.ci_high, as_percent=f.info.percent)
-        has_ci = has_ci and not unbounded
-        rows.append(
-            {
-                "district": index,
-                "kind": kind,
-                "family": family,
-                "id": f.id,
-                "has_number": f.has_number,
-                "category": f.verdict.category,
-                "truth": f.truth,
-                "has_ci": has_ci,
-                "unbounded": unbounded,
-                "covered": bool(
-                    has_ci and f.truth is not None and s.ci_low <= f.truth <= s.ci_high
-                ),
-            }
-        )
-    return rows, [f"district {index} ({kind}): {e}" for e in errors]
-
-
-def run_study(
-    n_districts: int, *, seed: int = 2026, workers: int = 1
-) -> tuple[pd.DataFrame, list[str]]:
-    """Simulate ``n_districts`` districts, the kinds in turn; returns the scored findings and
-    the attribution errors."""
-    tasks = [(i, KINDS[i % len(KINDS)], seed) for i in range(n_districts)]
-    if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
-            results = list(pool.map(one_district, tasks, chunksize=1))
-    else:
-        results = [one_district(t) for t in tasks]
-    rows = [r for rs, _ in results for r in rs]
-    errors = [e for _, es in results for e in es]
-    return pd.DataFrame(rows), errors
-
-
-def _rate(x: pd.Series) -> tuple[float, float, int]:
-    n = len(x)
-    if n == 0:
-        return math.nan, math.nan, 0
-    r = float(x.mean())
-    return r, math.sqrt(r * (1 - r) / n), n
-
-
-def _pct(rate: tuple[float, float, int]) -> str:
-    r, se, n = rate
-    return "—" if n == 0 else f"{100 * r:.1f} ± {100 * se:.1f} ({n})"
-
-
-def summarise(scored: pd.DataFrame) -> pd.DataFrame:
-    """One row per family: false verdicts at a zero truth (per finding and per district),
-    detection at a non-zero truth, coverage of the shown intervals."""
-    out = []
-    for family in dict.fromkeys(FAMILIES.values()):
-        d = scored[scored["family"] == family]
-        if d.empty:
-            continue
-        known = d[d["truth"].notna()]
-        decided = d["category"].isin(["improved", "worsened"])
-        zero = known[known["truth"].abs() <= ZERO]
-        nonzero = known[known["truth"].abs() > ZERO]
-        false_any = (
-            zero.assign(bad=decided.loc[zero.index]).groupby("district")["bad"].any()
-            if len(zero)
-            else pd.Series(dtype=bool)
-        )
-        with_ci = known[known["has_ci"]]
-        out.append(
-            {
-                "family": family,
-                "findings": len(d),
-                "with a number": int(d["has_number"].sum()),
-                "false verdict, truth 0": _pct(_rate(decided.loc[zero.index])),
-                "districts with ≥1 false verdict": _pct(_rate(false_any)),
-                "improved, truth ≠ 0": _pct(_rate(nonzero["category"] == "improved")),
-                "coverage of shown intervals": _pct(_rate(with_ci["covered"])),
-                "unbounded intervals": int(d["unbounded"].sum()),
-                "_false": _rate(decided.loc[zero.index])[0],
-                "_coverage": _rate(with_ci["covered"])[0],
-            }
-        )
-    return pd.DataFrame(out)
-
-
-def detection_by_kind(scored: pd.DataFrame) -> pd.DataFrame:
-    """Share "Improved" among findings with a non-zero truth, by family and kind of district."""
-    known = scored[scored["truth"].notna() & (scored["truth"].abs() > ZERO)]
-    table = known.groupby(["family", "kind"])["category"].apply(lambda c: (c == "improved").mean())
-    return (100 * table).round(0).unstack("kind")
-
-
-def coverage_by_kind(scored: pd.DataFrame) -> pd.DataFrame:
-    """Coverage of the shown (bounded) intervals, by family and kind of district."""
-    known = scored[scored["truth"].notna() & scored["has_ci"]]
-    return (100 * known.groupby(["family", "kind"])["covered"].mean()).round(0).unstack("kind")
-
-
-#: why coverage can fall short in a kind of district: the design assumption it breaks
-WHY = {
-    "spillover": "untreated neighbours gain too, so the comparison moves with the treated "
-    "wards and the estimate is pulled towards zero",
-    "anticipation": "wards react in the weeks before their start, beyond the registry's "
-    "anticipation window, so the base period already carries part of the effect",
-    "common_shock": "a shock that hits treated and comparison wards differently is taken for "
-    "part of the effect",
-    "heterogeneous_waves": "effects that differ between waves or fade make the rollout average "
-    "depend on the weights each wave gets",
-}
-
-
-def shortfalls(summary: pd.DataFrame, by_kind: pd.DataFrame, goal: float = 90.0) -> list[str]:
-    """One line per family whose coverage is below the goal: where (the kinds below it) and
-    the assumption those kinds break."""
-    lines = []
-    for _, r in summary.iterrows():
-        cov = r["_coverage"]
-        if not (isinstance(cov, float) and cov < goal / 100):
-            continue
-        row = by_kind.loc[r["family"]] if r["family"] in by_kind.index else pd.Series(dtype=float)
-        low = [(k, v) for k, v in row.items() if pd.notna(v) and v < goal]
-        low.sort(key=lambda kv: kv[1])
-        where = ", ".join(f"{k} {v:.0f} %" for k, v in low) or "no single kind"
-        why = "; ".join(f"{k}: {WHY[k]}" for k, _ in low if k in WHY)
-        lines.append(
-            f"- **{r['family']}** covers {100 * cov:.1f} %: below {goal:.0f} % in {where}."
-            + (f" Why: {why}." if why else "")
-        )
-    return lines
-
-
-def _table(df: pd.DataFrame, title: str) -> list[str]:
-    kinds = list(df.columns)
-    lines = ["", title, "", "| family | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-    for fam, r in df.iterrows():
-        lines.append(
-            f"| {fam} | "
-            + " | ".join("—" if pd.isna(r[k]) else f"{r[k]:.0f}" for k in kinds)
-            + " |"
-        )
-    return lines
-
-
-def markdown(summary: pd.DataFrame, detection: pd.DataFrame) -> str:
-    cols = [c for c in summary.columns if not c.startswith("_")]
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for _, r in summary.iterrows():
-        lines.append("| " + " | ".join(str(r[c]) for c in cols) + " |")
-    lines += ["", "Detection (% called Improved when the planted effect is not zero), by kind:", ""]
-    kinds = list(detection.columns)
-    lines += ["| family | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
-    for fam, r in detection.iterrows():
-        lines.append(
-            f"| {fam} | "
-            + " | ".join("—" if pd.isna(r[k]) else f"{r[k]:.0f}" for k in kinds)
-            + " |"
-        )
-    return "\n".join(lines)
+from evaluation.validation.decision_accuracy import results_markdown, run_study  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,40 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     t0 = time.time()
     scored, problems = run_study(args.districts, seed=args.seed, workers=args.workers)
-    crashes = [e for e in problems if ": CRASH " in e]
-    errors = [e for e in problems if ": CRASH " not in e]
-    summary = summarise(scored)
-    by_kind = coverage_by_kind(scored)
-    table = "\n".join(
-        [
-            markdown(summary, detection_by_kind(scored)),
-            *_table(by_kind, "Coverage of the shown (bounded) intervals, %, by kind:"),
-            "",
-            "Where coverage falls short of 90 %, and why:",
-            "",
-            *(shortfalls(summary, by_kind) or ["- nowhere."]),
-        ]
-    )
-    minutes = (time.time() - t0) / 60
     command = "python simulations/decision_accuracy.py " + " ".join(argv or sys.argv[1:])
-    text = "\n".join(
-        [
-            "# Decision accuracy on simulated districts",
-            "",
-            f"{args.districts} districts ({', '.join(KINDS)} in turn), seed {args.seed}; "
-            f"`{command.strip()}`; {minutes:.1f} min on {os.cpu_count()} cores "
-            f"({platform.python_implementation()} {platform.python_version()}).",
-            "Cells: percent ± Monte-Carlo standard error (number of findings or districts).",
-            "",
-            table,
-            "",
-            f"Numbers shown under a ward they do not belong to: **{len(errors)}**.",
-            *[f"- {e}" for e in errors[:20]],
-            "",
-            f"Districts whose analysis raised an error: **{len(crashes)}**.",
-            *[f"- {e}" for e in crashes[:20]],
-            "",
-        ]
+    text = results_markdown(
+        scored,
+        problems,
+        n_districts=args.districts,
+        seed=args.seed,
+        command=command,
+        minutes=(time.time() - t0) / 60,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

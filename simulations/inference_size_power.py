@@ -7,7 +7,7 @@ effects and AR(1) errors (ρ = 0.5) calibrated to the demo data, for (i) one tre
 rejection rate of a 5 % test with no effect (size), the coverage of 95 % intervals (no effect,
 a constant planted effect, the demo's wave-specific effects) and the power at the demo data's
 planted effect sizes, with Monte-Carlo standard errors. See
-:mod:`evaluation.design.inference_study` for the data-generating process and the definitions.
+:mod:`evaluation.validation.inference_size_power` for the data-generating process and the definitions.
 
 Usage::
 
@@ -35,7 +35,7 @@ from pathlib import Path  # noqa: E402
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a fresh clone without installing
 
-from evaluation.design import inference_study as sim  # noqa: E402
+from evaluation.validation import inference_size_power as sim  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

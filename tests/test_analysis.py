@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.analysis import evaluate, tables
-from evaluation.analysis.designs import comparison_window
+from evaluation.analysis import evaluate
 from evaluation.analysis.district import load_district
 from evaluation.analysis.evaluate import _coherent
 from evaluation.analysis.findings import Finding, apply_policy
+from evaluation.analysis.record import validate_findings
+from evaluation.analysis.windows import comparison_window
 from evaluation.errors import DataError
-from evaluation.report.findings import validate_findings
+from evaluation.report import tables
 from evaluation.results import Estimate
 
 
@@ -280,7 +281,7 @@ def test_load_district_checks_paths_and_caches(tmp_path):
 
 
 def test_every_caveat_an_official_meets_is_in_vietnamese(findings):
-    from evaluation.report.caveats import vietnamese
+    from evaluation.analysis.caveats import vietnamese
 
     caveats = {w for f in findings if f.estimate is not None for w in f.estimate.warnings}
     assert caveats, "the demo's findings carry caveats"

@@ -128,7 +128,7 @@ def _error_of(path: Path) -> ev.DataError:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_each_malformed_file_raises_a_clear_data_error(name):
     err = _error_of(BAD / name)
-    assert isinstance(err, ValueError)  # DataError is a ValueError (DESIGN.md §4)
+    assert isinstance(err, ValueError)  # DataError is a ValueError (docs/ARCHITECTURE.md §4)
     text = str(err)
     assert str(BAD / name) in text, "the message must name the file"
     for fragment in CASES[name]:
@@ -205,7 +205,7 @@ def test_names_stripped_of_diacritics_or_mixed_in_one_file_are_read_as_the_same_
 ):
     """An ASCII export of any table, and a file mixing spellings ("P. Xuân Đỉnh", "xuan dinh",
     "Phường Xuân Đỉnh"), validates and maps every row to the canonical ward."""
-    from evaluation.data.demo import load_demo
+    from evaluation.data.embedded import load_demo
 
     original = load_demo(table)
     if table == "traffic":

@@ -9,10 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evaluation.batch.inspect import inspect_notebook
-from evaluation.batch.plan import load_plan, load_yaml, parse_parameter, plan_from_dict
-from evaluation.errors import DataError, PlanError
-from evaluation.report.findings import (
+from evaluation.analysis.record import (
     FINDING_FIELDS,
     finding,
     read_findings,
@@ -20,6 +17,9 @@ from evaluation.report.findings import (
     table_columns,
     validate_findings,
 )
+from evaluation.batch.inspect import inspect_notebook
+from evaluation.batch.plan import load_plan, load_yaml, parse_parameter, plan_from_dict
+from evaluation.errors import DataError, PlanError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 WARD_NB = FIXTURES / "ward_fixture.ipynb"
@@ -87,7 +87,7 @@ def test_inspect_notebook_reads_declared_parameters_and_imports():
     info = inspect_notebook(WARD_NB)
     assert set(info.declared) >= {"ward", "data_dir", "results_path", "effect", "fail_wards"}
     assert info.declared["effect"].default == -5.0
-    assert {"numpy", "pandas", "matplotlib.pyplot", "evaluation.report.findings"} <= set(
+    assert {"numpy", "pandas", "matplotlib.pyplot", "evaluation.analysis.record"} <= set(
         info.imports
     )
     # `ev.Estimate` loads evaluation.results lazily: found, so the warm worker imports it once

@@ -1,8 +1,8 @@
-"""The reports' verdicts on districts other than the demo (issue 8): a reduced run of
-``simulations/decision_accuracy.py``.
+"""The reports' verdicts on districts other than the demo: a reduced run of the decision-accuracy
+study (:mod:`evaluation.validation.decision_accuracy`).
 
 Each district is generated with a random pilot ward, wave order and planted effects
-(:mod:`evaluation.design.districts`), written in the documented input format and read back
+(:mod:`evaluation.synthetic.scenarios`), written in the documented input format and read back
 through the analysis layer the notebooks use. What must hold on *any* district:
 
 * no number is shown under a ward it does not belong to (attribution errors: 0);
@@ -20,20 +20,15 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 import tempfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "simulations"))
-
-import decision_accuracy as study  # noqa: E402
-
-from evaluation.analysis.district import load_district  # noqa: E402
-from evaluation.analysis.evaluate import district_findings  # noqa: E402
-from evaluation.design.districts import random_scenario, write_district  # noqa: E402
+from evaluation.analysis.district import load_district
+from evaluation.analysis.evaluate import district_findings
+from evaluation.synthetic.scenarios import random_scenario, write_district
+from evaluation.validation import decision_accuracy as study
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""The second district generator (evaluation.design.districts): format, truth, reproducibility.
+"""The second district generator (evaluation.synthetic.scenarios): format, truth, reproducibility.
 
 Every written table must pass ``pilot-eval validate`` and load through the analysis layer with
 the scenario's cohorts; the truth files must say exactly what was planted (a null scenario's
@@ -18,17 +18,17 @@ import pytest
 import yaml
 
 from evaluation.analysis.district import load_district
-from evaluation.data.demo import traffic_truth
+from evaluation.data.embedded import traffic_truth
 from evaluation.data.registry import load_registry
 from evaluation.data.validate import main as validate_main
-from evaluation.design.districts import (
+from evaluation.errors import DataError
+from evaluation.synthetic.scenarios import (
     KINDS,
     Scenario,
     Wave,
     random_scenario,
     write_district,
 )
-from evaluation.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLES = (

@@ -1,4 +1,4 @@
-"""choose_inference: the design rule of DESIGN.md §4, and the CR1 small-sample factor.
+"""choose_inference: the design rule of docs/ARCHITECTURE.md §4, and the CR1 small-sample factor.
 
 The rule follows MacKinnon & Webb (2017, 2018, 2020): CR1 only with many clusters and many
 treated and untreated clusters; the wild cluster bootstrap with few clusters but several

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.design import inference_study as sim
+from evaluation.validation import inference_size_power as sim
 
 REPS = 150
 
@@ -31,7 +31,7 @@ def study():
     calibration = sim.calibrate_to_demo()
     pilot = sim.pilot_design(calibration)
     rollout = sim.rollout_design(calibration)
-    rollout = sim.Design(**{**rollout.__dict__, "scenarios": ("null", "demo")})
+    rollout = sim.PlantedDesign(**{**rollout.__dict__, "scenarios": ("null", "demo")})
     keep = {
         "pilot": ("twfe_auto", "twfe_cluster"),
         "rollout": ("att_gt_auto", "twfe_auto", "att_gt_analytic", "twfe_cluster"),

@@ -11,7 +11,7 @@ import pytest
 
 import evaluation as ev
 from evaluation.errors import DataError, DesignError
-from evaluation.inference.placebo import placebo_space_matrix, rank_pvalue
+from evaluation.inference.rank_test import placebo_space_matrix, rank_pvalue
 
 
 def before_after(Yp: np.ndarray, n0: int, T0: int):

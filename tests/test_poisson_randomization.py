@@ -12,7 +12,7 @@ a constant proportional effect, Y(0) = Y·exp(−τD), with every assignment sol
 * (a) the interval is the set {τ : p(τ) > α} found by brute force on a grid of τ with the
   generic refit (all 30 assignments of a small design);
 * (b) coverage of a planted constant proportional effect and (c) size at no effect, on
-  fire-like district panels (:mod:`evaluation.design.count_study`), within Monte-Carlo bands.
+  fire-like district panels (:mod:`evaluation.validation.count_intervals`), within Monte-Carlo bands.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ import pytest
 
 import evaluation as ev
 from evaluation.data.prepare import prepare
-from evaluation.design import count_study as cs
 from evaluation.errors import InferenceError
 from evaluation.estimators import twfe as twfe_module
 from evaluation.inference import randomization as ri
+from evaluation.validation import count_intervals as cs
 
 TOL = 1e-8
 

@@ -7,7 +7,7 @@ import pytest
 
 import evaluation as ev
 from evaluation.data.wards import wards as ward_table
-from evaluation.demo import plan
+from evaluation.synthetic.demo import plan
 
 REGISTRY = Path(__file__).parents[1] / "params" / "pilots.yaml"
 

@@ -271,7 +271,7 @@ def test_the_report_layer_never_imports_the_batch():
     rendered) without loading the batch machinery."""
     code = (
         "import sys\n"
-        "import evaluation.report.files, evaluation.report.findings, evaluation.report.html\n"
+        "import evaluation.core.files, evaluation.analysis.record, evaluation.report.html\n"
         "loaded = [m for m in sys.modules if m.startswith('evaluation.batch')]\n"
         "assert not loaded, loaded\n"
     )

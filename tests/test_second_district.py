@@ -1,6 +1,6 @@
 """A second district, end to end through the documented path (issue 8, "done when").
 
-Its data are written by a generator other than the demo's (:mod:`evaluation.design.districts`)
+Its data are written by a generator other than the demo's (:mod:`evaluation.synthetic.scenarios`)
 with another pilot ward, other waves in another order and month, other effects. As the README
 tells a user: copy the monthly plan, point it at the data and the registry, run
 ``pilot-eval batch``. Then the pilot evaluated must be the registry's pilot, no ward or date
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evaluation.design.districts import Scenario, write_district
-from evaluation.report.outcomes import outcome_info
+from evaluation.analysis.outcomes import outcome_info
+from evaluation.synthetic.scenarios import Scenario, write_district
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PILOT, DEMO_WAVE_A = "Cổ Nhuế 2", "2024-07-01"

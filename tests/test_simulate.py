@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
-from evaluation.data.demo import demo_truth, traffic_truth
-from evaluation.demo import plan, simulate_district, write_demo
+from evaluation.data.embedded import demo_truth, traffic_truth
+from evaluation.synthetic.demo import plan, simulate_district, write_demo
 
 ROOT = Path(__file__).parents[1]
 DEMO = ROOT / "data" / "demo"

@@ -10,10 +10,10 @@ import pytest
 
 import evaluation as ev
 from evaluation import formats as fmt
+from evaluation.analysis.outcomes import OUTCOMES
+from evaluation.analysis.policy import Evidence, Policy, decide
+from evaluation.analysis.verdict import Shown, write_verdict
 from evaluation.errors import InferenceError
-from evaluation.report.outcomes import OUTCOMES
-from evaluation.report.policy import Evidence, Policy, decide
-from evaluation.report.verdict import Shown, write_verdict
 
 
 def test_holm_and_bh_against_hand_computation():

@@ -24,7 +24,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from evaluation.report.files import sha256_file
+from evaluation.core.files import sha256_file
 
 __all__ = ["cache_dir", "cache_key", "cached"]
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import math
 
 from evaluation import formats as fmt
-from evaluation.analysis.designs import (
+from evaluation.analysis.district import District
+from evaluation.analysis.findings import Check, Finding
+from evaluation.analysis.windows import (
     INDICATORS,
     TIME,
     UNIT,
@@ -26,8 +28,6 @@ from evaluation.analysis.designs import (
     estimate,
     quiet,
 )
-from evaluation.analysis.district import District
-from evaluation.analysis.findings import Check, Finding
 from evaluation.data.wards import neighbours
 from evaluation.diagnostics.placebo import placebo_in_space, placebo_in_time
 from evaluation.errors import DataError, DesignError, InferenceError

@@ -63,7 +63,7 @@ def default_registry_path() -> Path:
 
 
 def _default_data_dir() -> Path:
-    from evaluation.data.demo import demo_folder
+    from evaluation.data.embedded import demo_folder
 
     return demo_folder()
 
@@ -357,7 +357,7 @@ class District:
         and speed side by side: ``effect_congestion``, ``effect_speed``, counterfactual means."""
         if not (self.data_dir / "truth" / "traffic_daily.parquet").exists():
             return None
-        from evaluation.data.demo import traffic_truth
+        from evaluation.data.embedded import traffic_truth
 
         c = traffic_truth("week", "congestion", folder=self.data_dir)
         s = traffic_truth("week", "speed", folder=self.data_dir)

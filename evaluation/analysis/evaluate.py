@@ -32,7 +32,12 @@ import math
 import pandas as pd
 
 from evaluation import formats as fmt
-from evaluation.analysis.designs import (
+from evaluation.analysis.district import District
+from evaluation.analysis.findings import Finding, apply_policy, not_estimable
+from evaluation.analysis.outcomes import outcome_info
+from evaluation.analysis.policy import Policy
+from evaluation.analysis.traffic import pilot_alternatives, rollout, twfe_contrast
+from evaluation.analysis.windows import (
     INDICATORS,
     RARE_OUTCOMES,
     TIME,
@@ -45,12 +50,7 @@ from evaluation.analysis.designs import (
     treated_cells,
     truth_for,
 )
-from evaluation.analysis.district import District
-from evaluation.analysis.findings import Finding, apply_policy, not_estimable
-from evaluation.analysis.traffic import pilot_alternatives, rollout, twfe_contrast
 from evaluation.errors import DataError, DesignError, InferenceError
-from evaluation.report.outcomes import outcome_info
-from evaluation.report.policy import Policy
 
 __all__ = [
     "default_programme",

@@ -3,7 +3,7 @@
 A :class:`Finding` is one estimate of one programme on one outcome for one scope — the pilot
 ward, the rollout, one wave, one ward — with the comparison it rests on, its window (in the
 registry's dates), the method in words, and, after :func:`apply_policy`, its verdict. Its
-``family`` says which findings are tested together (:mod:`evaluation.report.policy`), and its
+``family`` says which findings are tested together (:mod:`evaluation.analysis.policy`), and its
 ``role`` where a page puts it:
 
 * ``headline`` — the answer to a programme's question (one per question: did the pilot work?
@@ -30,11 +30,11 @@ from typing import Any
 import pandas as pd
 
 from evaluation import formats as fmt
-from evaluation.report.caveats import vietnamese
-from evaluation.report.findings import finding as finding_record
-from evaluation.report.outcomes import Outcome, outcome_info
-from evaluation.report.policy import Evidence, Policy, decide, is_bound, is_finite
-from evaluation.report.verdict import Shown, Verdict, write_verdict
+from evaluation.analysis.caveats import vietnamese
+from evaluation.analysis.outcomes import Outcome, outcome_info
+from evaluation.analysis.policy import Evidence, Policy, decide, is_bound, is_finite
+from evaluation.analysis.record import finding as finding_record
+from evaluation.analysis.verdict import Shown, Verdict, write_verdict
 from evaluation.results import Estimate
 
 __all__ = [
@@ -199,7 +199,7 @@ class Finding:
 
     # ------------------------------------------------------------------ record
     def record(self, notebook: str, registry=None, **extra: Any) -> dict[str, Any]:
-        """This finding as one row of the run's results (:mod:`evaluation.report.findings`)."""
+        """This finding as one row of the run's results (:mod:`evaluation.analysis.record`)."""
         s, e, v = self.shown, self.estimate, self.verdict
         unbounded = fmt.unbounded(s.ci_low, s.ci_high, as_percent=self.info.percent)
         fields: dict[str, Any] = {
@@ -315,7 +315,7 @@ def not_estimable(
 
 def apply_policy(findings: Sequence[Finding], policy: Policy | None = None) -> list[Finding]:
     """Give every finding of a verdict role its verdict under one policy, family by family
-    (:func:`evaluation.report.policy.decide`); other roles get none. Returns the findings."""
+    (:func:`evaluation.analysis.policy.decide`); other roles get none. Returns the findings."""
     policy = policy or Policy()
     judged = [f for f in findings if f.role in VERDICT_ROLES]
     evidence = [_evidence(f) for f in judged]

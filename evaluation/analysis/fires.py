@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation import formats as fmt
-from evaluation.analysis.designs import TIME, UNIT
 from evaluation.analysis.district import District
+from evaluation.analysis.windows import TIME, UNIT
 
 __all__ = [
     "common_shock_rates",

@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from evaluation.analysis.designs import TIME, UNIT, Window, quiet
 from evaluation.analysis.district import District
+from evaluation.analysis.windows import TIME, UNIT, Window, quiet
 from evaluation.estimators.att_gt import att_gt
 from evaluation.estimators.twfe import twfe
 from evaluation.results import Estimate

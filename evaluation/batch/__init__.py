@@ -11,7 +11,7 @@ before anything runs; :func:`run_batch` executes every run in isolated processes
       findings.csv/.xlsx    the findings table for people who work in Excel
       reports/ID.html       one report per run, without code, self-contained
       notebooks/ID.ipynb    the executed notebooks
-      results/ID.json       the findings each notebook recorded (evaluation.report.findings)
+      results/ID.json       the findings each notebook recorded (evaluation.analysis.record)
 
 Modules, one per concern; a module imports only modules listed below it::
 

@@ -69,7 +69,7 @@ BASE_PRELOAD = (
     "papermill",
     "evaluation",
     "evaluation.results",
-    "evaluation.report.findings",
+    "evaluation.analysis.record",
     "evaluation.report.html",
     "evaluation.batch.engine",
     "evaluation.batch.job",
@@ -168,7 +168,7 @@ def limit_threads(threads: int | None) -> None:
 def _child(job: Any, server_pid: int) -> None:
     """The forked child: detach, redirect output to the run's log, run, leave the record."""
     from evaluation.batch.job import execute_job
-    from evaluation.report.files import write_json_atomic
+    from evaluation.core.files import write_json_atomic
 
     os.setpgid(0, 0)  # its own group: a timeout kills the run and anything it started
     _set_pdeathsig()

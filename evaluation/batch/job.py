@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from evaluation.analysis.record import read_findings
 from evaluation.batch import engine as pilot_engine
 from evaluation.batch.engine import CellTimeout, RunTimeout
 from evaluation.batch.manifest import now
 from evaluation.report import html
-from evaluation.report.findings import read_findings
 
 __all__ = ["Job", "WORK_DIR", "execute_job", "failure_record", "error_info"]
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from evaluation.report.files import sha256_file, write_json_atomic
+from evaluation.core.files import sha256_file, write_json_atomic
 
 __all__ = [
     "MANIFEST_SCHEMA",

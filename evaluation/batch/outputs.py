@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.analysis.record import read_findings
 from evaluation.batch.manifest import SUCCEEDED
+from evaluation.core.files import write_text_atomic
 from evaluation.errors import DataError
-from evaluation.report.files import write_text_atomic
-from evaluation.report.findings import read_findings
 from evaluation.report.index import render_index
 from evaluation.report.workbook import write_findings_tables
 

@@ -472,7 +472,7 @@ def _notebook_spec(
         raise PlanError(
             f"{where}: notebook {nb_path.name} does not declare `results_path` — add "
             "`results_path = None` to its parameters cell and end it with "
-            "evaluation.report.findings.record_findings(results_path, findings)"
+            "evaluation.analysis.record.record_findings(results_path, findings)"
         )
     params = _notebook_parameters(entry, info, where, src, shared)
     if "data_dir" in info.declared and settings["data"] is not None:

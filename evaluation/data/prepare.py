@@ -8,7 +8,7 @@ column, example values and the fix — and the designs that cannot identify an e
 back plain numpy arrays the estimators can trust. After this, estimator code never meets a
 missing value, an unsorted time axis or a unit whose cohort changes over time.
 
-Conventions fixed here (DESIGN.md §3):
+Conventions fixed here (docs/ARCHITECTURE.md §4):
 
 * ``cohort`` is the first period a unit is treated; missing (NaN / NaT / None) = never treated.
   A unit is treated in every period ``time >= cohort``.

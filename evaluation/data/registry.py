@@ -2,7 +2,7 @@
 
 The registry is the single source of treatment timing. :func:`add_cohort` joins it onto an
 outcome panel as ``cohort`` — the first period in which a ward is treated, missing for wards
-that never are (DESIGN.md §3) — so a single pilot, a staggered rollout and "no treatment" are
+that never are (docs/ARCHITECTURE.md §4) — so a single pilot, a staggered rollout and "no treatment" are
 all described by one column.
 
 File format::

@@ -14,7 +14,7 @@ replication r
 2. adds the effect to the treated cells of the observed outcome: Y_r = Y + δ·D_r (additive), or
    Y + δ·D_r∘Y (proportional, for counts: δ = −0.1 is a 10 % reduction);
 3. runs the analysis's test and records whether p < 1 − level (the workbench's verdicts call an
-   effect detected when p is below the level, :mod:`evaluation.report.policy`).
+   effect detected when p is below the level, :mod:`evaluation.analysis.policy`).
 
 Power is the share of replications that reject; with few distinct assignments (13 for one
 pilot ward of 13) every one is evaluated and the power is exact over the assignment

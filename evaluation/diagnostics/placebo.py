@@ -3,7 +3,7 @@
 * **In space** (Abadie, Diamond & Hainmueller 2010, §4.2; Abadie, Diamond & Hainmueller 2015):
   re-run the estimator with each control unit (or set of controls, when several units are
   treated) as if it had been treated, the real treated units left out, and rank the real
-  estimate among the placebo ones (:func:`evaluation.inference.placebo.rank_pvalue`: exact when
+  estimate among the placebo ones (:func:`evaluation.inference.rank_test.rank_pvalue`: exact when
   the treated unit was, as far as the statistic can tell, a random draw among the units).
 * **In time** (Abadie 2021, *JEL* 59(2), §7): keep only the pre-period, pretend the programme
   started earlier, and re-estimate. Sizeable "effects" before the programme existed mean the
@@ -30,7 +30,7 @@ from evaluation.estimators.did2x2 import did_2x2
 from evaluation.estimators.sdid import synthetic_did
 from evaluation.estimators.synth import synthetic_control
 from evaluation.estimators.twfe import twfe
-from evaluation.inference.placebo import placebo_sets, rank_pvalue, rmspe_ratio
+from evaluation.inference.rank_test import placebo_sets, rank_pvalue, rmspe_ratio
 from evaluation.results import Estimate
 
 __all__ = ["ESTIMATORS", "PlaceboResult", "placebo_in_space", "placebo_in_time"]

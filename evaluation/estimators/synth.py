@@ -39,7 +39,7 @@ from evaluation.data.prepare import SinglePanel, prepare_single_unit_panel
 from evaluation.errors import DataError
 from evaluation.inference import engine
 from evaluation.inference.choose import Design
-from evaluation.inference.placebo import placebo_sets
+from evaluation.inference.rank_test import placebo_sets
 from evaluation.results import Estimate
 
 __all__ = [

@@ -124,7 +124,7 @@ class ConformalRefit:
 class PlaceboRefit:
     """The placebo-in-space rank test of a synthetic estimator on its outcome matrix (controls
     first): ``fit(Y, n0, t0) -> (estimate, gap)`` re-runs the estimator with other units as
-    the treated (:func:`evaluation.inference.placebo.placebo_space_matrix`)."""
+    the treated (:func:`evaluation.inference.rank_test.placebo_space_matrix`)."""
 
     Y: np.ndarray
     N0: int
@@ -376,7 +376,7 @@ def _conformal(
 def _placebo(
     refit: PlaceboRefit, choice: Choice, design: Design, estimate, level, seed, reps
 ) -> Inference:
-    from evaluation.inference.placebo import describe, placebo_space_matrix, result_warnings
+    from evaluation.inference.rank_test import describe, placebo_space_matrix, result_warnings
 
     res = placebo_space_matrix(
         refit.Y,

@@ -1,16 +1,13 @@
-"""What a run reports: the findings schema, the verdicts, and the HTML officials receive.
+"""Rendering only: what officials and analysts read, from findings the analysis made.
 
-- :mod:`evaluation.report.findings` — the findings schema (``FINDING_FIELDS``), what
-  notebooks call to record their results (:func:`~evaluation.report.findings.finding`,
-  :func:`~evaluation.report.findings.record_findings`), reading and validating them back, and
-  the column order of the findings table;
-- :mod:`evaluation.report.verdict` and the modules beside it — plain-language verdicts in
-  Vietnamese and English, and the policy behind them;
-- :mod:`evaluation.report.html` — the self-contained HTML report of one run and the index page
-  (Jinja2 templates in ``templates/``);
-- :mod:`evaluation.report.files` — atomic file writes for everything a run leaves behind.
+- :mod:`evaluation.report.html` — the self-contained HTML report of one run (Jinja2 templates
+  in ``templates/``), sanitised;
+- :mod:`evaluation.report.index` — the index page of a batch run;
+- :mod:`evaluation.report.workbook` — ``findings.xlsx``;
+- :mod:`evaluation.report.figures`, :mod:`evaluation.report.tables` — figures and small HTML
+  tables that read well in a report without code.
 
-The layer sits below :mod:`evaluation.batch`: the batch imports it, never the reverse, so a
-notebook records its findings without loading any of the batch machinery. Nothing is imported
-here, so ``import evaluation.report.findings`` costs only that module.
+Nothing here decides: verdicts, their wording, the policy, outcome definitions and caveats
+come from :mod:`evaluation.analysis`. The layer sits below :mod:`evaluation.batch`. Nothing is
+imported here, so ``import evaluation.report.html`` costs only that module.
 """

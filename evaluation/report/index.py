@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import formats as fmt
-from evaluation.report.caveats import vietnamese
-from evaluation.report.outcomes import OUTCOMES
-from evaluation.report.policy import LABELS, Policy
+from evaluation.analysis.caveats import vietnamese
+from evaluation.analysis.outcomes import OUTCOMES
+from evaluation.analysis.policy import LABELS, Policy
 
 __all__ = ["describe_row", "policy_of", "render_index", "unique_findings"]
 

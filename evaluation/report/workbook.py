@@ -19,11 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from evaluation.report.files import write_bytes_atomic
-from evaluation.report.findings import table_columns
+from evaluation.analysis.outcomes import OUTCOMES
+from evaluation.analysis.policy import LABELS
+from evaluation.analysis.record import table_columns
+from evaluation.core.files import write_bytes_atomic
 from evaluation.report.index import describe_row, policy_of, unique_findings
-from evaluation.report.outcomes import OUTCOMES
-from evaluation.report.policy import LABELS
 
 __all__ = ["READABLE_COLUMNS", "readable_rows", "write_findings_tables"]
 

@@ -1,6 +1,6 @@
 """Plain-language verdicts in Vietnamese and English, written from a policy decision.
 
-:func:`evaluation.report.policy.decide` says *which* verdict a finding gets; this module says
+:func:`evaluation.analysis.policy.decide` says *which* verdict a finding gets; this module says
 it in words an official reads without statistics training: what was found (the effect in the
 outcome's unit and as a percentage, with its 95 % interval), how sure we are (the p-value, and
 the adjusted one when several findings were tested together), and — for "No clear effect" and
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from evaluation import formats as fmt
-from evaluation.report.outcomes import Outcome
-from evaluation.report.policy import Decision, Policy, is_bound, is_finite
+from evaluation.analysis.outcomes import Outcome
+from evaluation.analysis.policy import Decision, Policy, is_bound, is_finite
 
 __all__ = ["Shown", "Verdict", "write_verdict"]
 

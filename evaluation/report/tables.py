@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from evaluation import formats as fmt
-from evaluation.report.caveats import vietnamese
+from evaluation.analysis.caveats import vietnamese
 
 __all__ = [
     "HTML",
@@ -237,7 +237,7 @@ def headline_table(findings: Sequence, *, truth: bool = False) -> HTML:
 
 def glossary(outcomes: Sequence[str]) -> str:
     """Markdown: each outcome defined once — what is measured, per what, over which period."""
-    from evaluation.report.outcomes import outcome_info
+    from evaluation.analysis.outcomes import outcome_info
 
     lines = []
     for key in dict.fromkeys(outcomes):

@@ -26,7 +26,7 @@ wards at random in each replication: a randomised rollout, the design under whic
 randomization inference is exact (Fisher 1935; Imbens & Rubin 2015, ch. 5).
 
 The demo's process (one draw): the ward × month expectations of
-:func:`evaluation.demo.fires.expected_rates` — population, premise mix, season, Tết, the
+:func:`evaluation.synthetic.demo.fires.expected_rates` — population, premise mix, season, Tết, the
 recording break, the rental campaign, the fire points' effect — with and without the
 programme; counts are drawn as Poisson with those means (a sum of independent Poisson counts
 is Poisson, so monthly counts have exactly the demo generator's distribution), plus the demo's
@@ -46,11 +46,14 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from evaluation.data.wards import wards
-from evaluation.demo import calendar, plan
-from evaluation.demo.fires import expected_rates
 from evaluation.errors import WorkbenchError
 from evaluation.estimators.twfe import twfe
+from evaluation.synthetic.counts import (
+    MEAN_PER_WARD_MONTH,
+    demo_fire_expectations,
+    demo_fire_panel,
+    fire_like_panel,
+)
 
 __all__ = [
     "MEAN_PER_WARD_MONTH",
@@ -61,96 +64,10 @@ __all__ = [
     "interval_replications",
     "estimate_replications",
     "rate_with_error",
+    "demo_estimate",
+    "interval_rows",
+    "demo_rows",
 ]
-
-#: fires per ward-month without the programme (the demo: 152 fires in 624 ward-months)
-MEAN_PER_WARD_MONTH = 0.25
-N_MONTHS = 48
-WARD_SD = 0.3
-MONTH_SD = 0.15
-
-
-def _months(n_months: int = N_MONTHS) -> pd.DatetimeIndex:
-    return pd.date_range(plan.FIRE_START, periods=n_months, freq="MS")
-
-
-def _fire_point_cohorts(names) -> np.ndarray:
-    """The month each ward's fire point opened (NaT: never), in the order of ``names``."""
-    starts = plan.fire_point_starts()
-    months = [starts[w][0].to_period("M").to_timestamp() if w in starts else pd.NaT for w in names]
-    return pd.DatetimeIndex(months).to_numpy()
-
-
-def fire_like_panel(
-    rng: np.random.Generator, effect: float = 0.0, *, n_months: int = N_MONTHS
-) -> pd.DataFrame:
-    """One fire-like ward × month panel with a constant proportional effect exp(``effect``),
-    the fire-point cohorts dealt to the wards at random (see the module docstring).
-
-    Returns columns ``ward``, ``month``, ``fires``, ``population``, ``cohort``.
-    """
-    w = wards()
-    names = w["name_vi"].to_numpy()
-    pop = w["pop_2024_est"].to_numpy(dtype=float)
-    months = _months(n_months)
-    cohort = rng.permutation(_fire_point_cohorts(names))
-    month_effect = (
-        np.log(calendar.month_season(months.month.to_numpy()))
-        - np.log(plan.RECORDING_BREAK_FACTOR) * (months < plan.RECORDING_BREAK)
-        + rng.normal(0.0, MONTH_SD, n_months)
-    )
-    shape = np.exp(rng.normal(0.0, WARD_SD, len(names))[:, None] + month_effect[None, :])
-    rate = pop[:, None] * shape
-    rate *= MEAN_PER_WARD_MONTH / rate.mean()
-    treated = months.to_numpy()[None, :] >= cohort[:, None]  # NaT compares False: never
-    fires = rng.poisson(rate * np.exp(effect * treated))
-    return pd.DataFrame(
-        {
-            "ward": np.repeat(names, n_months),
-            "month": np.tile(months, len(names)),
-            "fires": fires.ravel(),
-            "population": np.repeat(pop, n_months),
-            "cohort": np.repeat(cohort, n_months),
-        }
-    )
-
-
-def demo_fire_expectations() -> pd.DataFrame:
-    """Ward × month expected fires of the demo generator, with (``expected1``) and without
-    (``expected0``) the fire points, the ward's ``population`` and fire-point ``cohort``."""
-    days = pd.date_range(plan.FIRE_START, plan.FIRE_END, freq="D")
-    lam0, lam1, _ = expected_rates(days)
-    months = days.to_period("M").to_timestamp()
-    month_codes, month_index = pd.factorize(months, sort=True)
-    w = wards()
-    names = w["name_vi"].to_numpy()
-
-    def monthly(lam: np.ndarray) -> np.ndarray:
-        per_day = lam.sum(axis=2)  # ward × day
-        out = np.zeros((len(names), len(month_index)))
-        np.add.at(out.T, month_codes, per_day.T)
-        return out
-
-    n_m = len(month_index)
-    return pd.DataFrame(
-        {
-            "ward": np.repeat(names, n_m),
-            "month": np.tile(month_index, len(names)),
-            "expected0": monthly(lam0).ravel(),
-            "expected1": monthly(lam1).ravel(),
-            "population": np.repeat(w["pop_2024_est"].to_numpy(dtype=float), n_m),
-            "cohort": np.repeat(_fire_point_cohorts(names), n_m),
-        }
-    )
-
-
-def demo_fire_panel(expectations: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """One draw of the demo's monthly fire counts from :func:`demo_fire_expectations`
-    (Poisson with the programme's means, plus the fixed arson record)."""
-    fires = rng.poisson(expectations["expected1"].to_numpy())
-    arson_month = pd.Timestamp(plan.ARSON["date"]).to_period("M").to_timestamp()
-    arson = (expectations["ward"] == plan.ARSON["ward"]) & (expectations["month"] == arson_month)
-    return expectations.assign(fires=fires + arson.to_numpy().astype(int))
 
 
 def _poisson_twfe(panel: pd.DataFrame, **options):
@@ -237,3 +154,82 @@ def rate_with_error(hits) -> tuple[float, float]:
     x = np.asarray(hits, dtype=float)
     r = float(x.mean())
     return r, math.sqrt(r * (1 - r) / len(x))
+
+
+def demo_estimate() -> float:
+    """The demo data's own estimate (one draw of the process): fires −49 %."""
+    from evaluation.analysis.district import load_district
+
+    panel = load_district().fires_monthly("fire_point")
+    return twfe(panel, "fires", "ward", "period_start", "cohort", family="poisson",
+                exposure="population", inference="none").estimate  # fmt: skip
+
+
+def pct(x: float) -> str:
+    return f"{100 * math.expm1(x):+.1f} %"
+
+
+def interval_rows(reps: int, n_boot: int, seed: int) -> list[str]:
+    """Markdown rows: coverage, rejection rate and median interval on fire-like panels at
+    planted effects of −40 %, −20 % and none."""
+    rows = [
+        "| planted effect | replications | coverage of the effect (MC se) | rejects no effect "
+        "(MC se) | median interval (percent) | mean estimate | failed |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for k, effect in enumerate((math.log(0.6), math.log(0.8), 0.0)):
+        r = interval_replications(reps, effect, seed=seed + k, n_boot=n_boot)
+        ok = r[r["error"] == ""]
+        cov, cov_se = rate_with_error(ok["covered"])
+        rej, rej_se = rate_with_error(ok["pvalue"] <= 0.05)
+        lo, hi = ok["ci_low"].median(), ok["ci_high"].median()
+        rows.append(
+            f"| {pct(effect)} | {len(ok)} | {100 * cov:.1f} % ({100 * cov_se:.1f}) | "
+            f"{100 * rej:.1f} % ({100 * rej_se:.1f}) | {pct(lo)} to {pct(hi)} | "
+            f"{pct(ok['estimate'].mean())} | {len(r) - len(ok)} |"
+        )
+    return rows
+
+
+def demo_rows(reps: int, seed: int, interval_reps: int, n_boot: int) -> list[str]:
+    """Markdown rows: the point estimate on the demo's own fire process against its planted
+    effect and its estimand (bias), and the interval's coverage there."""
+    demo = demo_estimate()
+    est, targets = estimate_replications(reps, seed=seed)
+    ok = est[est["error"] == ""]["estimate"]
+    mean, sd = float(ok.mean()), float(ok.std(ddof=1))
+    se = sd / math.sqrt(len(ok))
+    share = float((ok <= demo).mean())
+    rows = [
+        "| quantity | log rate ratio | percent change |",
+        "|---|---|---|",
+        f"| planted effect (treated ward-months, with / without) | {targets['planted']:.3f} | "
+        f"{pct(targets['planted'])} |",
+        f"| estimand: Poisson TWFE on the expected counts | {targets['estimand']:.3f} | "
+        f"{pct(targets['estimand'])} |",
+        f"| mean of {len(ok)} estimates (MC se) | {mean:.3f} ({se:.3f}) | {pct(mean)} |",
+        f"| median estimate | {float(ok.median()):.3f} | {pct(float(ok.median()))} |",
+        f"| standard deviation of the estimates | {sd:.3f} | |",
+        f"| the demo's draw | {demo:.3f} | {pct(demo)} |",
+        "",
+        f"Bias against the planted effect: {mean - targets['planted']:+.3f} "
+        f"(MC se {se:.3f}); against the estimand: {mean - targets['estimand']:+.3f}. "
+        f"Draws at or below the demo's {pct(demo)}: {100 * share:.1f} % "
+        f"(the demo's draw is {(demo - mean) / sd:+.2f} standard deviations from the "
+        f"mean). Failed draws: {len(est) - len(ok)}.",
+    ]
+    if interval_reps:
+        cov = _demo_interval_coverage(interval_reps, seed + 1, n_boot, targets["planted"])
+        rows += ["", cov]
+    return rows
+
+
+def _demo_interval_coverage(reps: int, seed: int, n_boot: int, planted: float) -> str:
+    draw = partial(demo_fire_panel, demo_fire_expectations())
+    r = interval_replications(reps, planted, seed=seed, n_boot=n_boot, draw=draw)
+    cov, se = rate_with_error(r.loc[r["error"] == "", "covered"])
+    return (
+        f"Coverage of the planted effect by the 95 % randomization interval on the demo's "
+        f"process ({reps} draws, {n_boot} re-assignments): {100 * cov:.1f} % (MC se "
+        f"{100 * se:.1f})."
+    )

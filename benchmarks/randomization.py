@@ -8,7 +8,7 @@ checks that both give the same p-value and interval.
 
 Usage::
 
-    .venv/bin/python simulations/randomization_speed.py [--reps 999]
+    .venv/bin/python benchmarks/randomization.py [--reps 999]
 """
 
 from __future__ import annotations

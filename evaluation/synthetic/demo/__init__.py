@@ -3,10 +3,10 @@
 ``simulate_district(seed)`` returns every demo table and the truth; ``write_demo(folder)``
 writes them as committed under ``data/demo/`` (plus ``params/pilots.yaml`` and
 ``data/README.md``). The same seed reproduces the same files byte for byte (CSV, YAML) or value
-for value (Parquet); a test checks it. Run ``python -m evaluation.demo --out data/demo``
+for value (Parquet); a test checks it. Run ``python -m evaluation.synthetic.demo --out data/demo``
 (``make demo-data``).
 
-What is planted and why: :mod:`evaluation.demo.plan`.
+What is planted and why: :mod:`evaluation.synthetic.demo.plan`.
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.demo import plan
-from evaluation.demo.plan import DEMO_FILES
+from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo.plan import DEMO_FILES
+from evaluation.synthetic.files import data_notes_yaml
 
 __all__ = ["simulate_district", "write_demo", "DEMO_FILES"]
 
 
 def simulate_district(seed: int = plan.SEED) -> dict[str, object]:
     """Simulate every demo table. Returns a dict of DataFrames plus ``truth`` (a dict)."""
-    from evaluation.demo.fires import simulate_electrical, simulate_fires
-    from evaluation.demo.security import simulate_antt
-    from evaluation.demo.traffic import simulate_traffic
-    from evaluation.demo.truth import summarise_truth
+    from evaluation.synthetic.demo.fires import simulate_electrical, simulate_fires
+    from evaluation.synthetic.demo.security import simulate_antt
+    from evaluation.synthetic.demo.traffic import simulate_traffic
+    from evaluation.synthetic.demo.truth import summarise_truth
 
     streams = np.random.SeedSequence(seed).spawn(4)
     junctions, traffic, truth_traffic = simulate_traffic(np.random.default_rng(streams[0]))
@@ -103,12 +104,13 @@ def render_tables(tables: dict[str, object]) -> dict[str, object]:
         "truth_antt",
     ):
         out[DEMO_FILES[key]] = tables[key]
-    out[DEMO_FILES["notes"]] = (
-        "# How the demo data were recorded (read by every report; see evaluation/data/notes.py).\n"
-        + yaml.safe_dump(plan.data_notes(), allow_unicode=True, sort_keys=False, width=100)
+    out[DEMO_FILES["notes"]] = data_notes_yaml(
+        plan.data_notes()["recording_changes"],
+        header="# How the demo data were recorded (read by every report; "
+        "see evaluation/data/notes.py).\n",
     )
     out[DEMO_FILES["truth"]] = (
-        "# Planted truth of the demo data (machine-readable). Written by evaluation.demo;\n"
+        "# Planted truth of the demo data (machine-readable). Written by evaluation.synthetic.demo;\n"
         "# do not edit: run `make demo-data`. Prose and tables: data/README.md.\n"
         + yaml.safe_dump(tables["truth"], allow_unicode=True, sort_keys=False, width=100)
     )
@@ -128,8 +130,8 @@ def write_demo(
     Every file is written atomically (temporary file, then rename), so an interrupted run
     never leaves a half-written table.
     """
-    from evaluation.demo.dictionary import data_readme
-    from evaluation.demo.registry_file import registry_yaml
+    from evaluation.synthetic.demo.dictionary import data_readme
+    from evaluation.synthetic.demo.registry import demo_registry_yaml
 
     folder = Path(folder)
     tables = simulate_district(seed)
@@ -141,6 +143,6 @@ def write_demo(
         else:
             _text(str(obj), path)
         written.append(path)
-    _text(registry_yaml(), Path(registry))
+    _text(demo_registry_yaml(), Path(registry))
     _text(data_readme(tables), Path(readme))
     return written + [Path(registry), Path(readme)]

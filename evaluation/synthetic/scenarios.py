@@ -58,6 +58,8 @@ import pandas as pd
 from evaluation.data.schema import CAUSES, PREMISE_TYPES, SEVERITIES
 from evaluation.data.wards import adjacency, normalize_ward, wards
 from evaluation.errors import DataError
+from evaluation.synthetic.calendar import TET
+from evaluation.synthetic.files import commented_yaml, data_notes_yaml, registry_yaml
 
 __all__ = ["KINDS", "Wave", "Scenario", "Truth", "random_scenario", "write_district"]
 
@@ -73,19 +75,6 @@ KINDS = (
     "common_shock",
 )
 
-# Tết (lunar new year's day), a fixed fact per year; the calendar covers these years only
-_TET = {
-    2019: "2019-02-05",
-    2020: "2020-01-25",
-    2021: "2021-02-12",
-    2022: "2022-02-01",
-    2023: "2023-01-22",
-    2024: "2024-02-10",
-    2025: "2025-01-29",
-    2026: "2026-02-17",
-    2027: "2027-02-06",
-    2028: "2028-01-26",
-}
 _FIXED_HOLIDAYS = ["01-01", "04-30", "05-01", "09-01", "09-02"]
 
 # traffic: peak length and a mid-density ward's ordinary weekday congestion (minutes), AM / PM
@@ -304,7 +293,7 @@ class Scenario:
         ):
             if len({i[0] for i in items}) < len(items):
                 problems.append(f"{label}: a ward is listed twice")
-        years = set(range(min(_TET), max(_TET) + 1))
+        years = set(range(min(TET), max(TET) + 1))
         for a, b, starts, lead in (
             ("traffic_start", "traffic_end", self.traffic_starts().values(), 28),
             ("fire_start", "fire_end", [pd.Timestamp(d) for _, d, _ in self.fire_points], 31),
@@ -568,7 +557,7 @@ def _tet(days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     holiday = np.zeros(len(d), dtype=bool)
     rush = np.zeros(len(d), dtype=bool)
     for year in range(days[0].year, days[-1].year + 1):
-        t = _day_number(_TET[year])
+        t = _day_number(TET[year])
         holiday |= (d >= t - 2) & (d <= t + 4)
         rush |= (d >= t - 16) & (d < t - 2)
     return holiday, rush
@@ -1158,7 +1147,7 @@ class Truth:
         full = s.traffic_full_effects()
         fire = self.treated_wards("fire_point")
         doc = {
-            "generator": "evaluation.design.districts",
+            "generator": "evaluation.synthetic.scenarios",
             "seed": int(self.seed),
             "kind": s.kind,
             "windows": {
@@ -1270,14 +1259,6 @@ _LABELS = {
 }
 
 
-def _yaml(doc: Any, header: str, width: int = 100, **kw: Any) -> str:
-    import yaml
-
-    # the pure-Python dumper: the same bytes whether or not libyaml is installed
-    body = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=width, **kw)
-    return "".join(f"# {line}\n" for line in header.splitlines()) + body
-
-
 def _registry_yaml(s: Scenario, seed: int) -> str:
     """The pilot registry (format of ``params/pilots.yaml``)."""
     ids = ["traffic_model", "fire_point", "camera"] + [s.common_programme] * (
@@ -1309,12 +1290,11 @@ def _registry_yaml(s: Scenario, seed: int) -> str:
             for w in wards()["name_vi"]
         ]
     header = (
-        f"Pilot registry of a SIMULATED district (evaluation.design.districts, seed {seed}).\n"
+        f"Pilot registry of a SIMULATED district (evaluation.synthetic.scenarios, seed {seed}).\n"
         "Not real data: the planted truth is in truth.yaml beside the tables."
     )
-    # one line per entry, as in params/pilots.yaml
-    doc = {"programmes": programmes, "pilots": pilots}
-    return _yaml(doc, header, width=10_000, default_flow_style=None)
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    return registry_yaml(programmes, pilots, header=comments)
 
 
 def _notes_yaml(s: Scenario) -> str:
@@ -1332,7 +1312,7 @@ def _notes_yaml(s: Scenario) -> str:
                 "(a change in recording, in every ward).",
             }
         )
-    return _yaml({"recording_changes": changes}, "Data-quality events (simulated district).")
+    return data_notes_yaml(changes, header="# Data-quality events (simulated district).\n")
 
 
 def _check_folder(folder: Path, ours: set[str]) -> None:
@@ -1431,9 +1411,9 @@ def write_district(
     texts = {
         registry_path: _registry_yaml(s, seed),
         folder / "data_notes.yaml": _notes_yaml(s),
-        folder / "truth.yaml": _yaml(
+        folder / "truth.yaml": commented_yaml(
             truth.to_dict(),
-            "Planted truth of a SIMULATED district (evaluation.design.districts).\n"
+            "Planted truth of a SIMULATED district (evaluation.synthetic.scenarios).\n"
             "Scenario under `scenario`; realised effects from the simulated outcomes.",
         ),
     }

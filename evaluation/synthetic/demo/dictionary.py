@@ -10,8 +10,8 @@ import inspect
 
 from evaluation.data.schema import SCHEMAS, TableSchema
 from evaluation.data.wards import _wards
-from evaluation.demo import plan
-from evaluation.demo.plan import DEMO_FILES
+from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo.plan import DEMO_FILES
 
 KIND_TEXT = {
     "ward": "ward name",
@@ -64,7 +64,7 @@ def data_readme(tables: dict) -> str:
         "wards before the 1 July 2025 reorganisation) with programme effects planted at known "
         "sizes, so that every estimator in the workbench can be checked against the truth. The "
         "numbers are not real statistics. Everything here is written by the seeded simulator "
-        f"(`evaluation/demo/`, seed {truth['seed']}) with `make demo-data`; do not edit by "
+        f"(`evaluation/synthetic/demo/`, seed {truth['seed']}) with `make demo-data`; do not edit by "
         "hand — a test regenerates the files and checks they are identical.\n",
         "Bring your own data in the same shapes (CSV in UTF-8, UTF-16 or Windows-1258, Excel "
         "`.xlsx`, or Parquet) and check it with `pilot-eval validate FILE`.\n",
@@ -114,7 +114,7 @@ def data_readme(tables: dict) -> str:
         "minutes had no programme run anywhere), `speed_sum` / `speed0_sum`, and the planted "
         "`direct`, `anticipation`, `spillover` effects (fractions). The true average effect over "
         "any set of cells is (Σ congestion_sum − Σ congestion0_sum) / Σ n_obs; "
-        "`evaluation.data.demo.traffic_truth()` computes it per ward × period.\n"
+        "`evaluation.data.embedded.traffic_truth()` computes it per ward × period.\n"
         "- `truth/fire_monthly.csv` — ward × month expected recorded fires, escalations, deaths "
         "and losses without (`…0`) and with (`…1`) the fire programme, and the share of the "
         "programme in force.\n"

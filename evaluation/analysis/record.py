@@ -4,7 +4,7 @@ A *finding* is one estimate a notebook reports — a ward, a programme, an outco
 with its interval and p-value, how they were obtained, and the verdict in Vietnamese and
 English. Notebooks end with::
 
-    from evaluation.report.findings import record_findings
+    from evaluation.analysis.record import record_findings
     record_findings(results_path, findings)
 
 which validates the list against :data:`FINDING_FIELDS` and writes it, atomically, to the JSON
@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.core.files import write_json_atomic
 from evaluation.errors import DataError, examples
-from evaluation.report.files import write_json_atomic
 
 __all__ = [
     "FINDING_FIELDS",
@@ -51,7 +51,7 @@ FINDING_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "warnings": ((list,), False),
 }
 
-_HOW_TO_RECORD = "evaluation.report.findings.record_findings(results_path, [...])"
+_HOW_TO_RECORD = "evaluation.analysis.record.record_findings(results_path, [...])"
 
 
 def validate_findings(obj: Any, source: str = "results") -> list[dict[str, Any]]:

@@ -1,16 +1,17 @@
-"""Write the demo pilot registry (``params/pilots.yaml``) from the simulation plan."""
+"""The demo district's pilot registry (``params/pilots.yaml``), from the simulation plan."""
 
 from __future__ import annotations
 
-import yaml
+from evaluation.synthetic.demo import plan
+from evaluation.synthetic.files import registry_yaml
 
-from evaluation.demo import plan
+__all__ = ["registry_document", "demo_registry_yaml"]
 
 HEADER = """\
 # Pilot registry: which ward started which programme when.
 #
 # This is the demo district's registry, written by `make demo-data` from the simulator's plan
-# (evaluation/demo/plan.py), so it always matches data/demo/. For real data, copy it and edit it.
+# (evaluation/synthetic/demo/plan.py), so it always matches data/demo/. For real data, copy it and edit it.
 #
 # programmes: one block per programme — name_vi/name_en (full names), short_vi/short_en (the
 #   short names on charts and tables), domain (traffic | fire | security), outcomes (the
@@ -67,22 +68,7 @@ def registry_document() -> dict:
     return {"programmes": plan.PROGRAMMES, "pilots": entries}
 
 
-def registry_yaml() -> str:
+def demo_registry_yaml() -> str:
+    """The demo registry as written to ``params/pilots.yaml``."""
     doc = registry_document()
-    body = yaml.safe_dump(
-        {"programmes": doc["programmes"]}, allow_unicode=True, sort_keys=False, width=100
-    )
-    lines = ["pilots:"]
-    for e in doc["pilots"]:
-        inner = ", ".join(f"{k}: {_scalar(v)}" for k, v in e.items())
-        lines.append(f"  - {{{inner}}}")
-    return HEADER + "\n" + body + "\n" + "\n".join(lines) + "\n"
-
-
-def _scalar(v) -> str:
-    return (
-        yaml.safe_dump(v, allow_unicode=True, default_flow_style=True)
-        .strip()
-        .removesuffix("\n...")
-        .strip()
-    )
+    return registry_yaml(doc["programmes"], doc["pilots"], header=HEADER)

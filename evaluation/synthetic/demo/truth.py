@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.wards import _wards
-from evaluation.demo import plan
-from evaluation.demo.fires import P_ESCALATE, expected_per_fire
-from evaluation.demo.traffic import BASE_MINUTES, CLASS_FACTOR
+from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo.fires import P_ESCALATE, expected_per_fire
+from evaluation.synthetic.demo.traffic import BASE_MINUTES, CLASS_FACTOR
 
 
 def _d(ts) -> str:

@@ -11,11 +11,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# Tết (lunar new year's day), a fixed fact per year; a calendar covers these years only
 TET = {
+    2019: "2019-02-05",
+    2020: "2020-01-25",
+    2021: "2021-02-12",
     2022: "2022-02-01",
     2023: "2023-01-22",
     2024: "2024-02-10",
     2025: "2025-01-29",
+    2026: "2026-02-17",
+    2027: "2027-02-06",
+    2028: "2028-01-26",
 }
 HUNG_KINGS = {2022: "2022-04-10", 2023: "2023-04-29", 2024: "2024-04-18", 2025: "2025-04-07"}
 NATIONAL_DAY_EXTRA = {

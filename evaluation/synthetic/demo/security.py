@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.wards import _crosswalk, _wards
-from evaluation.demo import plan
-from evaluation.demo.traffic import _ramp_decay
+from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo.traffic import _ramp_decay
 
 COUNT_COLUMNS = [
     "criminal_cases",

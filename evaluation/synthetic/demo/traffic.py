@@ -11,7 +11,7 @@ with peak lengths L_AM = 150 and L_PM = 180 minutes, a junction random effect in
 1.25, two weeks before Tết × 1.4, Tết week × 0.2, other public holidays × 0.4), a common
 traffic-growth trend of 3 % a year, AR(1) day-to-day noise a_jd (ρ = 0.5, sd 0.22) and peak
 noise b_jdp (sd 0.12). ``effect_wd`` multiplies in the programme (direct effect with ramp and
-decay), anticipation and spillover from :mod:`evaluation.demo.plan`.
+decay), anticipation and spillover from :mod:`evaluation.synthetic.demo.plan`.
 
 Speed: free-flow 25–30 km/h times exp(−0.8 · minutes⁰ / L_p) with noise, times
 (1 − 0.5 × programme effect), so the speed effect is planted exactly (+15 % for −30 %).
@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.wards import _wards, neighbours
-from evaluation.demo import calendar, plan
+from evaluation.synthetic import calendar
+from evaluation.synthetic.demo import plan
 
 PEAK_MINUTES = {"AM": 150.0, "PM": 180.0}
 BASE_MINUTES = {"AM": 25.0, "PM": 35.0}

@@ -25,7 +25,8 @@ import pandas as pd
 
 from evaluation.data.schema import CAUSES, PREMISE_TYPES
 from evaluation.data.wards import _wards
-from evaluation.demo import calendar, plan
+from evaluation.synthetic import calendar
+from evaluation.synthetic.demo import plan
 
 BASE_MIX = {
     "nhà dân": 0.38,

@@ -1,14 +1,16 @@
-"""``python -m evaluation.demo --out data/demo``: regenerate the committed demo data."""
+"""``python -m evaluation.synthetic.demo --out data/demo``: regenerate the committed demo data."""
 
 from __future__ import annotations
 
 import argparse
 
-from evaluation.demo import plan, write_demo
+from evaluation.synthetic.demo import plan, write_demo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m evaluation.demo", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.synthetic.demo", description=__doc__
+    )
     parser.add_argument("--out", default="data/demo", help="folder for the demo tables")
     parser.add_argument("--registry", default="params/pilots.yaml", help="pilot registry to write")
     parser.add_argument("--readme", default="data/README.md", help="data dictionary to write")
