@@ -2,7 +2,7 @@
 
 ``import evaluation as ev`` gives the verbs an analyst uses — the estimators, the checks, the
 design tools and the data loaders. Everything else stays in its module: result types
-(``evaluation.results``, ``evaluation.estimators.att_gt``), the inference methods
+(``evaluation.results``, ``evaluation.estimators.att_gt.results``), the inference methods
 (``evaluation.inference``), the error hierarchy (``evaluation.errors``), findings and reports
 (``evaluation.report``) and batch runs (``evaluation.batch``).
 

@@ -26,7 +26,7 @@ D_r∘Y). Randomization inference (MacKinnon & Webb 2020) compares θ_r(Y_r) wit
 re-assignments a the analysis draws, so the p-value of replication r at *every* δ follows from
 the four arrays θ_r(Y), θ_r(Z_r), θ_a(Y), θ_a(Z_r), which the estimators' vectorised hooks
 (:func:`evaluation.estimators.twfe.randomization_statistic`,
-:meth:`evaluation.estimators.att_gt.AttGt.randomization_statistic`) compute for all
+:meth:`evaluation.estimators.att_gt.results.AttGt.unit_contributions`) compute for all
 replications and re-assignments at once. The conformal test of one treated unit
 (Chernozhukov, Wüthrich & Zhu 2021) is linear in δ the same way, and with cluster-robust
 standard errors an additive effect leaves the TWFE residuals unchanged, so t_r(δ) = (β_r + δ)/

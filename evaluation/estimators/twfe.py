@@ -8,7 +8,7 @@ offset (Santos Silva & Tenreyro 2006; Correia, Guimarães & Zylkin 2020), where 
 rate ratio. With staggered adoption and effects that change over time, β is a weighted average
 of 2×2 comparisons some of which use already-treated units as controls (Goodman-Bacon 2021,
 *J. Econometrics* 225(2)); :func:`evaluation.estimators.bacon.bacon_decomposition` shows the
-weights and :func:`evaluation.estimators.att_gt.att_gt` avoids the problem.
+weights and :func:`evaluation.estimators.att_gt.estimator.att_gt` avoids the problem.
 """
 
 from __future__ import annotations
