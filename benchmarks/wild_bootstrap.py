@@ -13,8 +13,8 @@ buffers to it) is measured on a separate, untimed call.
 Peer: ``wildboottest`` (the Python port of boottest). It has no fixed-effect support, and a
 dummy-variable design of 200,000 × 2,100 would need 3.4 GB for X alone, so it is given the data
 with the fixed effects already projected out (what wrappers around it do); it then omits the
-period-effect term of the bootstrap CRVE (see evaluation/inference/wild.py), so its p-value is
-close to, not equal to, ours. pyfixest's ``wildboottest()`` wrapper is not run: it builds the
+period-effect term of the bootstrap CRVE (see evaluation/inference/wild/kernel.py), so its p-value
+is close to, not equal to, ours. pyfixest's ``wildboottest()`` wrapper is not run: it builds the
 dummy design and ran out of 24 GB on this panel when measured for the issue.
 
 Usage::

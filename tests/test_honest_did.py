@@ -30,9 +30,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import evaluation.inference.honest_did as hd
+import evaluation.inference.honest_did.arp as hd_arp
 from evaluation.errors import DataError
 from evaluation.inference.honest_did import honest_did, sensitivity
+from evaluation.inference.honest_did.rdraws import _r_normals
+from evaluation.inference.honest_did.smoothness import _r_folded_normal_quantile
 
 matplotlib.use("Agg")
 
@@ -157,11 +159,11 @@ def test_stata_readme_original_and_average():
 def test_r_random_numbers():
     # set.seed(0); rnorm(5) in R (default Mersenne-Twister, Inversion).
     np.testing.assert_allclose(
-        hd._r_normals(5, 0), [1.2629543, -0.3262334, 1.3297993, 1.2724293, 0.4146414], atol=5e-8
+        _r_normals(5, 0), [1.2629543, -0.3262334, 1.3297993, 1.2724293, 0.4146414], atol=5e-8
     )
-    z = hd._r_normals(10**6, 0)
+    z = _r_normals(10**6, 0)
     for mu in (0.0, 0.7, 3.0):
-        assert hd._r_folded_normal_quantile(0.95, mu, 0) == pytest.approx(
+        assert _r_folded_normal_quantile(0.95, mu, 0) == pytest.approx(
             np.quantile(np.abs(z + mu), 0.95), abs=1e-12
         )
 
@@ -308,7 +310,7 @@ def test_breakdown_when_nothing_breaks_and_when_not_significant():
 def test_lp_fallback_agrees_with_vertex_enumeration(monkeypatch):
     kw = dict(M=[0.5, 1.5], l_vec=[0.5, 0.5], grid_points=41, n_sims=100)
     enumerated = honest_did(EHEC_BETA, EHEC_SIGMA, 5, 2, **kw)
-    monkeypatch.setattr(hd, "_MAX_BASES", 0)
+    monkeypatch.setattr(hd_arp, "_MAX_BASES", 0)
     lp = honest_did(EHEC_BETA, EHEC_SIGMA, 5, 2, **kw)
     assert "lp" in lp.details
     pd.testing.assert_frame_equal(enumerated.table, lp.table)

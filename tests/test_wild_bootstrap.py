@@ -17,7 +17,11 @@ import pytest
 
 from evaluation.errors import DataError, DesignError, InferenceError
 from evaluation.inference import wild
-from evaluation.inference.wild import _Kernel, _prepare, wild_cluster_bootstrap
+from evaluation.inference.wild import kernel as wild_kernel
+from evaluation.inference.wild import wild_cluster_bootstrap
+from evaluation.inference.wild.kernel import _Kernel
+from evaluation.inference.wild.prepare import _prepare
+from evaluation.inference.wild.weights import _WEBB, _weight_source
 
 # --------------------------------------------------------------------------------------------
 # brute force: the dummy-variable regression re-run on every bootstrap sample
@@ -114,7 +118,7 @@ def _panel(n_clusters, units_per_cluster, periods, seed, effect=0.0, treated_clu
 
 def _weights_matrix(G, m, seed):
     rng = np.random.default_rng(seed)
-    V = wild._WEBB[rng.integers(0, 6, size=(G, m))]
+    V = _WEBB[rng.integers(0, 6, size=(G, m))]
     return np.column_stack([V, np.ones(G), -np.ones(G), rng.choice([-1.0, 1.0], size=(G, 3))])
 
 
@@ -174,14 +178,14 @@ def test_direct_route_for_many_non_nested_levels(monkeypatch, weighted):
     w = np.random.default_rng(1).uniform(0.5, 2, size=len(y)) if weighted else None
     V = _weights_matrix(6, 10, seed=4)
     # cluster = period; unit effects are not nested in periods
-    monkeypatch.setattr(wild, "_MAX_FE_RANK", 0)
+    monkeypatch.setattr(wild_kernel, "_MAX_FE_RANK", 0)
     fast, prob = fast_tstar(y, X, t, (unit, t), w, 0, 0.0, V, True)
     assert _Kernel(prob, True).dense
     brute = brute_tstar(y, X, t, (unit, t), w, 0, 0.0, V, True, prob.ssc)
     np.testing.assert_allclose(fast, brute, rtol=1e-8, atol=1e-10)
     folded, _ = fast_tstar(y, X, t, (unit, t), w, 0, 0.0, V, True, fold=True)
     np.testing.assert_allclose(folded, brute, rtol=1e-8, atol=1e-10)
-    monkeypatch.setattr(wild, "_MAX_FE_RANK", 3000)
+    monkeypatch.setattr(wild_kernel, "_MAX_FE_RANK", 3000)
     low_rank, _ = fast_tstar(y, X, t, (unit, t), w, 0, 0.0, V, True)
     np.testing.assert_allclose(low_rank, brute, rtol=1e-8, atol=1e-10)
 
@@ -508,7 +512,7 @@ def test_exact_fit_is_refused():
 @pytest.mark.parametrize("weight_type", wild.WEIGHT_TYPES)
 def test_weight_draws_have_the_published_moments(weight_type):
     """Mean 0 and variance 1 for all; third moment 1 for Mammen (1993), 0 for the others."""
-    draws, enumerated = wild._weight_source(weight_type, G=50, B=4000, seed=2)
+    draws, enumerated = _weight_source(weight_type, G=50, B=4000, seed=2)
     assert not enumerated
     v = np.hstack([V for _, V in draws.blocks()])
     assert v.shape == (50, 4000)
@@ -523,7 +527,7 @@ def test_weight_draws_have_the_published_moments(weight_type):
 
 @pytest.mark.parametrize("weight_type, base", [("rademacher", 2), ("webb", 6)])
 def test_enumeration_lists_every_weight_vector_once(weight_type, base):
-    draws, enumerated = wild._weight_source(weight_type, G=4, B=9999, seed=0)
+    draws, enumerated = _weight_source(weight_type, G=4, B=9999, seed=0)
     assert enumerated and draws.n == base**4
     v = np.hstack([V for _, V in draws.blocks()])
     assert len({tuple(col) for col in v.T.round(12)}) == base**4

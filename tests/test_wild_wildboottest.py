@@ -20,7 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.inference.wild import _Kernel, _prepare, wild_cluster_bootstrap
+from evaluation.inference.wild import wild_cluster_bootstrap
+from evaluation.inference.wild.kernel import _Kernel
+from evaluation.inference.wild.prepare import _prepare
 
 wbt = pytest.importorskip("wildboottest.wildboottest", reason="wildboottest (test dependency)")
 
