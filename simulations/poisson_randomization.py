@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     with threadpool_limits(1):  # small matrices: BLAS threads only contend
         coverage = cs.interval_rows(args.reps, args.n_boot, args.seed)
-        demo_table = cs.demo_rows(args.demo_reps, args.seed + 10, args.demo_interval_reps, args.n_boot)
+        demo_table = cs.demo_rows(
+            args.demo_reps, args.seed + 10, args.demo_interval_reps, args.n_boot
+        )
     wall = time.perf_counter() - start
     command = "python simulations/poisson_randomization.py " + " ".join(argv or sys.argv[1:])
     text = "\n".join(

@@ -48,11 +48,7 @@ def _layer_of(module: str, layers: list[str]) -> str | None:
 def test_every_pair_of_layers_the_contracts_permit_is_used():
     grimp = pytest.importorskip("grimp")
     contracts = {c["id"]: c for c in _contracts()}
-    layers = [
-        name.strip()
-        for entry in contracts["layers"]["layers"]
-        for name in entry.split("|")
-    ]
+    layers = [name.strip() for entry in contracts["layers"]["layers"] for name in entry.split("|")]
     side = ["evaluation.synthetic", "evaluation.validation"]
     graph = grimp.build_graph("evaluation")
     used: set[tuple[str, str]] = set()
