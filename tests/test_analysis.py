@@ -18,9 +18,9 @@ import pytest
 
 from evaluation.analysis import evaluate
 from evaluation.analysis.district import load_district
-from evaluation.analysis.evaluate import _coherent
 from evaluation.analysis.findings import Finding, apply_policy
 from evaluation.analysis.record import validate_findings
+from evaluation.analysis.single_ward import coherent
 from evaluation.analysis.windows import comparison_window
 from evaluation.errors import DataError
 from evaluation.report import tables
@@ -228,12 +228,12 @@ def _estimate(est, lo, hi, p, method="conformal", scale="difference") -> Estimat
 
 
 def test_incoherent_conformal_sets_are_not_reported_as_intervals():
-    ok = _coherent(_estimate(-6.0, -9.0, 1.0, 0.06))
+    ok = coherent(_estimate(-6.0, -9.0, 1.0, 0.06))
     assert ok.ci_low == -9.0
     for bad in (_estimate(2.4, 2.7, 3.6, 0.03), _estimate(-3.8, -8.8, 2.4, 0.011)):
-        fixed = _coherent(bad)
+        fixed = coherent(bad)
         assert math.isnan(fixed.ci_low) and fixed.pvalue == bad.pvalue
-    assert _coherent(_estimate(2.4, 2.7, 3.6, 0.03, method="randomization")).ci_low == 2.7
+    assert coherent(_estimate(2.4, 2.7, 3.6, 0.03, method="randomization")).ci_low == 2.7
 
 
 def test_percent_effects_display_as_percent_changes():

@@ -12,9 +12,13 @@ notebooks stay thin. Read in this order — each module uses only the ones befor
 * :mod:`~evaluation.analysis.windows` — indicators, comparison windows and planted truth;
 * :mod:`~evaluation.analysis.findings` — a finding: one estimate, judged by the policy;
 * :mod:`~evaluation.analysis.traffic`, :mod:`~evaluation.analysis.fires`,
-  :mod:`~evaluation.analysis.checks` — the rollout by Callaway & Sant'Anna, its waves, the
-  TWFE contrast and the pilot's single-unit alternatives; fire tables; placebo and spill-over
-  checks;
+  :mod:`~evaluation.analysis.checks` — the estimates behind the findings: the rollout by
+  Callaway & Sant'Anna, the TWFE contrast and the pilot's single-unit alternatives; fire
+  tables; placebo and spill-over checks;
+* :mod:`~evaluation.analysis.wording` — the words around a verdict: question, method, window;
+* :mod:`~evaluation.analysis.single_ward` — one ward against the wards not yet treated: the
+  pilot's headline and each ward's own number, or why it has none;
+* :mod:`~evaluation.analysis.staggered` — a rollout's average, its waves and the TWFE contrast;
 * :mod:`~evaluation.analysis.evaluate` — every programme of the registry evaluated with the
   design its timing allows: the findings every page shares;
 * :mod:`~evaluation.analysis.cache` — the findings computed once per data and code version.
