@@ -87,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         current = target.read_text(encoding="utf-8") if target.exists() else ""
         if current != text:
-            print("environment.yml does not match uv.lock; run `make lock` (or "
-                  "`python scripts/environment_from_lock.py`). Expected:\n" + text)
+            print(
+                "environment.yml does not match uv.lock; run `make lock` (or "
+                "`python scripts/environment_from_lock.py`). Expected:\n" + text
+            )
             return 1
         return 0
     target.write_text(text, encoding="utf-8")
