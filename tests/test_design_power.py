@@ -6,8 +6,9 @@
   the analytic MDE: the simulated MDE of one panel varies with that panel's realised error
   variance (≈ 5 % for 200 units) and the Monte-Carlo error of 1,000 replications (≈ 1.5 %);
   the mean over 8 panels has a standard error near 2 %.
-* The simulation is the analysis: each simulated p-value equals the one the estimator reports
-  on the replication's data (randomization inference for TWFE and att_gt, conformal inference,
+* The simulation is the analysis: each simulated p-value (the batched tests of
+  evaluation.inference.batched) equals the one the estimator reports on the replication's data
+  (randomization inference for TWFE and att_gt, conformal inference with either statistic,
   cluster-robust t), and the inference is the one inference="auto" chooses.
 * Size at effect 0 is the level within its Monte-Carlo band; power grows with the effect.
 """
@@ -132,14 +133,7 @@ def _refit_pvalues(an, rows, delta):
 
 
 def _simulated_pvalues(an, rows, delta):
-    ev = an.ev
-    if isinstance(ev, P._ClusterT):
-        from scipy import stats
-
-        t = np.abs(ev.beta[rows] + delta) / ev.se[rows]
-        return 2 * stats.t.sf(t, ev.df)
-    lin = ev.lin if isinstance(ev, P._Mixed) else ev
-    return lin.pvalues(delta, rows)
+    return an.ev.pvalues(delta, rows)  # the batched test of evaluation.inference.batched
 
 
 @pytest.mark.parametrize(
@@ -166,6 +160,23 @@ def test_simulated_pvalues_are_the_estimators(cohorts, kw, method):
     for d in (0.0, delta):
         fitted = _refit_pvalues(an, rows, d)
         assert [m for _, m in fitted] == [method] * len(rows)  # "auto" chose the same
+        np.testing.assert_allclose(
+            _simulated_pvalues(an, rows, d), [p for p, _ in fitted], rtol=0, atol=1e-12
+        )
+
+
+def test_robust_conformal_replications_are_the_estimators():
+    # strongly autocorrelated residuals: statistic="auto" keeps CWZ's mean |û| in some
+    # replications (the batched MixedConformal), and their p-values are the estimator's too
+    data = ar1_panel(13, 0, 40, 0, 0.95, seed=100)
+    data["cohort"] = np.repeat(np.asarray([25] + [np.nan] * 12, dtype=float), 40)
+    an = analysis(data)
+    robust = an.ev.robust
+    assert an.plan.method == "conformal" and robust.any() and not robust.all()
+    rows = [*np.flatnonzero(robust)[:2], np.flatnonzero(~robust)[0]]
+    for d in (0.0, -1.5):
+        fitted = _refit_pvalues(an, rows, d)
+        assert [m for _, m in fitted] == ["conformal"] * len(rows)
         np.testing.assert_allclose(
             _simulated_pvalues(an, rows, d), [p for p, _ in fitted], rtol=0, atol=1e-12
         )

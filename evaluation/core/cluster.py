@@ -32,6 +32,7 @@ __all__ = [
     "cr1_vcov",
     "cr1_dof",
     "t_inference",
+    "t_pvalue",
 ]
 
 
@@ -103,6 +104,13 @@ def cr1_vcov(
     return V
 
 
+def t_pvalue(t, df):
+    """Two-sided p-value 2·P(T_df ≥ |t|) of t statistics (a number or an array)."""
+    from scipy import stats
+
+    return 2 * stats.t.sf(np.abs(t), df)
+
+
 def t_inference(
     estimate: float, se: float, df: int, level: float = 0.95
 ) -> tuple[float, float, float]:
@@ -111,7 +119,6 @@ def t_inference(
 
     if not np.isfinite(se) or se <= 0 or df < 1:
         return float("nan"), float("nan"), float("nan")
-    t = estimate / se
-    p = float(2 * stats.t.sf(abs(t), df))
+    p = float(t_pvalue(estimate / se, df))
     q = float(stats.t.ppf(0.5 + level / 2, df))
     return p, estimate - q * se, estimate + q * se

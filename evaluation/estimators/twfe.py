@@ -292,7 +292,8 @@ def unit_contributions(prep: Panel):
     the same for every permutation of the cohorts). TWFE is linear in the outcome, so the design
     stage (:mod:`evaluation.design.power`) evaluates θ_a(Y + δ·D_r) = θ_a(Y) + δ·θ_a(D_r) for
     every replication r, assignment a and effect δ from these, with matrix products instead of
-    refits (Burlig, Preonas & Woerman 2020 power by simulation; MacKinnon & Webb 2020).
+    refits (:func:`evaluation.inference.batched.randomization_test`; Burlig, Preonas & Woerman
+    2020 power by simulation; MacKinnon & Webb 2020).
     """
     if not prep.balanced or prep.controls.shape[1] or prep.weights is not None:
         return None
@@ -309,6 +310,44 @@ def unit_contributions(prep: Panel):
         return np.swapaxes(suffix[..., starts], -1, -2) / den
 
     return groups.astype(np.int64), contributions
+
+
+def cluster_batch(
+    prep: Panel, data: pd.DataFrame, C: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """TWFE's β̂ and CR1 standard error (clustered by unit) on the observed outcome under each
+    row of cohort positions ``C`` (R × N, units in ``prep``'s sorted order, T = not treated),
+    and the t test's degrees of freedom G − 1: the pieces of the cluster-robust test of many
+    re-assigned designs at once (:func:`evaluation.inference.batched.cluster_t_test`).
+
+    For a balanced panel with one cluster per unit, no controls and no weights (the caller
+    checks). An additive effect δ moves β̂ by δ and leaves the residuals — hence the standard
+    error — unchanged, so the design stage (:mod:`evaluation.design.power`) tests every effect
+    from these. The CR1 small-sample factor G/(G − 1)·(n − 1)/(n − k) is the same for every
+    design, so it is read off :func:`twfe`'s own standard error on the observed design."""
+    C = np.vstack([prep.cohort_pos[None, :], C])  # the observed design first
+    D = (np.arange(prep.T)[None, None, :] >= C[:, :, None]).astype(float)
+
+    def within(X):
+        return (
+            X
+            - X.mean(axis=-1, keepdims=True)
+            - X.mean(axis=-2, keepdims=True)
+            + X.mean(axis=(-2, -1), keepdims=True)
+        )
+
+    Yw = within(prep.wide())
+    Dw = within(D)
+    den = (Dw * Dw).sum(axis=(1, 2))
+    beta = (Dw * Yw[None]).sum(axis=(1, 2)) / den
+    e = Yw[None] - beta[:, None, None] * Dw
+    scores = (Dw * e).sum(axis=2)  # designs × N (cluster = unit)
+    raw = (scores**2).sum(axis=1) / den**2
+    names = (prep.outcome, prep.unit_name, prep.time_name, prep.cohort_name)
+    est = twfe(data, *names, inference="cluster")
+    factor = est.se**2 / raw[0]
+    se = np.sqrt(factor * raw[1:])
+    return beta[1:], se, prep.n_clusters - 1
 
 
 def _twfe_numerator(Y: np.ndarray, C: np.ndarray) -> np.ndarray:

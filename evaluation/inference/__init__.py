@@ -12,7 +12,10 @@ which estimator can run what), runs the method and writes the one explanation. T
 * :mod:`.placebo` — the placebo-in-space rank test of the synthetic estimators;
 * :mod:`.multiple` — Holm and Benjamini–Hochberg adjustment across wards × outcomes;
 * :mod:`.honest_did` — sensitivity of event-study conclusions to violations of parallel trends
-  (Rambachan & Roth 2023).
+  (Rambachan & Roth 2023);
+* :mod:`.batched` — the engine's batched fast paths: the randomization, conformal and
+  cluster-robust tests of many simulated replications at once, for power and MDE
+  (:mod:`evaluation.design.power`), with the rules of the modules above.
 
 Cluster-robust (CR1) covariances are numeric kernels in :mod:`evaluation.core.cluster`. This
 package never imports an estimator.

@@ -60,6 +60,8 @@ __all__ = [
     "conformal_pvalue",
     "choose_statistic",
     "describe",
+    "did_residuals",
+    "extreme_threshold",
     "permutation_index",
     "result_warnings",
     "statistic_words",
@@ -123,8 +125,7 @@ class _NullFitter:
     def residuals(self, theta: float) -> np.ndarray:
         y0 = self.y - theta * self.post
         if self.model == "did":
-            d = y0 - self.Y0.mean(axis=1)
-            return d - d.mean()
+            return did_residuals(y0, self.Y0)
         w, c = simplex_least_squares(
             self.Y0, y0, self.ridge, intercept=self.model == "sc_intercept", init=self._w
         )
@@ -146,6 +147,22 @@ class _NullFitter:
         return float(np.mean(self.y[self.post] - self.Y0[self.post] @ w - c))
 
 
+def did_residuals(y: np.ndarray, Y0: np.ndarray) -> np.ndarray:
+    """Residuals of the DiD counterfactual (equal control weights plus intercept) of the treated
+    path ``y`` (length T) on the controls ``Y0`` (T × J), over all periods. They are linear in
+    ``y``: the residuals of y + δ·z are those of y plus δ·(z − mean z)."""
+    d = y - Y0.mean(axis=1)
+    return d - d.mean()
+
+
+def extreme_threshold(observed):
+    """The conformal test's rule for "at least as extreme": a permuted statistic S_π counts when
+    S_π ≥ this threshold, the observed S less a relative 1e-12 and an absolute 1e-300, so that
+    ties created by rounding in the permuted sums count against rejection. Elementwise on
+    arrays (the batched tests of :mod:`evaluation.inference.batched`)."""
+    return observed * (1 - 1e-12) - 1e-300
+
+
 def permutation_index(T: int, T0: int, permutation: str, n_permutations: int, seed: int):
     """Rows = permutations (the identity first), columns = positions of the post block."""
     post = np.arange(T0, T)
@@ -165,8 +182,7 @@ def _pvalue(
     else:
         stats = np.mean(np.abs(u[index]) ** q, axis=1)
     s0 = stats[0]
-    # ties count against rejection; the tolerance absorbs rounding in the permuted sums
-    p = float(np.mean(stats >= s0 * (1 - 1e-12) - 1e-300))
+    p = float(np.mean(stats >= extreme_threshold(s0)))
     return p, float(s0 ** (1.0 / q))
 
 

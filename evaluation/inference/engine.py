@@ -12,6 +12,12 @@ as a callable.
 
 Adding an inference method means: a row in ``METHODS``, a refit class here, a runner in
 :data:`_RUNNERS`, and the estimators that can offer it building that refit.
+
+The engine runs a method once, on one data set. Its batched fast paths,
+:mod:`evaluation.inference.batched`, run the same tests (the same re-assignments, statistics and
+tie rules, taken from :mod:`.randomization` and :mod:`.conformal`) for the thousands of simulated
+replications of a power calculation at once, from the linear pieces the design stage builds
+(:mod:`evaluation.design.power`).
 """
 
 from __future__ import annotations

@@ -63,8 +63,12 @@ __all__ = [
     "randomization_inference",
     "RandomizationResult",
     "count_assignments",
+    "count_assignments_within",
     "enumerate_assignments",
     "sample_assignments",
+    "reassignments",
+    "min_pvalue",
+    "extreme_threshold",
 ]
 
 
@@ -110,6 +114,40 @@ def count_assignments(cohorts) -> int:
     for m in counts.values():
         total //= math.factorial(m)
     return total
+
+
+def count_assignments_within(cohorts: pd.Series, groups: pd.Series) -> int:
+    """Number of distinct assignments that permute ``cohorts`` (one per unit) within the strata
+    ``groups``: the product of the strata's multinomials."""
+    total = 1
+    for g in groups.unique():
+        total *= count_assignments(cohorts[groups == g])
+    return total
+
+
+def reassignments(
+    cohorts: pd.Series, groups: pd.Series, reps: int, seed: int | None
+) -> tuple[np.ndarray, bool, int]:
+    """The re-assignments the test evaluates, as rows of donor positions (in row a unit j takes
+    the cohort of unit ``donors[a, j]``): every distinct one within strata when there are at
+    most ``reps``, else ``reps`` random permutations drawn with ``seed``. Returns
+    ``(donors, exact, n_assignments)``. :func:`randomization_inference` and the batched tests
+    of the design stage (:mod:`evaluation.inference.batched`) draw them here, so that both
+    see the same assignments for the same seed."""
+    n_assign = count_assignments_within(cohorts, groups)
+    exact = n_assign <= reps
+    donors = (
+        enumerate_assignments(cohorts, groups)
+        if exact
+        else sample_assignments(cohorts, groups, reps, np.random.default_rng(seed))
+    )
+    return donors, exact, n_assign
+
+
+def min_pvalue(n_assign: int, exact: bool, reps: int) -> float:
+    """The smallest p-value the test can give: 1/(distinct assignments) when all are evaluated,
+    else 1/(reps + 1), the observed assignment counted in (Phipson & Smyth 2010)."""
+    return 1 / n_assign if exact else 1 / (reps + 1)
 
 
 def _key(c) -> object:
@@ -230,21 +268,13 @@ def randomization_inference(
     units, groups, n_treated = _unit_cohorts(data, unit, cohort, strata)
     if ci and (time is None or outcome is None):
         raise InferenceError("randomization confidence intervals need 'time' and 'outcome'")
-    n_assign = 1
-    for g in groups.unique():
-        n_assign *= count_assignments(units[groups == g])
     observed = float(fit(data))
     if not np.isfinite(observed):
         raise DesignError(
             "randomization inference: the estimate on the observed data is not finite"
         )
-    exact = n_assign <= reps
     # Assignment a gives unit j the cohort of unit donors[a, j] (a permutation within strata).
-    donors = (
-        enumerate_assignments(units, groups)
-        if exact
-        else sample_assignments(units, groups, reps, np.random.default_rng(seed))
-    )
+    donors, exact, n_assign = reassignments(units, groups, reps, seed)
     vectorised = fast is not None and (linear or not ci)
     by_null = fast_null is not None and not linear and not vectorised
     ev = _Evaluations(fit, data, units, unit, cohort, outcome)
@@ -265,7 +295,7 @@ def randomization_inference(
             "designs (e.g. a permuted cohort without comparison units); use a design where every "
             "assignment is estimable, or permute within strata"
         )
-    min_p = 1 / n_assign if exact else 1 / (len(stats))
+    min_p = min_pvalue(n_assign, exact, reps)
     null.known.setdefault(0.0, (ev.a0, stats))  # τ = 0 is the test just run
     lo = hi = float("nan")
     if ci and linear:
@@ -457,10 +487,18 @@ def sample_assignments(
     return out
 
 
+def extreme_threshold(observed):
+    """The randomization test's rule for "at least as extreme": a re-assigned estimate θ_a
+    counts when |θ_a| ≥ this threshold, |observed| less a tolerance of 1e-10 relative (absolute
+    below 1) so that ties created by floating point count as ties. Elementwise on arrays (the
+    batched tests of :mod:`evaluation.inference.batched` apply it to many observed
+    estimates at once)."""
+    obs = np.abs(observed)
+    return obs - 1e-10 * np.maximum(1.0, obs)
+
+
 def _pvalue(stats: np.ndarray, observed: float) -> float:
-    # a tolerance so that ties created by floating point count as ties
-    tol = 1e-10 * max(1.0, abs(observed))
-    return float(np.mean(np.abs(stats) >= abs(observed) - tol))
+    return float(np.mean(np.abs(stats) >= extreme_threshold(observed)))
 
 
 def invert_linear(
@@ -519,8 +557,7 @@ def invert_linear(
         add(flat & (al_f * be_o > 0), -inf, root)
         add(flat & (al_f != 0) & (al_f * be_o < 0), root, inf)
     # both constant (b_k = b0 = 0): |a_k| ≥ |a0| everywhere or nowhere
-    tol = 1e-10 * max(1.0, abs(a0))
-    add((be1 == 0) & (be2 == 0) & (np.abs(a) >= abs(a0) - tol), -inf, inf)
+    add((be1 == 0) & (be2 == 0) & (np.abs(a) >= extreme_threshold(a0)), -inf, inf)
     low = np.sort(np.concatenate(lows))
     high = np.sort(np.concatenate(highs))
     count = np.searchsorted(low, points, side="right") - np.searchsorted(high, points, side="left")
@@ -633,7 +670,7 @@ class _Search:
         n = len(mags)
         k = _accept_count(n, self.alpha)
         crit = float(np.partition(mags, n - k)[n - k])
-        return abs(t0) - 1e-10 * max(1.0, abs(t0)) - crit, crit  # the ties of _pvalue
+        return float(extreme_threshold(t0) - crit), crit  # the ties of _pvalue
 
     def _eval(self, tau: float):
         tau = float(tau)

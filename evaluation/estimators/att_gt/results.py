@@ -299,7 +299,8 @@ class AttGt:
         aggregation is linear in the outcome, so the design stage
         (:mod:`evaluation.design.power`) evaluates θ_a(Y + δ·D_r) = θ_a(Y) + δ·θ_a(D_r) for
         every replication, assignment and effect with matrix products instead of refits
-        (Callaway & Sant'Anna 2021; Burlig, Preonas & Woerman 2020).
+        (:func:`evaluation.inference.batched.randomization_test`; Callaway & Sant'Anna 2021;
+        Burlig, Preonas & Woerman 2020).
         """
         return contributions_by_unit(
             self, kind, min_e=min_e, max_e=max_e, balance_e=balance_e, na_rm=na_rm
