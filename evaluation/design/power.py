@@ -72,7 +72,7 @@ from evaluation.design.power_results import (
 from evaluation.errors import DataError, examples
 from evaluation.inference import batched, engine
 from evaluation.inference.batched import BatchedTest
-from evaluation.inference.choose import Design, choose_inference, design_limit_warning
+from evaluation.inference.choose import Setting, choose_inference, design_limit_warning
 from evaluation.inference.randomization import (
     count_assignments_within,
     enumerate_assignments,
@@ -133,7 +133,7 @@ class _Plan:
     strata: str | None
     method: str
     reason: str
-    design: Design
+    design: Setting
     level: float
     scale: str
     permutations: int
@@ -266,7 +266,7 @@ def _plan(
     Y = prep.wide()
     labels = np.asarray(data.groupby(unit, sort=True)[cohort].first().reindex(units), dtype=object)
     groups = _unit_strata(data, unit, strata, units)
-    design, available = _design_of(prep, estimator, options)
+    design, available = _setting_of(prep, estimator, options)
     if inference == "auto":
         method, why = choose_inference(
             design.n_clusters,
@@ -319,8 +319,8 @@ def _plan(
     )
 
 
-def _design_of(prep: Panel, estimator: str, options: dict) -> tuple[Design, tuple[str, ...]]:
-    """The Design the estimator hands its inference, and the methods it can run on it
+def _setting_of(prep: Panel, estimator: str, options: dict) -> tuple[Setting, tuple[str, ...]]:
+    """The setting the estimator hands its inference, and the methods it can run on it
     (mirrors twfe's and att_gt's own construction; the tests check they agree)."""
     G = prep.n_clusters
     if estimator == "twfe":
@@ -334,12 +334,12 @@ def _design_of(prep: Panel, estimator: str, options: dict) -> tuple[Design, tupl
         if prep.n_treated == 1 and G == prep.N:
             n_pre = int(prep.cohort_pos[prep.ever_treated][0])
             available.append("conformal")
-        return Design("twfe", G, G1, prep.T, n_pre, prep.cluster_name), tuple(available)
+        return Setting("twfe", G, G1, prep.T, n_pre, prep.cluster_name), tuple(available)
     cpos = prep.cohort_pos
     treated = cpos < prep.T
     if treated.all() and options.get("control", "never") in ("notyet", "notyettreated"):
         treated = cpos < cpos.max()  # the last cohort is the comparison group (as R did)
-    return Design("att_gt", G, int(treated.sum()), prep.T), ("analytic", "randomization")
+    return Setting("att_gt", G, int(treated.sum()), prep.T), ("analytic", "randomization")
 
 
 def _assignments(plan: _Plan, reps: int, seed: int | None) -> tuple[np.ndarray, bool, int]:

@@ -22,7 +22,7 @@ from evaluation.core.cluster import cr1_vcov
 from evaluation.data.prepare import check_level, prepare, show
 from evaluation.errors import DesignError
 from evaluation.inference import engine
-from evaluation.inference.choose import Design
+from evaluation.inference.choose import Setting
 from evaluation.results import Estimate
 
 __all__ = ["did_2x2"]
@@ -129,7 +129,7 @@ def did_2x2(
         refits["cluster"] = engine.StandardError(se, G - 1, label)
         if min(G1, G - G1) >= 1:
             refits["wild"] = engine.WildRefit(prep.y, X, prep.cluster, 3, (), prep.weights)
-    design = Design("did_2x2", G, G1, prep.T, cluster_name=prep.cluster_name)
+    design = Setting("did_2x2", G, G1, prep.T, cluster_name=prep.cluster_name)
     result = engine.infer(
         inference, design, float(delta), refits, level=level, seed=seed, reps=n_boot
     )

@@ -29,7 +29,7 @@ from evaluation.core.linear import cluster_vcov, fit_within
 from evaluation.data.prepare import Panel, check_level, prepare
 from evaluation.errors import DataError, DesignError
 from evaluation.inference import engine
-from evaluation.inference.choose import Design
+from evaluation.inference.choose import Setting
 from evaluation.results import EventStudy, PretrendTest
 
 __all__ = ["event_study"]
@@ -141,7 +141,7 @@ def event_study(
     rel, time_unit = _event_time(prep, frequency)
     reg = _regressors(prep, rel, lo, hi, reference, bin_endpoints, time_unit, window)
     fit = _fit(prep, reg)
-    design = Design(
+    design = Setting(
         "event_study",
         prep.n_clusters,
         prep.n_treated_clusters(),

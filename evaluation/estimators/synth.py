@@ -38,7 +38,7 @@ from evaluation.core.simplex import noise_level, synthdid_weights, synthetic_pat
 from evaluation.data.prepare import SinglePanel, prepare_single_unit_panel
 from evaluation.errors import DataError
 from evaluation.inference import engine
-from evaluation.inference.choose import Design
+from evaluation.inference.choose import Setting
 from evaluation.inference.rank_test import placebo_sets
 from evaluation.results import Estimate
 
@@ -212,7 +212,7 @@ def fit_synthetic(
     omega, lam, point = w["omega"], w["lambda"], w["estimate"]
     parts = synthetic_paths(Y, N0, T0, omega, lam)
     refits = _refits(panel, kind, w, parts[2], o, eta_omega)
-    design = Design(
+    design = Setting(
         _ESTIMATOR[kind],
         n_clusters=int(Y.shape[0]),
         n_treated_clusters=panel.N1,

@@ -28,7 +28,7 @@ from evaluation.core.simplex import synthdid_weights
 from evaluation.data.prepare import Panel, check_level, prepare, prepare_single_unit_panel
 from evaluation.errors import DataError, DesignError
 from evaluation.inference import engine
-from evaluation.inference.choose import Design
+from evaluation.inference.choose import Setting
 from evaluation.inference.randomization import reassigned_cohorts
 from evaluation.results import Estimate
 
@@ -178,8 +178,8 @@ def twfe(
     return _gaussian(prep, data, inference, randomization, level, seed, n_boot, controls, weights)
 
 
-def _design(prep: Panel, estimator: str, n_pre: int | None = None) -> Design:
-    return Design(
+def _design(prep: Panel, estimator: str, n_pre: int | None = None) -> Setting:
+    return Setting(
         estimator,
         prep.n_clusters,
         prep.n_treated_clusters(),

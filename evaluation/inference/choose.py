@@ -37,7 +37,7 @@ from evaluation.errors import InferenceError
 __all__ = [
     "ALIASES",
     "DESCRIBE",
-    "Design",
+    "Setting",
     "FEW_TREATED",
     "MANY_CLUSTERS",
     "MANY_TREATED",
@@ -136,7 +136,7 @@ DESCRIBE = {
 
 
 @dataclass(frozen=True)
-class Design:
+class Setting:
     """What the choice of inference depends on, for one estimator call.
 
     ``n_pre_periods`` is the number of periods before the start of the single treated unit (or
@@ -176,12 +176,12 @@ def methods_of(estimator: str) -> tuple[str, ...]:
         ) from None
 
 
-def _long_pre_period(design: Design) -> bool:
+def _long_pre_period(design: Setting) -> bool:
     n_pre = design.n_pre_periods or 0
     return n_pre >= MIN_PRE_PERIODS and n_pre >= design.n_periods - n_pre
 
 
-def _ideal(design: Design, available: tuple[str, ...]) -> tuple[str, str]:
+def _ideal(design: Setting, available: tuple[str, ...]) -> tuple[str, str]:
     """The method the design calls for; conformal only where the call can run it."""
     G1, G0 = design.n_treated_clusters, design.n_untreated_clusters
     situation = design.describe()
@@ -246,14 +246,14 @@ def choose_inference(
         ``method`` is one of the estimator's :data:`METHODS`; ``reason`` is a sentence for
         ``Estimate.inference``.
     """
-    design = Design(
+    design = Setting(
         estimator, int(n_clusters), int(n_treated_clusters), int(n_periods), n_pre_periods
     )
     return choose(design, available)
 
 
-def choose(design: Design, available: tuple[str, ...] | None = None) -> tuple[str, str]:
-    """:func:`choose_inference` for a :class:`Design`."""
+def choose(design: Setting, available: tuple[str, ...] | None = None) -> tuple[str, str]:
+    """:func:`choose_inference` for a :class:`Setting`."""
     if available is None:
         available = methods_of(design.estimator)
     ideal, reason = _ideal(design, available)
@@ -283,7 +283,7 @@ def choose(design: Design, available: tuple[str, ...] | None = None) -> tuple[st
     raise InferenceError(f"{design.estimator}: no inference method is available for this call")
 
 
-def unsupported(method: str, design: Design) -> str | None:
+def unsupported(method: str, design: Setting) -> str | None:
     """Why ``design`` does not support ``method`` (its tests would not keep their size), or
     None when it does. Randomization inference is exact for any design; the synthetic
     estimators' variance methods carry their own caveats."""
@@ -310,7 +310,7 @@ def unsupported(method: str, design: Design) -> str | None:
     return None
 
 
-def unsupported_warning(method: str, design: Design, auto: tuple[str, str]) -> str | None:
+def unsupported_warning(method: str, design: Setting, auto: tuple[str, str]) -> str | None:
     """The one wording of the caveat when a method was asked for on a design that does not
     support it (the result is still computed): what is wrong and what "auto" would do."""
     why = unsupported(method, design)

@@ -1,6 +1,6 @@
 """The one entry point between the estimators and the inference methods.
 
-An estimator computes its point estimate, then hands :func:`infer` its :class:`Design` and, for
+An estimator computes its point estimate, then hands :func:`infer` its :class:`Setting` and, for
 each method it can run in this call, a *refit*: what that method needs to re-run the estimator
 — the arrays of its regression for the wild bootstrap, a function that re-estimates on data
 with re-assigned cohorts for randomization inference, the treated path and the controls for
@@ -32,7 +32,7 @@ import pandas as pd
 
 from evaluation.errors import InferenceError
 from evaluation.inference import choose as _choose
-from evaluation.inference.choose import DESCRIBE, Design
+from evaluation.inference.choose import DESCRIBE, Setting
 
 __all__ = [
     "Choice",
@@ -181,7 +181,7 @@ _HINTS = {
 _NO_INFERENCE = "no inference requested (point estimate only)"
 
 
-def resolve(requested: Any, design: Design, available: tuple[str, ...]) -> Choice:
+def resolve(requested: Any, design: Setting, available: tuple[str, ...]) -> Choice:
     """Check ``requested`` against the estimator's methods and this call's ``available`` ones
     (those it built a refit for), and resolve ``"auto"`` (:func:`choose.choose`)."""
     estimator = design.estimator
@@ -275,7 +275,7 @@ def _test_fields(res: Any) -> dict[str, Any]:
 
 
 def _standard_error(
-    refit: StandardError, choice: Choice, design: Design, estimate, level, seed, reps
+    refit: StandardError, choice: Choice, design: Setting, estimate, level, seed, reps
 ):
     from evaluation.core.cluster import t_inference
 
@@ -299,7 +299,7 @@ def _standard_error(
 
 
 def _wild(
-    refit: WildRefit, choice: Choice, design: Design, estimate, level, seed, reps
+    refit: WildRefit, choice: Choice, design: Setting, estimate, level, seed, reps
 ) -> Inference:
     from evaluation.inference.wild import wild_cluster_bootstrap
 
@@ -322,7 +322,7 @@ def _wild(
 
 
 def _randomization(
-    refit: RandomizationRefit, choice: Choice, design: Design, estimate, level, seed, reps
+    refit: RandomizationRefit, choice: Choice, design: Setting, estimate, level, seed, reps
 ):
     from evaluation.inference.randomization import randomization_inference
 
@@ -353,7 +353,7 @@ def _randomization(
 
 
 def _conformal(
-    refit: ConformalRefit, choice: Choice, design: Design, estimate, level, seed, reps
+    refit: ConformalRefit, choice: Choice, design: Setting, estimate, level, seed, reps
 ) -> Inference:
     from evaluation.inference.conformal import conformal_inference, describe, result_warnings
 
@@ -380,7 +380,7 @@ def _conformal(
 
 
 def _placebo(
-    refit: PlaceboRefit, choice: Choice, design: Design, estimate, level, seed, reps
+    refit: PlaceboRefit, choice: Choice, design: Setting, estimate, level, seed, reps
 ) -> Inference:
     from evaluation.inference.rank_test import describe, placebo_space_matrix, result_warnings
 
@@ -407,7 +407,7 @@ def _placebo(
 
 
 def _variance(
-    refit: VarianceRefit, choice: Choice, design: Design, estimate, level, seed, reps
+    refit: VarianceRefit, choice: Choice, design: Setting, estimate, level, seed, reps
 ) -> Inference:
     from scipy import stats
 
@@ -444,7 +444,7 @@ _RUNNERS: dict[type, Callable[..., Inference]] = {
 
 def run(
     choice: Choice,
-    design: Design,
+    design: Setting,
     refit: Any,
     estimate: float,
     *,
@@ -470,7 +470,7 @@ def run(
 
 def infer(
     requested: Any,
-    design: Design,
+    design: Setting,
     estimate: float,
     refits: Mapping[str, Any],
     *,

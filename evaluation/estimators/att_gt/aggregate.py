@@ -33,7 +33,7 @@ import pandas as pd
 from evaluation.errors import DataError, DesignError
 from evaluation.estimators.att_gt.bootstrap import _normal_q
 from evaluation.inference import engine
-from evaluation.inference.choose import Design
+from evaluation.inference.choose import Setting
 from evaluation.inference.randomization import reassigned_cohorts
 from evaluation.results import Estimate
 
@@ -190,7 +190,7 @@ def overall_estimate(res, kind, parts, keep_cell, limits, inference, reps) -> Es
         ),
         "randomization": randomization,
     }
-    design = Design("att_gt", res.n_clusters, n_treated_clusters, n_periods)
+    design = Setting("att_gt", res.n_clusters, n_treated_clusters, n_periods)
     result = engine.infer(
         inference,
         design,
@@ -257,7 +257,7 @@ def groups_by_randomization(res, table: pd.DataFrame, keep_cell, limits, reps) -
     pg_group = np.array([np.mean(res._unit_weight * (res._unit_group == gg)) for gg in glist])
     pgg = pg_group[np.searchsorted(glist, g)]
     n_treated_clusters, n_periods, unit, cohort, time = res._design
-    design = Design("att_gt", res.n_clusters, n_treated_clusters, n_periods)
+    design = Setting("att_gt", res.n_clusters, n_treated_clusters, n_periods)
     choice = engine.Choice("randomization", "randomization inference for each cohort", True)
     columns = {"ci_low": [], "ci_high": [], "pvalue": [], "min_pvalue": []}
     for label, est in zip(table["group"], table["estimate"], strict=True):
