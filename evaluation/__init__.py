@@ -45,8 +45,9 @@ _EXPORTS: dict[str, str] = {
     "read_table": "evaluation.data.io",
     "validate_panel": "evaluation.data.panels",
     "aggregate_incidents": "evaluation.data.panels",
+    "load_wards": "evaluation.data.wards",
     "normalize_ward": "evaluation.data.wards",
-    "to_new_wards": "evaluation.data.wards",
+    "to_new_wards": "evaluation.data.levels",
     "load_registry": "evaluation.data.registry",
     "add_cohort": "evaluation.data.registry",
     "load_demo": "evaluation.data.embedded",
@@ -74,9 +75,10 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # static analysers and editors see every export
     from evaluation.data.embedded import load_demo  # noqa: F401
     from evaluation.data.io import read_table  # noqa: F401
+    from evaluation.data.levels import to_new_wards  # noqa: F401
     from evaluation.data.panels import aggregate_incidents, validate_panel  # noqa: F401
     from evaluation.data.registry import add_cohort, load_registry  # noqa: F401
-    from evaluation.data.wards import normalize_ward, to_new_wards  # noqa: F401
+    from evaluation.data.wards import load_wards, normalize_ward  # noqa: F401
     from evaluation.design.power import mde, power  # noqa: F401
     from evaluation.design.rollout import compare_designs, rollout_schedule  # noqa: F401
     from evaluation.diagnostics.bacon import bacon_decomposition  # noqa: F401

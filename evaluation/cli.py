@@ -6,7 +6,8 @@
                      [--scheduler ADDR] [--timeout S] [--engine inprocess|kernel]
                      [--resume] [--quiet]
     pilot-eval run NOTEBOOK [-p NAME VALUE ...] [--out DIR] [--timeout S] [--engine ...]
-    pilot-eval validate FILE [FILE ...]
+    pilot-eval validate FILE [FILE ...] [--wards WARDS.csv] [--unit COL --time COL]
+    pilot-eval init DIR --data DATA                 # a new district: plan, registry, ward table
     pilot-eval report [--out DIR] [batch options]   # params/monthly.yaml (`make report`)
 
 Exit status: 0 every run succeeded; 1 some runs failed or timed out; 2 the plan, a parameter
@@ -131,9 +132,29 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p, batch=False)
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("validate", help="check data files and print every problem found")
-    p.add_argument("files", nargs="+", metavar="FILE")
+    from evaluation.data.validate import add_arguments as add_validate_arguments
+
+    p = sub.add_parser(
+        "validate",
+        help="check data files, the ward table and registries; print every problem found",
+        description="Check data files against the district's ward table (wards.csv beside them, "
+        "or --wards), and pilot registries; print every problem with file, column, rows and "
+        "what to do. Exit 2 if any.",
+    )
+    add_validate_arguments(p)
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser(
+        "init",
+        help="start a new district: a plan, a registry template and a ward table from its data",
+        description="Write DIR/plan.yaml (pointing at DATA and the workbench's notebooks), "
+        "DIR/pilots.yaml (a registry template listing the wards found in the data) and, when "
+        "DATA holds no wards.csv, DIR/wards.csv (the ward names found, population to fill in). "
+        "Existing files are never overwritten.",
+    )
+    p.add_argument("folder", metavar="DIR", help="folder for the plan and registry (created)")
+    p.add_argument("--data", required=True, metavar="DATA", help="the district's data folder")
+    p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser(
         "report", help="run params/monthly.yaml (what `make report` does)", epilog=_EPILOG
@@ -250,9 +271,12 @@ def _prestart(args: argparse.Namespace) -> None:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from evaluation.batch.plan import load_plan
+    from evaluation.batch.preflight import check_plan_inputs
 
     _prestart(args)
-    return _execute(load_plan(args.plan), args, args.out)
+    plan = load_plan(args.plan)
+    check_plan_inputs(plan)  # problems every run would meet: once, before any run
+    return _execute(plan, args, args.out)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -283,10 +307,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
-    from evaluation.data.validate import main as validate_main
+def _cmd_init(args: argparse.Namespace) -> int:
+    from evaluation.batch.init import init_district
 
-    return int(validate_main(list(args.files)) or 0)
+    written, steps = init_district(args.folder, args.data)
+    for path in written:
+        print(f"wrote {path}")
+    print("\nNext:")
+    for i, step in enumerate(steps, start=1):
+        print(f"  {i}. {step}")
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from evaluation.data.validate import run
+
+    return int(run(args) or 0)
 
 
 def _find_monthly() -> Path:
@@ -310,10 +346,13 @@ def _find_monthly() -> Path:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from evaluation.batch.plan import load_plan
+    from evaluation.batch.preflight import check_plan_inputs
 
     plan_path = Path(args.plan) if args.plan else _find_monthly()
     _prestart(args)
-    return _execute(load_plan(plan_path), args, args.out or "output")
+    plan = load_plan(plan_path)
+    check_plan_inputs(plan)
+    return _execute(plan, args, args.out or "output")
 
 
 # --------------------------------------------------------------------------------------------

@@ -111,12 +111,33 @@ def test_the_rollout_headline_leaves_the_pilot_out_and_says_its_window(district,
     assert head.truth_covered() is True
     first = district.starts("traffic_model").drop(pilot).min()
     assert head.window[0] == first
-    assert "đến" in head.design_vi and "không còn phường chưa triển khai" in head.design_vi
+    # the bordering wards of other districts never took the programme: the answer runs past
+    # the last wave's start to the end of the data, and says where its comparisons come from
+    assert head.window[1] >= pd.Timestamp("2025-12-01")
+    assert "5 phường giáp ranh thuộc quận khác" in head.design_vi
+    assert "không còn phường chưa triển khai" not in head.design_vi
 
 
-def test_a_ward_without_a_comparison_gets_no_number_and_names_the_result_that_covers_it(
-    district, findings
-):
+@pytest.fixture(scope="module")
+def lonely(tmp_path_factory):
+    """A generated district with no ward outside its programme: after the last wave starts,
+    no comparison is left."""
+    from evaluation.synthetic.scenarios import Scenario, Universe, Wave, write_district
+
+    folder = tmp_path_factory.mktemp("lonely")
+    rest = [w for w in Universe.bac_tu_liem().names if w != "Tây Tựu"]  # the default pilot
+    waves = (
+        Wave("A", "2024-08-12", tuple(rest[:4]), -0.15),
+        Wave("B", "2024-10-21", tuple(rest[4:8]), -0.25),
+        Wave("C", "2024-12-16", tuple(rest[8:]), -0.20),
+    )
+    truth = write_district(folder, Scenario(waves=waves), seed=4)
+    d = load_district(folder, truth.registry_path)
+    return d, evaluate.district_findings(d)
+
+
+def test_a_ward_without_a_comparison_gets_no_number_and_names_the_result_that_covers_it(lonely):
+    district, findings = lonely
     waves = district.waves("traffic_model")
     last = waves[waves == sorted(set(waves) - {"pilot"})[-1]].index
     for ward in last:
@@ -125,6 +146,27 @@ def test_a_ward_without_a_comparison_gets_no_number_and_names_the_result_that_co
         assert f.verdict.category == "design_limited" and f.verdict.reason == "no_estimate"
         assert f.covered_by == "traffic_model:congestion_minutes:district"
         assert "kết quả toàn quận" in f.verdict.text_vi
+    quarters = [f for f in findings if f.role == "durability"]
+    late = [f for f in quarters if not f.has_number]
+    assert late and all("Không còn phường nào chưa triển khai" in f.reason_vi for f in late)
+
+
+def test_the_last_wave_and_the_months_after_it_get_answers_from_outside_wards(district, findings):
+    waves = district.waves("traffic_model")
+    last = waves[waves == sorted(set(waves) - {"pilot"})[-1]].index
+    for ward in last:
+        f = next(f for f in findings if f.id == f"traffic_model:congestion_minutes:ward:{ward}")
+        assert f.has_number and set(f.comparison or []) <= set(district.comparison_wards) | set(
+            district.ward_names
+        )
+    quarters = [f for f in findings if f.role == "durability" and f.has_number]
+    assert len(quarters) >= 6  # is it still working? quarter by quarter, into 2025
+    assert max(f.window[1] for f in quarters) >= pd.Timestamp("2025-10-01")
+    covered = [f.truth_covered() for f in quarters if f.truth is not None]
+    assert sum(covered) >= len(covered) - 1  # 95 % intervals: at most one miss in ~8
+    check = next(f for f in findings if f.id.endswith("congestion_minutes:outside_pretrend"))
+    assert set(check.wards) == set(district.comparison_wards)
+    assert check.shown.ci_low < 0 < check.shown.ci_high  # planted: they move alike
 
 
 def test_no_number_is_shown_under_a_ward_it_does_not_belong_to(findings):
@@ -138,7 +180,7 @@ def test_no_number_is_shown_under_a_ward_it_does_not_belong_to(findings):
 def test_verdicts_agree_with_their_own_statistics(findings):
     for f in findings:
         v, s = f.verdict, f.shown
-        if f.role not in ("headline", "secondary", "wave", "ward"):
+        if f.role not in ("headline", "secondary", "wave", "ward", "durability"):
             assert v is None, f.id
             continue
         if v.category in ("improved", "worsened"):
@@ -197,11 +239,18 @@ def test_a_pilot_parameter_that_contradicts_the_registry_is_a_data_error(distric
     assert district.pilot_ward("traffic_model", "Co Nhue 2") == "Cổ Nhuế 2"
 
 
+def _with_wards(folder, district):
+    import shutil
+
+    folder.mkdir(exist_ok=True)
+    shutil.copy(district.data_dir / "wards.csv", folder / "wards.csv")
+    return folder
+
+
 def test_data_notes_come_from_the_data_folder(district, tmp_path):
     assert [c.date for c in district.notes.changes("fires")] == [pd.Timestamp("2024-01-01")]
-    assert load_district(tmp_path).notes.recording_changes == ()
-    broken = tmp_path / "broken"
-    broken.mkdir()
+    assert load_district(_with_wards(tmp_path, district)).notes.recording_changes == ()
+    broken = _with_wards(tmp_path / "broken", district)
     (broken / "data_notes.yaml").write_text("recording_changes:\n  - date: [2024\n", "utf-8")
     with pytest.raises(DataError, match=r"data_notes.yaml: not valid YAML at line \d+, column"):
         load_district(broken).notes  # noqa: B018 — read for the error
@@ -270,11 +319,13 @@ def test_tables_escape_and_format_and_carry_labels_for_phones():
     assert tables.p_text(0.0001) == "p < 0,001" and tables.p_text(0.05, "en") == "p = 0.050"
 
 
-def test_load_district_checks_paths_and_caches(tmp_path):
+def test_load_district_checks_paths_and_caches(tmp_path, district):
     with pytest.raises(DataError, match="not a folder"):
         load_district(tmp_path / "nowhere")
+    with pytest.raises(DataError, match="no ward table.*wards.csv"):
+        load_district(tmp_path)
     assert load_district() is load_district()
-    empty = load_district(tmp_path)
+    empty = load_district(_with_wards(tmp_path, district))
     assert not empty.has_truth and empty.truth is None
     with pytest.raises(DataError, match="no traffic table"):
         empty.traffic_weekly()
@@ -315,14 +366,18 @@ def test_the_rollout_belongs_to_its_district_and_its_panel(district):
         y=panel["y"] + np.where(panel["period_start"] >= panel["cohort"], 3.0, 0.0)
     )
 
-    first = District(district.data_dir, district.registry_path, district.registry)
+    first = District(
+        district.data_dir, district.registry_path, district.registry, district.ward_table
+    )
     roll = rollout(first, "traffic_model", "y", panel)
     assert rollout(first, "traffic_model", "y", panel) is roll  # computed once per district
     # the same district, another panel of the same length: its own result
     moved = rollout(first, "traffic_model", "y", other).simple.estimate
     assert moved == pytest.approx(roll.simple.estimate + 3.0, abs=1e-9)
     # another district object: its own result, and nothing kept once the district is gone
-    second = District(district.data_dir, district.registry_path, district.registry)
+    second = District(
+        district.data_dir, district.registry_path, district.registry, district.ward_table
+    )
     assert rollout(second, "traffic_model", "y", panel) is not roll
     gone = weakref.ref(roll)
     del first, roll

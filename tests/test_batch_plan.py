@@ -24,12 +24,21 @@ from evaluation.errors import DataError, PlanError
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 WARD_NB = FIXTURES / "ward_fixture.ipynb"
 DISTRICT_NB = FIXTURES / "district_fixture.ipynb"
+ROOT = Path(__file__).parents[1]
+DEMO = ROOT / "data" / "demo"
 
 
 def write_plan(tmp_path: Path, text: str) -> Path:
+    """The plan, with the demo district's ward table beside it (`ward_table: wards.csv`)."""
+    import shutil
+
+    for name in ("wards.csv", "adjacency.csv", "crosswalk.csv"):
+        shutil.copy(DEMO / name, tmp_path / name)
     p = tmp_path / "plan.yaml"
+    mapping = "notebooks" in text and not text.lstrip().startswith("-")
+    head = "ward_table: wards.csv\n" if mapping and "ward_table:" not in text else ""
     p.write_text(
-        text.replace("WARD_NB", str(WARD_NB)).replace("DISTRICT_NB", str(DISTRICT_NB)),
+        head + text.replace("WARD_NB", str(WARD_NB)).replace("DISTRICT_NB", str(DISTRICT_NB)),
         encoding="utf-8",
     )
     return p
@@ -131,10 +140,16 @@ notebooks:
 
 
 def test_wards_all_and_spelling_variants(tmp_path):
-    pytest.importorskip("evaluation.data.wards", reason="the ward gazetteer is not installed")
-    plan = load_plan(write_plan(tmp_path, "wards: all\nnotebooks: [WARD_NB]\n"))
+    import shutil
+
+    shutil.copy(ROOT / "params" / "pilots.yaml", tmp_path / "pilots.yaml")
+    text = "registry: pilots.yaml\nwards: all\nnotebooks: [WARD_NB]\n"
+    plan = load_plan(write_plan(tmp_path, text))
     wards = [r.ward for r in plan.runs()]
+    # the district's own wards at the level its programmes were assigned: not the bordering
+    # wards of other districts, not the new wards of 2025
     assert len(wards) == 13 and "Cổ Nhuế 2" in wards and len(set(wards)) == 13
+    assert "Mai Dịch" not in wards
     plan = load_plan(write_plan(tmp_path, "wards: [Co Nhue 2, P. Tây Tựu]\nnotebooks: [WARD_NB]\n"))
     assert [r.ward for r in plan.runs()] == ["Cổ Nhuế 2", "Tây Tựu"]
 

@@ -1,5 +1,7 @@
 """Incident records to zero-filled unit × period panels; police periods; traffic cell means."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,7 +13,6 @@ from evaluation.data.panels import (
     period_start,
     police_period,
 )
-from evaluation.data.wards import wards as ward_table
 
 
 def test_police_periods_run_from_the_15th_to_the_14th():
@@ -103,7 +104,7 @@ def test_records_outside_the_window_are_left_out_and_unknown_units_refused(recor
 
 def test_demo_fires_aggregate_to_the_records_total():
     fires = ev.load_demo("fires")
-    wards = ward_table()["name_vi"]
+    wards = sorted(set(fires["ward"]))  # every ward the records name, old and new
     panel = aggregate_incidents(
         fires,
         freq="month",
@@ -112,7 +113,7 @@ def test_demo_fires_aggregate_to_the_records_total():
         start="2022-01-01",
         end="2025-12-31",
     )
-    assert len(panel) == 13 * 48
+    assert len(panel) == len(wards) * 48
     assert panel["incidents"].sum() == len(fires)
     assert panel["deaths"].sum() == fires["deaths"].sum()
     assert panel["loss_mvnd"].sum() == pytest.approx(fires["loss_mvnd"].sum())
@@ -143,7 +144,12 @@ def test_validate_panel_types_and_normalises():
             "so_vu": ["3", "0"],
         }
     )
-    out = ev.validate_panel(raw, "phuong", "ky", counts=["so_vu"])
+    wards = ev.load_wards(Path(__file__).parents[1] / "data" / "demo")
+    out = ev.validate_panel(raw, "phuong", "ky", counts=["so_vu"], wards=wards)
     assert out["phuong"].tolist() == ["Cổ Nhuế 2", "Xuân Đỉnh"]
+    assert out["ward_code"].tolist() == ["00617", "00610"]  # read on each row's date
+    # without the district's ward table names are only tidied, never guessed
+    bare = ev.validate_panel(raw, "phuong", "ky", counts=["so_vu"])
+    assert bare["phuong"].tolist() == ["Co Nhue 2", "P. Xuân Đỉnh"]
     assert out["ky"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-02-15"]
     assert out["so_vu"].dtype == "int64"

@@ -6,22 +6,32 @@ import pandas as pd
 import pytest
 
 import evaluation as ev
-from evaluation.data.wards import wards as ward_table
+from evaluation.data.wards import load_wards
 from evaluation.synthetic.demo import plan
 
 REGISTRY = Path(__file__).parents[1] / "params" / "pilots.yaml"
+DEMO = Path(__file__).parents[1] / "data" / "demo"
+#: the demo district's own wards at the level its programmes were assigned (before 1 July 2025)
+_TABLE = load_wards(DEMO)
+WARDS = [
+    w
+    for w, d in zip(
+        _TABLE.frame(_TABLE.level("2024-01-01").codes)["ward"],
+        _TABLE.frame(_TABLE.level("2024-01-01").codes)["district"],
+        strict=True,
+    )
+    if d == "Bắc Từ Liêm"
+]
 
 
 @pytest.fixture(scope="module")
 def registry():
-    return ev.load_registry(REGISTRY)
+    return ev.load_registry(REGISTRY, load_wards(DEMO))
 
 
 def _panel(freq="MS", start="2023-01-01", end="2025-12-01"):
     periods = pd.date_range(start, end, freq=freq)
-    return pd.DataFrame(
-        [(w, p) for w in ward_table()["name_vi"] for p in periods], columns=["ward", "period_start"]
-    )
+    return pd.DataFrame([(w, p) for w in WARDS for p in periods], columns=["ward", "period_start"])
 
 
 def test_registry_lists_the_pilot_the_waves_and_fire_points(registry):

@@ -1,11 +1,12 @@
-"""A second district, end to end through the documented path (issue 8, "done when").
+"""Another district, end to end through the documented paths: a copied plan, and ``init``.
 
 Its data are written by a generator other than the demo's (:mod:`evaluation.synthetic.scenarios`)
-with another pilot ward, other waves in another order and month, other effects. As the README
-tells a user: copy the monthly plan, point it at the data and the registry, run
-``pilot-eval batch``. Then the pilot evaluated must be the registry's pilot, no ward or date
-of the demo may appear in what the notebooks chose by themselves, and every headline verdict
-must be right against the planted truth.
+for a district that is not Bắc Từ Liêm — Cầu Giấy's eight wards, with their own ward table —
+with the pilot in Dịch Vọng Hậu, two waves in other months and other effects. As the README
+tells a user: copy the monthly plan next to the data, point it at the data and the registry,
+run ``pilot-eval batch``. Then the pilot evaluated must be the registry's pilot, no ward, date
+or name of the demo district may appear on any page, and every headline verdict must be right
+against the planted truth.
 """
 
 from __future__ import annotations
@@ -17,35 +18,80 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from evaluation.analysis.outcomes import outcome_info
-from evaluation.synthetic.scenarios import Scenario, write_district
+from evaluation.data.wards import hanoi_reference
+from evaluation.synthetic.scenarios import Scenario, Universe, Wave, write_district
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PILOT, DEMO_WAVE_A = "Cổ Nhuế 2", "2024-07-01"
+#: every name of the demo district: none may reach another district's pages
+BTL_NAMES = set(hanoi_reference().table["ward"]) | {"Bắc Từ Liêm"}
+
+CAU_GIAY = Universe.of(
+    "Cầu Giấy",
+    ["Quan Hoa", "Nghĩa Đô", "Nghĩa Tân", "Mai Dịch", "Dịch Vọng", "Dịch Vọng Hậu",
+     "Trung Hòa", "Yên Hòa"],
+    [36_000, 45_000, 24_000, 41_000, 28_000, 29_000, 58_000, 42_000],
+    adjacency=[("Quan Hoa", "Dịch Vọng"), ("Quan Hoa", "Nghĩa Đô"), ("Dịch Vọng", "Dịch Vọng Hậu"),
+               ("Dịch Vọng Hậu", "Mai Dịch"), ("Mai Dịch", "Nghĩa Tân"), ("Nghĩa Tân", "Nghĩa Đô"),
+               ("Trung Hòa", "Yên Hòa"), ("Yên Hòa", "Quan Hoa"), ("Trung Hòa", "Dịch Vọng Hậu")],
+    codes=["00160", "00157", "00169", "00167", "00163", "00166", "00175", "00172"],
+)  # fmt: skip
+
+
+def cau_giay_scenario() -> Scenario:
+    """A pilot in Dịch Vọng Hậu, two waves, two wards left untreated; −25 % congestion."""
+    return Scenario(
+        universe=CAU_GIAY,
+        pilot_ward="Dịch Vọng Hậu",
+        pilot_start="2024-03-11",
+        pilot_effect=-0.25,
+        waves=(
+            Wave("A", "2024-08-05", ("Mai Dịch", "Nghĩa Tân", "Trung Hòa"), -0.25),
+            Wave("B", "2024-11-04", ("Quan Hoa", "Yên Hòa"), -0.25),
+        ),
+        fire_points=(
+            ("Trung Hòa", "2022-10-03", -0.2),
+            ("Nghĩa Đô", "2023-01-09", -0.2),
+            ("Mai Dịch", "2023-05-15", -0.2),
+            ("Dịch Vọng", "2023-09-11", -0.2),
+        ),
+        camera_starts=(
+            ("Quan Hoa", "2022-06-15"),
+            ("Yên Hòa", "2022-09-15"),
+            ("Dịch Vọng Hậu", "2023-01-15"),
+            ("Mai Dịch", "2023-04-15"),
+            ("Trung Hòa", "2023-08-15"),
+        ),
+        common_programme=None,
+    )
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    """The README's path: monthly.yaml copied next to the district's data, its data, registry
+    and out keys edited — nothing else (the notebooks are found wherever the plan lies)."""
     exe = Path(sys.executable).with_name("pilot-eval")
     if not exe.exists():
         pytest.skip("console script pilot-eval not installed in this environment")
-    base = tmp_path_factory.mktemp("district2")
+    base = tmp_path_factory.mktemp("caugiay")
     data = base / "data"
-    scenario = Scenario()
+    scenario = cau_giay_scenario()
     truth = write_district(data, scenario, seed=2)
-    plan = yaml.safe_load((ROOT / "params" / "monthly.yaml").read_text(encoding="utf-8"))
-    plan["data"] = str(data)
-    plan["registry"] = str(truth.registry_path)
-    plan["out"] = str(base / "out")
-    plan["wards"] = list(
-        dict.fromkeys([scenario.pilot_ward, DEMO_PILOT, scenario.waves[-1].wards[0]])
+    text = (ROOT / "params" / "monthly.yaml").read_text(encoding="utf-8")
+    text = (
+        text.replace("data: ../data/demo", "data: data")
+        .replace("registry: pilots.yaml", "registry: data/pilots.yaml")
+        .replace("out: ../output", "out: out")
+        .replace(
+            'title: "Đánh giá các mô hình thí điểm quận Bắc Từ Liêm — báo cáo tháng / Bắc Từ Liêm '
+            'pilot evaluation — monthly report"',
+            'title: "Cầu Giấy — báo cáo tháng / monthly report"',
+        )
     )
-    for nb in plan["notebooks"]:
-        nb["notebook"] = str((ROOT / "params" / nb["notebook"]).resolve())
     path = base / "plan.yaml"
-    path.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     proc = subprocess.run(
         [str(exe), "batch", str(path)], capture_output=True, text=True, timeout=1800, cwd=base
     )
@@ -76,13 +122,26 @@ def test_the_pilot_is_the_registry_pilot_not_the_demo_default(run):
     assert head["window"][0] == str(scenario.pilot_start)[:10]
 
 
-def test_no_demo_date_or_pilot_leaks_into_what_the_notebooks_chose(run):
+def test_no_demo_date_pilot_or_ward_name_reaches_any_page(run):
     _, _, out, _ = run
     for f in _findings(out):
         if f.get("window"):
             assert DEMO_WAVE_A not in f["window"], f["finding_id"]
     index = (out / "index.html").read_text(encoding="utf-8")
     assert "01/07/2024" not in index  # the demo's first wave
+    pages = [out / "index.html", *sorted((out / "reports").glob("*.html"))]
+    assert len(pages) == 1 + 4 + 8  # the district notebooks and one report per ward
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        leaked = sorted(n for n in BTL_NAMES if n in text)
+        assert not leaked, (page.name, leaked)
+
+
+def test_wards_all_means_this_districts_wards(run):
+    _, _, out, _ = run
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    wards = sorted(r["ward"] for r in manifest["runs"] if r.get("ward"))
+    assert wards == sorted(CAU_GIAY.names)
 
 
 def test_every_headline_verdict_is_right_against_the_planted_truth(run):

@@ -49,14 +49,31 @@ def _code_digest() -> str:
     return h.hexdigest()
 
 
+@lru_cache(maxsize=1)
+def _library_versions() -> str:
+    """The numeric libraries' versions: another numpy or scipy may give other last digits, so a
+    finding computed under one is never served under another."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in ("numpy", "scipy", "pandas", "statsmodels"):
+        try:
+            out.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name}=?")
+    return ";".join(out)
+
+
 def cache_key(district, policy) -> str:
-    """The key of a district's findings: data files, registry, code and policy."""
+    """The key of a district's findings: data files, registry, code, library versions and
+    policy."""
     h = hashlib.sha256()
     for path in sorted(p for p in Path(district.data_dir).rglob("*") if p.is_file()):
         h.update(str(path.relative_to(district.data_dir)).encode())
         h.update(sha256_file(path).encode())
     h.update(sha256_file(Path(district.registry_path)).encode())
     h.update(_code_digest().encode())
+    h.update(_library_versions().encode())
     h.update(repr(policy).encode())
     return h.hexdigest()[:32]
 

@@ -28,7 +28,6 @@ from evaluation.analysis.windows import (
     estimate,
     quiet,
 )
-from evaluation.data.wards import neighbours
 from evaluation.diagnostics.placebo import placebo_in_space, placebo_in_time
 from evaluation.errors import DataError, DesignError, InferenceError
 
@@ -129,10 +128,18 @@ def _placebo_wards(data, ind: Indicator, kw: dict) -> Check:
 
 def _spillover(district: District, finding: Finding, win, ind: Indicator) -> Check:
     """Re-estimate without comparison wards bordering a ward treated within the window."""
+    if not district.ward_table.has_adjacency:
+        return Check(
+            "Loại phường giáp ranh (lan tỏa)",
+            "Without bordering wards (spill-over)",
+            "Bảng phường không có danh sách phường giáp ranh (adjacency.csv): chưa kiểm tra được.",
+            "The ward table has no list of bordering wards (adjacency.csv): not checked.",
+            None,
+        )
     starts = district.starts(finding.programme)
     end = win.data[TIME].max()
     treated = set(starts[starts <= end].index)
-    near = {w for t in treated for w in neighbours(t)}
+    near = {w for t in treated for w in district.neighbours(t, finding.programme)}
     far = [w for w in win.comparison if w not in near]
     o = finding.info
     if len(far) < 2:

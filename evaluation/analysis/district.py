@@ -19,6 +19,16 @@ period; missing = never treated). Loaded tables are cached per process, keyed on
 paths and modification times — a notebook re-run in the same kernel after the data changed
 reads them again; nothing is shared between processes or runs.
 
+Every ward comes from the district's own ward table (``wards.csv`` in the data folder, or the
+one the plan names): names are read by date, populations give the exposures, neighbours the
+spill-over checks. Each programme is analysed at one level of wards — by default the level at
+which it was assigned (the wards valid on its first start) — and rows recorded at another
+level are carried across it (:mod:`evaluation.data.levels`): traffic exactly, through its
+junctions; counts recorded under new wards end the window at the reorganisation (the exact
+choice), and :meth:`District.carried` says what was done so that the pages can say it too.
+Wards of the table outside the district's own (another ``district``) that never took a
+programme enter as comparison wards.
+
 Everything about *who* was treated *when* comes from the registry — the pilot ward is the
 entry with ``wave: pilot`` (or the single earliest start) — and everything about how the data
 were recorded from the data folder's ``data_notes.yaml`` (e.g. a change in how fires were
@@ -35,10 +45,11 @@ import pandas as pd
 
 from evaluation.data import panels as _panels
 from evaluation.data.io import read_table
+from evaluation.data.levels import Carried, carry_counts, junction_wards
 from evaluation.data.notes import DATA_NOTES, DataNotes, load_data_notes
-from evaluation.data.registry import Registry, add_cohort, load_registry
+from evaluation.data.registry import Registry, add_cohort, home_district, load_registry
 from evaluation.data.schema import SCHEMAS
-from evaluation.data.wards import wards as _ward_table
+from evaluation.data.wards import Level, WardTable, find_ward_table, load_wards
 from evaluation.errors import DataError
 
 __all__ = ["District", "load_district", "default_registry_path", "TABLE_FILES"]
@@ -80,11 +91,14 @@ def _files(folder: Path, name: str) -> list[Path]:
 
 
 @lru_cache(maxsize=16)
-def _read(paths: tuple[str, ...], stamps: tuple[int, ...], schema: str) -> pd.DataFrame:
+def _read(
+    paths: tuple[str, ...], stamps: tuple[int, ...], schema: str, wards: WardTable
+) -> pd.DataFrame:
     del stamps  # part of the cache key only: a changed file is read again
-    parts = [read_table(p) for p in paths]
+    dtype = {"ward_code": str} if "ward_code" in {c.name for c in SCHEMAS[schema].columns} else None
+    parts = [read_table(p, dtype=dtype) for p in paths]
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return _panels.validate_table(df, SCHEMAS[schema], source=paths[0])
+    return _panels.validate_table(df, SCHEMAS[schema], source=paths[0], wards=wards)
 
 
 class District:
@@ -101,13 +115,29 @@ class District:
         (read on first use).
     """
 
-    def __init__(self, data_dir: Path, registry_path: Path, registry: Registry):
+    def __init__(
+        self, data_dir: Path, registry_path: Path, registry: Registry, ward_table: WardTable
+    ):
         self.data_dir = data_dir
         self.registry_path = registry_path
         self.registry = registry
+        #: the district's own ward table (names, codes, populations, neighbours, changes)
+        self.ward_table = ward_table
+        #: how each panel was carried to its level: (panel, level date) → Carried
+        self.carried: dict[tuple[str, pd.Timestamp], Carried] = {}
+        #: how counts recorded under newer wards reach older ones: "truncate" (the window
+        #: ends at the reorganisation), or allocation by "pop_share" / "area_share"
+        self.carry = "truncate"
         #: results computed from this district's data, kept as long as the district is
         #: (e.g. the rollout's ATT(g, t), which several findings read)
         self.memo: dict[tuple, object] = {}
+
+    def alternate(self, carry: str) -> District:
+        """The same district with counts carried across a reorganisation by ``carry`` (a
+        sensitivity check: allocation by population or by area share)."""
+        other = District(self.data_dir, self.registry_path, self.registry, self.ward_table)
+        other.carry = carry
+        return other
 
     def __repr__(self) -> str:
         return f"District({str(self.data_dir)!r}, {self.registry!r})"
@@ -160,9 +190,7 @@ class District:
             if len(earliest) == 1 and (p["start"] > first).any():
                 ward = earliest.iloc[0]
         if requested is not None:
-            from evaluation.data.wards import normalize_ward
-
-            asked = normalize_ward(requested, source="parameter pilot_ward")
+            asked = self.ward_table.normalize(requested, source="parameter pilot_ward")
             if asked != ward:
                 raise DataError(
                     f"parameter pilot_ward={requested!r} contradicts the registry "
@@ -188,26 +216,72 @@ class District:
             raise DataError(f"no table {name!r}; choose one of {', '.join(TABLE_FILES)}")
         paths = _files(self.data_dir, name)
         stamps = tuple(p.stat().st_mtime_ns for p in paths)
-        return _read(tuple(str(p) for p in paths), stamps, TABLE_FILES[name][1]).copy()
+        key = tuple(str(p) for p in paths)
+        return _read(key, stamps, TABLE_FILES[name][1], self.ward_table).copy()
 
     @cached_property
+    def junctions(self) -> pd.DataFrame | None:
+        """``junctions.csv`` (each junction's ward when it was installed), or None."""
+        path = self.data_dir / "junctions.csv"
+        if not path.exists():
+            return None
+        j = read_table(path, dtype={"ward_code": str})
+        return _panels.validate_table(j, SCHEMAS["junction"], str(path), self.ward_table)
+
+    # ------------------------------------------------------------------ wards and levels
+    @cached_property
+    def home_district(self) -> str:
+        """The district whose programmes the registry records (the ``district`` most of its
+        wards have in the ward table); "" when the table names no districts."""
+        return home_district(self.registry, self.ward_table)
+
+    def level(self, programme: str | None = None) -> Level:
+        """The wards a programme is analysed over: those valid on its first start (default:
+        the registry's first start) — the level at which it was assigned."""
+        p = self.registry.pilots
+        if programme is not None:
+            p = self.registry.for_programme(programme)
+        first = p["start"].min() if len(p) else None
+        return self.ward_table.level(first)
+
+    def ward_frame(self, level: Level | None = None) -> pd.DataFrame:
+        """The wards of ``level`` (default: the district's level): ``ward``, ``ward_code``,
+        ``district``, ``urban_class``, ``population`` (the exposure of rates),
+        ``households`` and ``home`` (a ward of the district itself, not a comparison ward
+        from a neighbouring district)."""
+        level = level or self.level()
+        f = self.ward_table.frame(level.codes)
+        home = self.home_district
+        out = f[["ward", "ward_code", "district", "urban_class", "population", "households"]].copy()
+        out["home"] = (out["district"] == home) if home else True
+        return out.reset_index(drop=True)
+
+    @property
     def wards(self) -> pd.DataFrame:
-        """The 13 wards: ``ward``, ``ward_code``, ``urban_class``, ``population`` (2024
-        estimate, the exposure of rates) and ``households``."""
-        w = _ward_table()
-        return pd.DataFrame(
-            {
-                "ward": w["name_vi"],
-                "ward_code": w["ward_code"],
-                "urban_class": w["urban_class"],
-                "population": w["pop_2024_est"].astype(float),
-                "households": w["households_est"].astype(float),
-            }
-        ).reset_index(drop=True)
+        """:meth:`ward_frame` at the district's level (its own wards and comparison wards)."""
+        return self.ward_frame()
 
     @property
     def ward_names(self) -> list[str]:
-        return self.wards["ward"].tolist()
+        """The district's own wards at its level (comparison wards of other districts apart)."""
+        f = self.ward_frame()
+        return f.loc[f["home"], "ward"].tolist()
+
+    @property
+    def comparison_wards(self) -> list[str]:
+        """Wards of neighbouring districts in the ward table, at the district's level: they
+        never took the district's programmes and serve as comparisons."""
+        f = self.ward_frame()
+        return f.loc[~f["home"], "ward"].tolist()
+
+    def neighbours(self, ward: str, programme: str | None = None) -> list[str]:
+        """Wards sharing a border with ``ward`` at the programme's level."""
+        level = self.level(programme)
+        return [
+            self.ward_table.name(c)
+            for c in self.ward_table.neighbour_codes(self.ward_table.code(ward, level.date))
+            if c in level.codes
+        ]
 
     def programme_label(self, programme: str, lang: str = "vi") -> str:
         return self.registry.label(programme, lang)
@@ -227,19 +301,27 @@ class District:
         return add_cohort(panel, self.registry, programme, outside="never")
 
     def _panel(self, name: str, programme: str | None, build) -> pd.DataFrame:
-        """A panel with the cohort of ``programme``, built once per district (a copy is
-        returned, so callers may modify it)."""
-        key = (name, programme)
+        """A panel at the programme's level with its cohort, built once per district and
+        level (a copy is returned, so callers may modify it). ``build(level)`` makes it."""
+        level = self.level(programme)
         cache = self.__dict__.setdefault("_panels", {})
+        base_key = (name, level.date)
+        if base_key not in cache:
+            cache[base_key] = build(level)
+        if programme is None:
+            return cache[base_key].copy()
+        key = (name, level.date, programme)
         if key not in cache:
-            base = build()
-            cache[key] = self.with_cohort(base, programme) if programme else base
+            cache[key] = self.with_cohort(cache[base_key], programme)
         return cache[key].copy()
 
     # ------------------------------------------------------------------ traffic
-    @cached_property
-    def _traffic_weekly(self) -> pd.DataFrame:
+    def _traffic_weekly(self, level: Level) -> pd.DataFrame:
         t = self.table("traffic")
+        codes, rep = junction_wards(t, self.ward_table, level, self.junctions, source="traffic")
+        self.carried[("traffic", level.date)] = rep
+        t = t[codes.notna().to_numpy()].copy()
+        t["ward"] = codes[codes.notna()].map(self.ward_table.name_of).to_numpy()
         w = _panels.aggregate_traffic(t, freq="week")
         first, last = t["date"].min(), t["date"].max()
         # whole weeks only: the first and last weeks of the data may hold a day or two
@@ -248,8 +330,9 @@ class District:
 
     def traffic_weekly(self, programme: str | None = None) -> pd.DataFrame:
         """Ward × week (Monday start): ``congestion_minutes`` and ``avg_speed_kmh`` (means over
-        the junction-peaks observed), ``n_obs``; with ``cohort`` when ``programme`` is given."""
-        return self._panel("traffic_weekly", programme, lambda: self._traffic_weekly)
+        the junction-peaks observed), ``n_obs``; with ``cohort`` when ``programme`` is given.
+        Junctions are placed in the wards of the programme's level (they never move)."""
+        return self._panel("traffic_weekly", programme, self._traffic_weekly)
 
     @cached_property
     def holidays(self) -> list[pd.Timestamp]:
@@ -285,7 +368,11 @@ class District:
         return f
 
     def fire_panel(
-        self, freq: str = "month", exclude: tuple[str, ...] = (), programme: str | None = None
+        self,
+        freq: str = "month",
+        exclude: tuple[str, ...] = (),
+        programme: str | None = None,
+        level: Level | None = None,
     ) -> pd.DataFrame:
         """Ward × month (``freq="month"``) or quarter (``"quarter"``) fire counts.
 
@@ -296,50 +383,105 @@ class District:
         """
         if freq not in ("month", "quarter"):
             raise DataError(f"fire_panel: freq must be 'month' or 'quarter', not {freq!r}")
+        level = level or self.level(programme)
         start, end = self._fire_window
         f = self.fire_records(exclude)
+        cols = ["fires", "escalated", "rental", "deaths", "injuries", "loss_mvnd"]
+        # counted under the ward each fire was recorded in, then carried to the level
+        f["ward"] = f["ward_code"]
         p = _panels.aggregate_incidents(
             f,
             freq="month",
             flags=("escalated", "rental"),
             sums=("deaths", "injuries", "loss_mvnd"),
-            units=self.ward_names,
+            units=self._recorded_units(f["ward_code"], level, start, end),
             start=start,
             end=end,
             count_name="fires",
         )
+        p = self._recorded_only(p, start, end)
+        p, rep = carry_counts(
+            p.rename(columns={"ward": "ward_code"}).assign(ward=lambda d: d["ward_code"]),
+            self.ward_table,
+            level,
+            counts=cols,
+            how=self.carry,
+            integers=False,
+            source="fire_incidents",
+        )
+        if not exclude:
+            self.carried[("fires", level.date)] = rep
         if freq == "quarter":
             p["period_start"] = p["period_start"].dt.to_period("Q").dt.start_time
-            cols = ["fires", "escalated", "rental", "deaths", "injuries", "loss_mvnd"]
             p = p.groupby(["ward", "period_start"], as_index=False, sort=True)[cols].sum()
             p.insert(2, "period_end", p["period_start"] + pd.offsets.QuarterEnd(0))
-        p = p.merge(self.wards[["ward", "population"]], on="ward", how="left")
+        p = p[["ward", "period_start", "period_end", *cols]]
+        p = p.merge(self.ward_frame(level)[["ward", "population"]], on="ward", how="left")
         p["escalated_share"] = p["escalated"] / p["fires"].where(p["fires"] > 0)
         return self.with_cohort(p, programme) if programme else p
 
+    def _recorded_units(self, codes: pd.Series, level: Level, start, end) -> list[str]:
+        """The ward codes a count table covers: every ward it names, and the district's own
+        wards at ``level`` (a ward without a fire still has a zero)."""
+        own = self.ward_frame(level)
+        units = set(codes) | set(own.loc[own["home"], "ward_code"])
+        return sorted(units)
+
+    def _recorded_only(self, p: pd.DataFrame, start, end) -> pd.DataFrame:
+        """Drop the zero cells of wards on dates when they did not exist (a zero-filled grid
+        of old wards after a reorganisation would count fires that were recorded elsewhere)."""
+        t = self.ward_table.table.set_index("ward_code")
+        lo = p["ward"].map(t["valid_from"])
+        hi = p["ward"].map(t["valid_to"])
+        # a month counts for a ward that existed during it (an open end never excludes)
+        first = lo.dt.to_period("M").dt.start_time
+        keep = ~(p["period_start"] < first).fillna(False) & ~(p["period_start"] > hi).fillna(False)
+        return p[keep.astype(bool)].reset_index(drop=True)
+
     def fires_monthly(self, programme: str | None = None) -> pd.DataFrame:
         """Ward × month fire counts with population (see :meth:`fire_panel`)."""
-        return self._panel("fires_monthly", programme, lambda: self.fire_panel("month"))
+        return self._panel("fires_monthly", programme, lambda lv: self._fire_base(lv, "month"))
 
     def fires_quarterly(self, programme: str | None = None) -> pd.DataFrame:
         """Ward × quarter fire counts with population (see :meth:`fire_panel`)."""
-        return self._panel("fires_quarterly", programme, lambda: self.fire_panel("quarter"))
+        return self._panel("fires_quarterly", programme, lambda lv: self._fire_base(lv, "quarter"))
+
+    def _fire_base(self, level: Level, freq: str) -> pd.DataFrame:
+        return self.fire_panel(freq, level=level)
 
     def electrical_monthly(self, programme: str | None = None) -> pd.DataFrame:
         """Ward × month minor electrical incidents (no programme acts on them: a placebo)."""
 
-        def build() -> pd.DataFrame:
+        def build(level: Level) -> pd.DataFrame:
             e = self.table("electrical").rename(columns={"month": "period_start"})
-            e = e.merge(self.wards[["ward", "population"]], on="ward", how="left")
+            e, rep = carry_counts(
+                e,
+                self.ward_table,
+                level,
+                counts=["electrical_incidents"],
+                how=self.carry,
+                integers=False,
+                source="electrical",
+            )
+            self.carried[("electrical", level.date)] = rep
+            e = e.drop(columns=["ward_code"])
+            e = e.merge(self.ward_frame(level)[["ward", "population"]], on="ward", how="left")
             return e.sort_values(["ward", "period_start"]).reset_index(drop=True)
 
         return self._panel("electrical_monthly", programme, build)
 
     # ------------------------------------------------------------------ security and order
-    @cached_property
-    def _security(self) -> pd.DataFrame:
-        a = self.table("antt").sort_values(["ward", "period_start"]).reset_index(drop=True)
-        a = a.merge(self.wards[["ward", "population"]], on="ward", how="left")
+    def _security(self, level: Level) -> pd.DataFrame:
+        a = self.table("antt")
+        counts = [c.name for c in SCHEMAS["antt_period"].columns if c.kind == "count"]
+        a, rep = carry_counts(
+            a, self.ward_table, level, counts=counts, how=self.carry, integers=False,
+            source="antt_period",
+        )  # fmt: skip
+        self.carried[("antt", level.date)] = rep
+        a = a.drop(columns=["ward_code"]).sort_values(["ward", "period_start"])
+        a = a.reset_index(drop=True)
+        a = a.merge(self.ward_frame(level)[["ward", "population"]], on="ward", how="left")
         crimes = a["criminal_cases"].astype(float)
         a["solved_share"] = 100 * a["solved_cases"] / crimes.where(crimes > 0)
         return a
@@ -348,7 +490,7 @@ class District:
         """Ward × police period (15th → 14th): the ANTT indicators with ``population`` and
         ``solved_share`` (percent of criminal cases solved; missing in a period without
         cases); with ``cohort`` when ``programme`` is given."""
-        return self._panel("security", programme, lambda: self._security)
+        return self._panel("security", programme, self._security)
 
     # ------------------------------------------------------------------ planted truth
     @cached_property
@@ -385,15 +527,18 @@ class District:
 
 
 @lru_cache(maxsize=4)
-def _load(data_dir: str, registry_path: str, registry_stamp: int) -> District:
-    del registry_stamp
-    return District(Path(data_dir), Path(registry_path), load_registry(registry_path))
+def _load(data_dir: str, registry_path: str, wards_path: str, stamps: tuple[int, ...]) -> District:
+    del stamps
+    table = load_wards(wards_path)
+    return District(Path(data_dir), Path(registry_path), load_registry(registry_path, table), table)
 
 
 def load_district(
-    data_dir: str | Path | None = None, registry_path: str | Path | None = None
+    data_dir: str | Path | None = None,
+    registry_path: str | Path | None = None,
+    ward_table: str | Path | None = None,
 ) -> District:
-    """The district's data and registry, loaded once per process.
+    """The district's data, ward table and registry, loaded once per process.
 
     Parameters
     ----------
@@ -401,11 +546,15 @@ def load_district(
         Folder with the tables (file names as in ``data/demo/``); default: the demo data.
     registry_path
         The pilot registry YAML; default: ``params/pilots.yaml`` of the source checkout.
+    ward_table
+        The district's ward table (``wards.csv``, with ``adjacency.csv`` and ``crosswalk.csv``
+        beside it); default: ``wards.csv`` in ``data_dir``.
 
     Raises
     ------
     DataError
-        When the folder or the registry does not exist (tables are checked when first used).
+        When the folder, the ward table or the registry does not exist or is unusable (tables
+        are checked when first used).
     """
     folder = Path(data_dir) if data_dir is not None else _default_data_dir()
     if not folder.is_dir():
@@ -416,4 +565,17 @@ def load_district(
     reg = Path(registry_path) if registry_path is not None else default_registry_path()
     if not reg.exists():
         raise DataError(f"registry_path {str(reg)!r}: no such file (current folder: {Path.cwd()})")
-    return _load(str(folder.resolve()), str(reg.resolve()), reg.stat().st_mtime_ns)
+    wards = Path(ward_table) if ward_table is not None else find_ward_table(folder)
+    if wards is None or not wards.exists():
+        raise DataError(
+            f"data_dir {str(folder)!r}: no ward table — put the district's wards.csv (ward, "
+            "ward_code, population; see data/README.md) in the data folder, or name it with "
+            "the plan's `ward_table:`; `pilot-eval init` writes a template from the data"
+        )
+    wards = wards / "wards.csv" if wards.is_dir() else wards
+    stamps = tuple(
+        p.stat().st_mtime_ns
+        for p in (reg, wards, wards.parent / "adjacency.csv", wards.parent / "crosswalk.csv")
+        if p.exists()
+    )
+    return _load(str(folder.resolve()), str(reg.resolve()), str(wards.resolve()), stamps)

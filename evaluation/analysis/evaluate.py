@@ -31,9 +31,12 @@ import pandas as pd
 
 from evaluation import formats as fmt
 from evaluation.analysis.district import District
+from evaluation.analysis.durability import durability_findings
 from evaluation.analysis.findings import Finding, apply_policy, not_estimable
 from evaluation.analysis.outcomes import outcome_info
+from evaluation.analysis.outside import outside_note, outside_pretrend
 from evaluation.analysis.policy import Policy
+from evaluation.analysis.reorganisation import allocation_check, reorganisation_note
 from evaluation.analysis.single_ward import pilot_findings, ward_findings
 from evaluation.analysis.staggered import rollout_findings
 from evaluation.analysis.windows import (
@@ -259,6 +262,31 @@ def _placebo(district: District, programme: str, outcome: str) -> Finding | None
     )
 
 
+def _explain_wards(district, programme, ind, pilot, out, roll, lasting) -> None:
+    """Notes on where the comparison wards come from and how a reorganisation was handled,
+    on every answer that rests on them; the check of the outside wards as a finding."""
+    answers = [f for f in out if f.role == "headline" and f.outcome == ind.outcome] + lasting
+    check = outside_pretrend(district, programme, ind)
+    if check is not None:
+        out.append(check)
+        vi, en = outside_note(check)
+        for f in answers:
+            if set(f.comparison or district.comparison_wards) & set(check.wards):
+                f.notes_vi.append(vi)
+                f.notes_en.append(en)
+    moved = reorganisation_note(district, programme, ind)
+    if moved is not None:
+        reach = moved[2]
+        for f in answers:  # only the answers whose window reaches the reorganisation
+            if f.window is None or pd.Timestamp(f.window[1]) >= reach:
+                f.notes_vi.append(moved[0])
+                f.notes_en.append(moved[1])
+        sensitivity = allocation_check(district, programme, ind, pilot)
+        if sensitivity is not None and roll:
+            roll[0].notes_vi.append(sensitivity[0])
+            roll[0].notes_en.append(sensitivity[1])
+
+
 def evaluate_programme(district: District, programme: str) -> list[Finding]:
     """Every finding of one programme (see the module docstring); no verdicts yet."""
     outcomes = _outcomes(district, programme)
@@ -279,6 +307,10 @@ def evaluate_programme(district: District, programme: str) -> list[Finding]:
             out += pilot_findings(district, programme, ind, pilot, role)
         roll = rollout_findings(district, programme, ind, pilot, role)
         out += roll
+        if role == "headline":
+            lasting = durability_findings(district, programme, ind, pilot)
+            out += lasting
+            _explain_wards(district, programme, ind, pilot, out, roll, lasting)
         covered_by = roll[0].id if roll else None
         out += ward_findings(district, programme, ind, pilot, covered_by)
     for outcome in outcomes:
@@ -302,6 +334,25 @@ def evaluate_programme(district: District, programme: str) -> list[Finding]:
         if found is not None:
             out.append(found)
     return out
+
+
+def _evaluate_or_explain(district: District, programme: str) -> list[Finding]:
+    """A programme's findings; if evaluating it fails, one finding that says why — one
+    programme's failure never takes the other programmes' findings with it."""
+    try:
+        return evaluate_programme(district, programme)
+    except (DataError, DesignError, InferenceError) as exc:
+        outcome = (_outcomes(district, programme) or ["—"])[0]
+        return [
+            _limit(
+                district,
+                programme,
+                outcome,
+                "district",
+                f"Không đánh giá được mô hình này: {exc}",
+                f"This programme could not be evaluated: {exc}",
+            )
+        ]
 
 
 def programme_findings(
@@ -330,7 +381,7 @@ def district_findings(district: District, policy: Policy | None = None) -> list[
         with threadpool_limits(limits=1):
             for programme in district.registry.programmes:
                 if programme in set(district.registry.pilots["programme"]):
-                    found += evaluate_programme(district, programme)
+                    found += _evaluate_or_explain(district, programme)
         return apply_policy(found, policy)
 
     return cached(district, policy, compute)

@@ -10,6 +10,7 @@ registry's dates), the method in words, and, after :func:`apply_policy`, its ver
   did the rollout work?), the first thing the index shows;
 * ``secondary`` — the same question on another outcome (speed beside congestion);
 * ``wave`` / ``ward`` — one wave's or one ward's own estimate;
+* ``durability`` — the effect quarter by quarter since the start: is it still working?
 * ``alternative`` — another method on the same question (synthetic DiD beside TWFE), folded
   under the headline, without a verdict of its own;
 * ``contrast`` — a method known to be biased here, shown to explain why it is not used;
@@ -47,9 +48,18 @@ __all__ = [
     "shown_from",
 ]
 
-ROLES = ("headline", "secondary", "wave", "ward", "alternative", "contrast", "check")
+ROLES = (
+    "headline",
+    "secondary",
+    "wave",
+    "ward",
+    "durability",
+    "alternative",
+    "contrast",
+    "check",
+)
 #: roles whose findings get a verdict (alternatives, contrasts and checks only inform)
-VERDICT_ROLES = ("headline", "secondary", "wave", "ward")
+VERDICT_ROLES = ("headline", "secondary", "wave", "ward", "durability")
 _NOUNS = {"ward": ("phường", "wards"), "wave": ("đợt", "waves")}
 
 

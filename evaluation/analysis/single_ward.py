@@ -84,7 +84,7 @@ def one_ward_finding(
         est = estimate(win.data, ind)
     except (DesignError, InferenceError) as exc:
         return unsupported_finding(fid, programme, outcome, ward, exc, covered_by, base)
-    design_vi, design_en = window_words(win, ind)
+    design_vi, design_en = window_words(win, ind, district.comparison_wards)
     method_vi, method_en = method_words(ind, est)
     return Finding(
         id=fid,

@@ -25,7 +25,13 @@ from evaluation.analysis.windows import (
     treated_cells,
     truth_for,
 )
-from evaluation.analysis.wording import direction_words, inference_words, method_words, names_text
+from evaluation.analysis.wording import (
+    comparison_words,
+    direction_words,
+    inference_words,
+    method_words,
+    names_text,
+)
 from evaluation.errors import DataError, DesignError, InferenceError
 
 
@@ -121,10 +127,15 @@ def rollout_att_gt(district, programme, ind, panel, fid, base, first_start, pilo
     ivi, ien = inference_words(roll.simple)
     waves = district.waves(programme)
     uncovered = sorted(set(panel.loc[panel["cohort"].notna(), UNIT]) - set(covered))
+    never = sorted(panel.loc[panel["cohort"].isna(), UNIT].unique())
+    end_of_data = pd.Timestamp(panel["period_end"].max())
+    reaches_end = pd.Timestamp(last) >= end_of_data
+    comp_vi, comp_en = comparison_words(never, district.comparison_wards)
     design_vi = (
-        f"Mỗi đợt so với các phường chưa triển khai tại cùng thời điểm, các tuần từ "
-        f"{fmt.date_text(first_start)} đến {fmt.date_text(last)} — sau đó không còn phường chưa "
-        f"triển khai để so sánh"
+        "Mỗi đợt so với các phường chưa triển khai tại cùng thời điểm"
+        + (f" và với {comp_vi}" if never else "")
+        + f", các tuần từ {fmt.date_text(first_start)} đến {fmt.date_text(last)}"
+        + ("" if reaches_end else " — sau đó không còn phường chưa triển khai để so sánh")
         + (
             f"; {k} tuần trước mỗi ngày bắt đầu không dùng làm kỳ gốc (chuẩn bị triển khai)"
             if k
@@ -133,9 +144,10 @@ def rollout_att_gt(district, programme, ind, panel, fid, base, first_start, pilo
         + (f". Không có phường đối chứng cho: {names_text(uncovered)}." if uncovered else ".")
     )
     design_en = (
-        f"Each wave against the wards not yet treated at the same time, the weeks from "
-        f"{fmt.date_text(first_start)} to {fmt.date_text(last)} — after that no ward was left "
-        "untreated to compare with"
+        "Each wave against the wards not yet treated at the same time"
+        + (f" and against {comp_en}" if never else "")
+        + f", the weeks from {fmt.date_text(first_start)} to {fmt.date_text(last)}"
+        + ("" if reaches_end else " — after that no ward was left untreated to compare with")
         + (f"; the {k} weeks before each start are not used as the base (preparation)" if k else "")
         + (f". No comparison ward for: {names_text(uncovered)}." if uncovered else ".")
     )

@@ -62,11 +62,33 @@ def names_text(wards) -> str:
     return ", ".join(wards) if wards else "—"
 
 
-def window_words(win, ind: Indicator) -> tuple[str, str]:
-    n = len(win.comparison)
+def comparison_words(comparison, outside=()) -> tuple[str, str]:
+    """ "the 12 wards not yet treated (…) and 5 wards of neighbouring districts that never took
+    the programme (…)", in both languages: comparison wards from outside the district are
+    named apart, so that a reader knows where they come from."""
+    inside = [w for w in comparison if w not in set(outside)]
+    beyond = [w for w in comparison if w in set(outside)]
+    vi, en = [], []
+    if inside:
+        vi.append(f"{len(inside)} phường chưa triển khai ({names_text(inside)})")
+        en.append(f"the {len(inside)} wards not yet treated ({names_text(inside)})")
+    if beyond:
+        vi.append(
+            f"{len(beyond)} phường giáp ranh thuộc quận khác, không triển khai mô hình "
+            f"({names_text(beyond)})"
+        )
+        en.append(
+            f"{len(beyond)} wards of neighbouring districts that never took the programme "
+            f"({names_text(beyond)})"
+        )
+    return " và ".join(vi) or "—", " and ".join(en) or "—"
+
+
+def window_words(win, ind: Indicator, outside=()) -> tuple[str, str]:
+    comp_vi, comp_en = comparison_words(win.comparison, outside)
     vi = (
-        f"Phường {win.ward} (bắt đầu {fmt.date_text(win.start)}) so với {n} phường chưa triển "
-        f"khai ({names_text(win.comparison)}), từ đầu chuỗi số liệu đến {fmt.date_text(win.end)}"
+        f"Phường {win.ward} (bắt đầu {fmt.date_text(win.start)}) so với {comp_vi}, từ đầu chuỗi "
+        f"số liệu đến {fmt.date_text(win.end)}"
         + (
             f" — chỉ giữ {win.n_post} {ind.period_vi} sau khi bắt đầu, bằng số {ind.period_vi} "
             "trước đó, để phép hoán vị theo thời gian (suy luận conformal) hợp lệ"
@@ -76,8 +98,8 @@ def window_words(win, ind: Indicator) -> tuple[str, str]:
         + f"; {win.n_pre} {ind.period_vi} trước và {win.n_post} {ind.period_vi} sau khi bắt đầu."
     )
     en = (
-        f"{win.ward} (started {fmt.date_text(win.start)}) against the {n} wards not yet treated "
-        f"({names_text(win.comparison)}), from the start of the data to {fmt.date_text(win.end)}"
+        f"{win.ward} (started {fmt.date_text(win.start)}) against {comp_en}, from the start of "
+        f"the data to {fmt.date_text(win.end)}"
         + (
             f" — keeping {win.n_post} {ind.period_en}s after the start, as many as before it, "
             "so that permuting time (conformal inference) is valid"

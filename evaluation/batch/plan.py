@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,13 @@ ENGINES = ("inprocess", "kernel")
 DEFAULT_TIMEOUT = 900.0
 
 #: Parameters the batch sets itself; a plan may not set them under ``parameters``.
-RESERVED_PARAMETERS = ("results_path", "ward", "data_dir", "registry_path")
+RESERVED_PARAMETERS = ("results_path", "ward", "data_dir", "registry_path", "ward_table")
 
 _PLAN_KEYS = (
     "title",
     "data",
     "registry",
+    "ward_table",
     "out",
     "timeout",
     "wards",
@@ -268,6 +270,7 @@ class Plan:
     notebooks: tuple[NotebookSpec, ...]
     data: Path | None = None
     registry: Path | None = None
+    ward_table: Path | None = None
     out: Path | None = None
     timeout: float = DEFAULT_TIMEOUT
     engine: str = "inprocess"
@@ -328,9 +331,10 @@ def load_plan(path: str | os.PathLike) -> Plan:
         title: "Báo cáo tháng / Monthly report"   # shown on the index page
         data: ../data/demo        # input folder: passed as `data_dir`, its files hashed
         registry: pilots.yaml     # the pilot registry: passed as `registry_path`, hashed
+        ward_table: wards.csv     # the district's ward table (default: wards.csv in `data`)
         out: ../output            # run folder (the command line's --out wins)
         timeout: 900              # seconds per run (a notebook entry may override)
-        wards: all                # or a list; "all" = the 13 wards of Bắc Từ Liêm
+        wards: all                # or a list; "all" = the district's own wards (ward table)
         parameters: {...}         # for every notebook that declares them
         engine: inprocess         # or kernel (papermill with a Jupyter kernel per run)
         preload: [statsmodels.api]  # extra modules to import once in the warm worker
@@ -339,8 +343,12 @@ def load_plan(path: str | os.PathLike) -> Plan:
             parameters: {outcome: congestion_minutes}
           - ../notebooks/district_summary.ipynb        # no `ward`: one run
 
-    A notebook whose parameters cell declares ``ward`` runs once per ward (its own ``wards:``
-    overrides the plan's); every notebook must declare ``results_path``. Values keep their
+    A notebook path is read relative to the plan's folder; when nothing is there, the
+    workbench's own notebook of that name is used (:func:`workbench_notebooks`), so a plan
+    copied anywhere — or written by ``pilot-eval init`` with bare names such as
+    ``ward_report.ipynb`` — finds the notebooks. A notebook whose parameters cell declares
+    ``ward`` runs once per ward (its own ``wards:`` overrides the plan's); every notebook must
+    declare ``results_path``. Values keep their
     YAML 1.2 types — ``00617`` stays the text "00617" — and must match the type of the
     notebook's default.
 
@@ -379,7 +387,8 @@ def plan_from_dict(
         raise PlanError(f"{src}: a plan is a YAML mapping with at least a 'notebooks' key")
     _refuse_unknown_keys(raw, _PLAN_KEYS, src, "allowed keys")
     settings = _plan_settings(raw, src, base, Path(source).stem if source else "pilot-eval")
-    plan_wards = _wards(raw["wards"], f"{src}, key 'wards'") if "wards" in raw else None
+    wards = _WardContext(settings, src)
+    plan_wards = wards.resolve(raw["wards"], f"{src}, key 'wards'") if "wards" in raw else None
     shared = raw.get("parameters") or {}
     if not isinstance(shared, dict):
         raise PlanError(f"{src}, key 'parameters': expected a mapping of name: value")
@@ -392,7 +401,9 @@ def plan_from_dict(
             "notebooks:\n  - notebook: ../notebooks/ward_report.ipynb"
         )
     specs = [
-        _notebook_spec(entry, f"{src}, notebooks[{i}]", src, base, shared, plan_wards, settings)
+        _notebook_spec(
+            entry, f"{src}, notebooks[{i}]", src, base, shared, plan_wards, settings, wards
+        )
         for i, entry in enumerate(entries)
     ]
     _check_shared_used(shared, specs, src)
@@ -430,6 +441,12 @@ def _plan_settings(raw: Mapping[str, Any], src: str, base: Path, default_title: 
             f"{src}, key 'registry': file {str(registry)!r} does not exist — point it at the "
             "pilot registry (YAML; relative paths start at the plan's folder)"
         )
+    ward_table = _folder(raw, "ward_table", src, base)
+    if ward_table is not None and not ward_table.exists():
+        raise PlanError(
+            f"{src}, key 'ward_table': {str(ward_table)!r} does not exist — point it at the "
+            "district's wards.csv (relative paths start at the plan's folder)"
+        )
     return {
         "title": title,
         "timeout": timeout,
@@ -437,6 +454,7 @@ def _plan_settings(raw: Mapping[str, Any], src: str, base: Path, default_title: 
         "preload": tuple(preload),
         "data": data,
         "registry": registry,
+        "ward_table": ward_table,
         "out": _folder(raw, "out", src, base),
     }
 
@@ -457,6 +475,7 @@ def _notebook_spec(
     shared: Mapping[str, Any],
     plan_wards: tuple[str, ...] | None,
     settings: Mapping[str, Any],
+    wards: _WardContext | None = None,
 ) -> NotebookSpec:
     """One ``notebooks:`` entry, checked against the notebook's parameters cell."""
     if isinstance(entry, str):
@@ -466,7 +485,7 @@ def _notebook_spec(
     _refuse_unknown_keys(entry, _NOTEBOOK_KEYS, where, "allowed")
     if not isinstance(entry["notebook"], str):
         raise PlanError(f"{where}, key 'notebook': expected a path, got {entry['notebook']!r}")
-    nb_path = (base / entry["notebook"]).resolve()
+    nb_path = _find_notebook(base, entry["notebook"])
     info = inspect_notebook(nb_path, source=f"{where}, key 'notebook'")
     if "results_path" not in info.declared:
         raise PlanError(
@@ -479,6 +498,8 @@ def _notebook_spec(
         params["data_dir"] = str(settings["data"])
     if "registry_path" in info.declared and settings["registry"] is not None:
         params["registry_path"] = str(settings["registry"])
+    if "ward_table" in info.declared and settings.get("ward_table") is not None:
+        params["ward_table"] = str(settings["ward_table"])
     name = entry.get("name") or nb_path.stem
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise PlanError(f"{where}, key 'name': use letters, digits, '-', '_' or '.'; got {name!r}")
@@ -488,7 +509,7 @@ def _notebook_spec(
         entry["notebook"],
         info,
         params,
-        _notebook_wards(entry, info, where, plan_wards),
+        _notebook_wards(entry, info, where, plan_wards, wards),
         _timeout(entry.get("timeout", settings["timeout"]), f"{where}, key 'timeout'"),
     )
 
@@ -517,7 +538,11 @@ def _notebook_parameters(
 
 
 def _notebook_wards(
-    entry: Mapping[str, Any], info: NotebookInfo, where: str, plan_wards: tuple[str, ...] | None
+    entry: Mapping[str, Any],
+    info: NotebookInfo,
+    where: str,
+    plan_wards: tuple[str, ...] | None,
+    context: _WardContext | None = None,
 ) -> tuple[str, ...] | None:
     """The wards a notebook runs for: its own ``wards:``, else the plan's; None = one run."""
     per_ward = "ward" in info.declared
@@ -528,7 +553,9 @@ def _notebook_wards(
                 f"{where}, key 'wards': notebook {name} has no `ward` parameter, so "
                 "it runs once; remove 'wards' here or add `ward` to its parameters cell"
             )
-        wards = _wards(entry["wards"], f"{where}, key 'wards'")
+        if context is None:
+            raise PlanError(f"{where}, key 'wards': the plan has no data folder to read wards from")
+        wards = context.resolve(entry["wards"], f"{where}, key 'wards'")
     elif per_ward:
         if plan_wards is None:
             raise PlanError(
@@ -630,36 +657,108 @@ def _check_names(params: Mapping[str, Any], where: str) -> None:
                 "ward": "list wards under `wards:` instead",
                 "data_dir": "set the plan's `data:` folder instead",
                 "registry_path": "set the plan's `registry:` file instead",
+                "ward_table": "set the plan's `ward_table:` file instead",
                 "results_path": "the batch sets it for each run",
             }[name]
             raise PlanError(f"{where}: '{name}' is set by the batch — {hint}")
 
 
-def _wards(value: Any, where: str) -> tuple[str, ...]:
-    """Resolve ``all`` or a list of ward names/codes to canonical names."""
-    from evaluation.data import wards as gazetteer
+def workbench_notebooks() -> Path | None:
+    """The workbench's own notebooks: ``PILOT_EVAL_NOTEBOOKS``, else ``notebooks/`` of the
+    source checkout the package runs from; None when neither exists."""
+    env = os.environ.get("PILOT_EVAL_NOTEBOOKS")
+    folder = Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
+    return folder if folder.is_dir() else None
 
-    if value == "all":
-        return tuple(str(w) for w in gazetteer.wards()["name_vi"])
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise PlanError(f"{where}: expected `all` or a non-empty list of wards, got {value!r}")
-    out = []
-    for w in value:
-        if isinstance(w, bool) or not isinstance(w, str | int):
-            raise PlanError(f"{where}: {w!r} is not a ward name or code")
-        if isinstance(w, int):
-            raise PlanError(
-                f"{where}: {w!r} is a number; ward codes keep their leading zeros, so write "
-                f'them in quotes (e.g. "{w:05d}") or give the ward name'
-            )
+
+def _find_notebook(base: Path, given: str) -> Path:
+    """``given`` relative to the plan's folder, else the workbench's notebook of that name."""
+    path = (base / given).resolve()
+    if path.exists():
+        return path
+    own = workbench_notebooks()
+    if own is not None and (own / Path(given).name).exists():
+        return (own / Path(given).name).resolve()
+    return path  # inspect_notebook reports it missing, naming the path tried
+
+
+class _WardContext:
+    """The district's ward table and registry, read once while a plan is checked: what
+    ``wards: all`` means and how listed wards are spelt."""
+
+    def __init__(self, settings: Mapping[str, Any], src: str):
+        self.settings = settings
+        self.src = src
+
+    @cached_property
+    def table(self):
+        from evaluation.data.wards import find_ward_table, load_wards
+
+        where = self.settings.get("ward_table") or find_ward_table(self.settings.get("data"))
+        if where is None:
+            return None
         try:
-            w = gazetteer.normalize_ward(w, source=where)
+            return load_wards(where)
         except DataError as exc:
             raise PlanError(str(exc)) from None
-        out.append(unicodedata.normalize("NFC", w))
-    dup = sorted({w for w in out if out.count(w) > 1})
-    if dup:
-        raise PlanError(f"{where}: {examples(dup)} listed more than once")
-    return tuple(out)
+
+    def _no_table(self, where: str) -> PlanError:
+        return PlanError(
+            f"{where}: `all` needs the district's ward table, and the data folder "
+            f"{str(self.settings.get('data'))!r} holds no wards.csv — add it there (ward, "
+            "ward_code, population; see data/README.md), name it with `ward_table:`, or list "
+            "the wards (`pilot-eval init` writes a ward table from the data)"
+        )
+
+    @cached_property
+    def registry(self):
+        from evaluation.data.registry import load_registry
+
+        if self.settings.get("registry") is None or self.table is None:
+            return None
+        try:
+            return load_registry(self.settings["registry"], self.table)
+        except DataError as exc:
+            raise PlanError(str(exc)) from None
+
+    def level_date(self):
+        reg = self.registry
+        if reg is None or not len(reg.pilots):
+            return None
+        return reg.pilots["start"].min()
+
+    def resolve(self, value: Any, where: str) -> tuple[str, ...]:
+        """``all`` (the district's own wards) or a list of names/codes → canonical names."""
+        from evaluation.data.registry import home_wards
+
+        if value == "all":
+            if self.table is None:
+                raise self._no_table(where)
+            if self.registry is None:
+                return tuple(self.table.level(None).names)
+            return tuple(home_wards(self.registry, self.table))
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            raise PlanError(f"{where}: expected `all` or a non-empty list of wards, got {value!r}")
+        out = []
+        for w in value:
+            if isinstance(w, bool) or not isinstance(w, str | int):
+                raise PlanError(f"{where}: {w!r} is not a ward name or code")
+            if isinstance(w, int):
+                raise PlanError(
+                    f"{where}: {w!r} is a number; ward codes keep their leading zeros, so write "
+                    f'them in quotes (e.g. "{w:05d}") or give the ward name'
+                )
+            if self.table is None:  # no ward table: the names are taken as written
+                w = " ".join(unicodedata.normalize("NFC", w).split())
+            else:
+                try:
+                    w = self.table.normalize(w, self.level_date(), source=where)
+                except DataError as exc:
+                    raise PlanError(str(exc)) from None
+            out.append(unicodedata.normalize("NFC", w))
+        dup = sorted({w for w in out if out.count(w) > 1})
+        if dup:
+            raise PlanError(f"{where}: {examples(dup)} listed more than once")
+        return tuple(out)

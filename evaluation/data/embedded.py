@@ -15,6 +15,7 @@ import pandas as pd
 from evaluation.data.io import read_table
 from evaluation.data.panels import period_start, validate_table
 from evaluation.data.schema import SCHEMAS
+from evaluation.data.wards import load_wards
 from evaluation.errors import DataError
 
 __all__ = ["demo_folder", "load_demo", "demo_truth", "traffic_truth", "DEMO_TABLES"]
@@ -24,14 +25,12 @@ DEMO_TABLES = {
     "fires": "fire_incident",
     "electrical": "electrical_incident_monthly",
     "antt": "antt_period",
-    "antt_new": "antt_period",
     "junctions": "junction",
 }
 _FILES = {
     "fires": ["fire_incidents.csv"],
     "electrical": ["electrical_incidents_monthly.csv"],
     "antt": ["antt_period.csv"],
-    "antt_new": ["antt_period_new_wards.csv"],
     "junctions": ["junctions.csv"],
     "traffic": [
         "traffic_peak_2023.parquet",
@@ -60,12 +59,16 @@ def _load(name: str, folder: str) -> pd.DataFrame:
         for f in _FILES[name]
     ]
     df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    return validate_table(df, SCHEMAS[DEMO_TABLES[name]], source=f"demo/{_FILES[name][0]}")
+    wards = load_wards(folder) if (Path(folder) / "wards.csv").exists() else None
+    return validate_table(
+        df, SCHEMAS[DEMO_TABLES[name]], source=f"demo/{_FILES[name][0]}", wards=wards
+    )
 
 
 def load_demo(name: str) -> pd.DataFrame:
-    """One demo table, validated and typed: ``traffic``, ``fires``, ``electrical``, ``antt``,
-    ``antt_new`` or ``junctions``. See ``data/README.md`` for the columns."""
+    """One demo table, validated and typed against the demo's ward table (names read on each
+    row's date, ``ward_code`` added): ``traffic``, ``fires``, ``electrical``, ``antt`` or
+    ``junctions``. See ``data/README.md`` for the columns."""
     if name not in _FILES:
         raise DataError(f"load_demo: no demo table {name!r}; choose one of {', '.join(_FILES)}")
     return _load(name, str(demo_folder())).copy()

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.data import wards as _wards
 from evaluation.data.schema import Column, TableSchema
+from evaluation.data.wards import WardTable, ward_key
 from evaluation.errors import DataError, Problem, examples
 
 __all__ = [
@@ -67,7 +67,14 @@ def _parse_dates(values: pd.Series) -> pd.Series:
     return iso.fillna(dayfirst)
 
 
-def _check_column(df: pd.DataFrame, col: Column, source: str, problems: list[Problem]) -> None:
+def _check_column(
+    df: pd.DataFrame,
+    col: Column,
+    source: str,
+    problems: list[Problem],
+    wards: WardTable | None = None,
+    dates: pd.Series | None = None,
+) -> None:
     s = df[col.name]
     present = s.notna()
 
@@ -119,7 +126,8 @@ def _check_column(df: pd.DataFrame, col: Column, source: str, problems: list[Pro
         flag(bad, f"unknown value(s) {examples(vals)}", f"allowed: {', '.join(col.allowed)}")
     elif col.kind == "ward":
         flag_missing("ward name(s)")
-        _check_wards(s.astype("string"), present, col, source, problems)
+        if wards is not None:
+            _check_wards(s[present], col, source, problems, wards, dates)
     elif col.kind == "bool":
         text = s.astype("string").str.strip().str.lower()
         ok = text.isin(["true", "false", "1", "0", "yes", "no", "có", "không", "1.0", "0.0"])
@@ -131,21 +139,82 @@ def _check_column(df: pd.DataFrame, col: Column, source: str, problems: list[Pro
         )
 
 
-def _check_wards(text: pd.Series, present, col: Column, source: str, problems: list[Problem]):
-    """Ward names that match no ward of the district, with a suggestion for each."""
-    lookup = {u: _lookup_ward(u) for u in text.dropna().unique()}
-    unknown = [u for u, v in lookup.items() if v is None]
+def _check_wards(
+    names: pd.Series,
+    col: Column,
+    source: str,
+    problems: list[Problem],
+    wards: WardTable,
+    dates: pd.Series | None,
+) -> None:
+    """Ward names that match no ward of the district's table (with the closest names of that
+    table), and names used on dates when no ward of that name existed."""
+    text = names.astype("string")
+    uniques = list(dict.fromkeys(text.dropna()))
+    unknown = [u for u in uniques if not wards._candidates(u)]
     for u in unknown[:10]:
-        rows = present & (text == u)
-        sugg = _wards._suggest(_wards.ward_key(u))
-        hint = f"did you mean {examples(sugg)}?" if sugg else "use a ward name or GSO code"
-        problems.append(Problem(source, col.name, f"unknown ward {u!r} (rows {_rows(rows)})", hint))
+        rows = text == u
+        sugg = wards.suggest(u)
+        hint = (
+            f"did you mean {examples(sugg)}?"
+            if sugg
+            else f"use a name or code of the ward table {wards.source}, or add the ward to it"
+        )
+        problems.append(
+            Problem(
+                source,
+                col.name,
+                f"unknown ward {u!r} (rows {_rows(rows.reindex(text.index))})",
+                hint,
+            )
+        )
     if len(unknown) > 10:
         problems.append(Problem(source, col.name, f"… and {len(unknown) - 10} more unknown wards"))
+    if dates is None:
+        return
+    known = text[~text.isin(unknown)]
+    when = _parse_dates(dates.loc[known.index])
+    ok = when.notna()
+    known, when = known[ok], when[ok]
+    if known.empty:
+        return
+    try:
+        wards.resolve(known, when, source=source, column=col.name)
+    except DataError as exc:
+        _, _, body = str(exc).partition(":\n")
+        lines = [line.strip() for line in body.splitlines() if line.strip().startswith("'")]
+        for line in lines[:10]:
+            problems.append(
+                Problem(
+                    source,
+                    col.name,
+                    f"ward {line}",
+                    "a ward renamed or merged mid-series needs its successor in the ward table "
+                    "(a row with valid_from), or the rows are under the wrong name",
+                )
+            )
 
 
-def _lookup_ward(name: str) -> str | None:
-    return _wards._lookup().get(_wards.ward_key(name))
+def _ward_dates(df: pd.DataFrame, schema: TableSchema) -> pd.Series | None:
+    """The column by whose dates a table's ward names are read (see TableSchema.ward_date)."""
+    name = schema.ward_date
+    return df[name] if name and name in df.columns else None
+
+
+def _canonical(value: str, wards: WardTable | None) -> str:
+    """A ward name as a key message shows it: the table's name when it knows the ward (any
+    spelling), else the text as written."""
+    if wards is not None:
+        codes = wards._candidates(value)
+        if codes:
+            return wards.name(codes[0])
+    return _nfc_name(value)
+
+
+def _nfc_name(value: str) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFC", value).split())
 
 
 def _cell_text(value) -> str:
@@ -157,8 +226,17 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> list[Problem]:
-    """Every problem found in ``df`` against ``schema``; an empty list means the table is fine."""
+def check_table(
+    df: pd.DataFrame,
+    schema: TableSchema,
+    source: str = "data",
+    wards: WardTable | None = None,
+) -> list[Problem]:
+    """Every problem found in ``df`` against ``schema``; an empty list means the table is fine.
+
+    Ward names are checked against ``wards`` (the district's ward table), read on each row's
+    date; without a table they are only checked for being present.
+    """
     problems: list[Problem] = []
     if df.shape[0] == 0:
         return [Problem(source, None, "the table has no rows")]
@@ -168,25 +246,34 @@ def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> 
             near = _closest(name, cols)
             hint = near.lstrip("; ") if near else f"columns found: {examples(cols, 12)}"
             problems.append(Problem(source, name, "required column is missing", hint))
+    dates = _ward_dates(df, schema)
     for col in schema.columns:
         if col.name in df.columns:
-            _check_column(df, col, source, problems)
+            _check_column(df, col, source, problems, wards, dates)
     key = [k for k in schema.key if k in df.columns]
     if key and len(key) == len(schema.key):
         keyframe = df[key].copy()
+        shownframe = df[key].copy()
         for k in key:
             c = schema.column(k)
             if c is not None and c.kind == "ward":
                 # an unknown ward keeps its own spelling: it is reported as unknown above, and
-                # two different unknown names must not look like one duplicated ward
+                # two different unknown names must not look like one duplicated ward; without
+                # a ward table, spellings that read alike are one ward
                 keyframe[k] = keyframe[k].map(
-                    lambda v: (_lookup_ward(v) or v) if isinstance(v, str) else v
+                    lambda v: (
+                        (_canonical(v, wards) if wards is not None else ward_key(v))
+                        if isinstance(v, str)
+                        else v
+                    )
                 )
+                shownframe[k] = keyframe[k] if wards is not None else shownframe[k]
             elif c is not None and c.kind == "date":
                 keyframe[k] = _parse_dates(keyframe[k])
+                shownframe[k] = keyframe[k]
         dup = keyframe.duplicated(keep=False)
         if dup.any():
-            shown = keyframe[dup].drop_duplicates().head(3)
+            shown = shownframe[dup & ~keyframe.duplicated(keep="first")].head(3)
             first = [
                 " / ".join(_cell_text(v) for v in row) for row in shown.itertuples(index=False)
             ]
@@ -202,7 +289,9 @@ def check_table(df: pd.DataFrame, schema: TableSchema, source: str = "data") -> 
     return problems
 
 
-def _coerce(df: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
+def _coerce(
+    df: pd.DataFrame, schema: TableSchema, source: str, wards: WardTable | None = None
+) -> pd.DataFrame:
     out = df.copy()
     for col in schema.columns:
         if col.name not in out.columns:
@@ -216,7 +305,22 @@ def _coerce(df: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
         elif col.kind in ("number", "nonneg", "share"):
             out[col.name] = pd.to_numeric(s).astype(float)
         elif col.kind == "ward":
-            out[col.name] = _wards.normalize_wards(s, source=source, column=col.name)
+            if wards is None:
+                out[col.name] = s.astype(str).map(_nfc_name)
+            else:
+                when = _ward_dates(out, schema)
+                when = _parse_dates(when) if when is not None else None
+                given = out["ward_code"].astype(str) if "ward_code" in out.columns else None
+                if given is not None and given.isin(wards.codes).all():
+                    codes = given  # the codes say exactly which ward, whatever the name
+                else:
+                    codes = wards.resolve(
+                        s, when if when is not None else None, source=source, column=col.name,
+                        prefer="earliest" if schema.ward_date is None else "latest",
+                    )  # fmt: skip
+                out[col.name] = codes.map(wards.name_of).to_numpy()
+                if col.name == "ward" or "ward_code" not in out.columns:
+                    out["ward_code"] = codes.to_numpy()
         elif col.kind == "bool":
             text = s.astype("string").str.strip().str.lower()
             out[col.name] = text.isin(["true", "1", "yes", "có", "1.0"]).astype(bool)
@@ -226,22 +330,28 @@ def _coerce(df: pd.DataFrame, schema: TableSchema, source: str) -> pd.DataFrame:
 
 
 def validate_table(
-    df: pd.DataFrame, schema: TableSchema, source: str | None = None
+    df: pd.DataFrame,
+    schema: TableSchema,
+    source: str | None = None,
+    wards: WardTable | None = None,
 ) -> pd.DataFrame:
     """Check ``df`` against ``schema``; return it typed and normalised, or raise one DataError.
 
-    The error message lists every problem (file, column, rows, values, what to do) and
-    ``err.problems`` holds them as :class:`~evaluation.errors.Problem` objects.
+    With ``wards`` (the district's ward table) every ward name is read on its row's date and
+    replaced by the canonical name, and ``ward_code`` holds the ward's code; without it names
+    are only tidied (Unicode NFC, outer spaces). The error message lists every problem (file,
+    column, rows, values, what to do) and ``err.problems`` holds them as
+    :class:`~evaluation.errors.Problem` objects.
     """
     source = source or df.attrs.get("source", schema.name)
-    problems = check_table(df, schema, source)
+    problems = check_table(df, schema, source, wards)
     if problems:
         raise DataError(
             f"{source}: {len(problems)} problem(s) found:\n"
             + "\n".join(f"- {p}" for p in problems),
             problems,
         )
-    return _coerce(df, schema, source)
+    return _coerce(df, schema, source, wards)
 
 
 def validate_panel(
@@ -252,12 +362,14 @@ def validate_panel(
     counts: Sequence[str] = (),
     *,
     ward_unit: bool = True,
+    wards: WardTable | None = None,
     source: str = "data",
 ) -> pd.DataFrame:
     """Check a user's long panel (one row per unit × period) before any statistic is computed.
 
     Checks that the columns exist (suggesting the closest name), that ``time`` parses as dates
-    (or is integer), that ``unit`` names known wards when ``ward_unit``, that outcomes are
+    (or is integer), that ``unit`` names wards of ``wards`` (the district's ward table, read on
+    each row's date) when ``ward_unit`` and a table is given, that outcomes are
     numeric, that ``counts`` are non-negative whole numbers, and that no unit × period repeats.
     Returns the panel typed and normalised.
     """
@@ -268,8 +380,12 @@ def validate_panel(
         columns.append(Column(time, "date", description="period"))
     columns += [Column(c, "number") for c in outcomes if c not in counts]
     columns += [Column(c, "count") for c in counts]
-    schema = TableSchema("panel", "user panel", "any", tuple(columns), key=(unit, time))
-    return validate_table(data, schema, source)
+    dated = columns[1].kind == "date"
+    schema = TableSchema(
+        "panel", "user panel", "any", tuple(columns), key=(unit, time),
+        ward_date=time if dated else None,
+    )  # fmt: skip
+    return validate_table(data, schema, source, wards if ward_unit else None)
 
 
 def police_period(dates) -> pd.Series:

@@ -18,15 +18,16 @@ File format::
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
 
 from evaluation.data.io import yaml_problem
-from evaluation.data.wards import normalize_ward
+from evaluation.data.wards import WardTable
 from evaluation.errors import DataError, Problem, examples
 
-__all__ = ["load_registry", "add_cohort", "Registry"]
+__all__ = ["load_registry", "add_cohort", "home_district", "home_wards", "Registry"]
 
 _DATE_FIELDS = ("start", "interim_review", "final_review", "end")
 
@@ -57,7 +58,7 @@ class Registry:
         return f"Registry({self.source!r}, {len(self.programmes)} programmes, {len(self.pilots)} entries)"
 
 
-def _parse(doc: object, source: str) -> Registry:
+def _parse(doc: object, source: str, wards: WardTable | None = None) -> Registry:
     problems: list[Problem] = []
     if not isinstance(doc, dict) or "pilots" not in doc:
         raise DataError(
@@ -87,11 +88,18 @@ def _parse(doc: object, source: str) -> Registry:
             )
             continue
         row = dict(entry)
-        try:
-            row["ward"] = normalize_ward(entry["ward"], source=where)
-        except DataError as exc:
-            problems.append(Problem(where, "ward", str(exc).split(": ", 1)[-1]))
-            continue
+        if wards is not None:
+            # a ward is read on its start date: a name a reorganisation reused means the ward
+            # that existed when the programme started there
+            start = pd.to_datetime(str(entry["start"]), errors="coerce")
+            try:
+                code = wards.code(entry["ward"], None if pd.isna(start) else start, source=where)
+            except DataError as exc:
+                problems.append(Problem(where, "ward", str(exc).split(": ", 1)[-1]))
+                continue
+            row["ward"], row["ward_code"] = wards.name(code), code
+        else:
+            row["ward"] = " ".join(unicodedata.normalize("NFC", str(entry["ward"])).split())
         if programmes and entry["programme"] not in programmes:
             problems.append(
                 Problem(
@@ -136,8 +144,13 @@ def _parse(doc: object, source: str) -> Registry:
     return Registry(programmes, pilots, source)
 
 
-def load_registry(path: str | Path = "params/pilots.yaml") -> Registry:
+def load_registry(
+    path: str | Path = "params/pilots.yaml", wards: WardTable | None = None
+) -> Registry:
     """Read and check a pilot registry YAML file.
+
+    With ``wards`` (the district's ward table, ``ev.load_wards``) every ward is checked against
+    it and read on its entry's start date; without one, names are only tidied.
 
     Raises
     ------
@@ -157,7 +170,7 @@ def load_registry(path: str | Path = "params/pilots.yaml") -> Registry:
             f"{path}: not valid YAML{yaml_problem(exc)} — check brackets, colons "
             "and indentation there"
         ) from None
-    return _parse(doc, str(path))
+    return _parse(doc, str(path), wards)
 
 
 def _next_period_start(grid: pd.DatetimeIndex) -> pd.Timestamp:
@@ -268,3 +281,27 @@ def add_cohort(
     out = panel.copy()
     out[name] = pd.to_datetime(out[ward].astype(str).map(cohorts))
     return out
+
+
+def home_district(registry: Registry, wards: WardTable) -> str:
+    """The district whose programmes ``registry`` records: the ``district`` most of its wards
+    have in the ward table ("" when the table names no districts)."""
+    codes = registry.pilots["ward_code"] if "ward_code" in registry.pilots else []
+    if not len(codes):
+        return ""
+    d = wards.frame(sorted(set(codes)))["district"]
+    d = d[d != ""]
+    return str(d.value_counts().index[0]) if len(d) else ""
+
+
+def home_wards(registry: Registry, wards: WardTable) -> list[str]:
+    """The district's own wards at the level its programmes were assigned (the wards valid on
+    the registry's first start), in the ward table's order; wards of other districts (the
+    comparison wards) are left out. What a plan's ``wards: all`` runs."""
+    first = registry.pilots["start"].min() if len(registry.pilots) else None
+    level = wards.level(first)
+    frame = wards.frame(level.codes)
+    home = home_district(registry, wards)
+    if home:
+        frame = frame[frame["district"] == home]
+    return frame["ward"].tolist()

@@ -60,6 +60,9 @@ class TableSchema:
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     files: tuple[str, ...] = field(default_factory=tuple)
+    #: the date column by which the table's ward names are read (a name reused by a
+    #: reorganisation means the ward valid on that date); None: the ward at the oldest level
+    ward_date: str | None = None
 
     @property
     def required(self) -> list[str]:
@@ -75,9 +78,10 @@ TRAFFIC = TableSchema(
     frequency="daily, two peaks (AM 06:00–08:30, PM 16:00–19:00)",
     key=("junction_id", "date", "peak"),
     files=("traffic_peak_2023.parquet", "traffic_peak_2024.parquet", "traffic_peak_2025.parquet"),
+    ward_date="date",
     columns=(
         Column("junction_id", "id", "", "Junction identifier, e.g. CN2-01 (ward prefix + number)"),
-        Column("ward", "ward", "", "Old ward (pre-2025) the junction lies in"),
+        Column("ward", "ward", "", "Ward the junction lies in, as recorded that day"),
         Column("date", "date", "", "Calendar day"),
         Column(
             "peak",
@@ -113,11 +117,12 @@ FIRES = TableSchema(
     frequency="event",
     key=("incident_id",),
     files=("fire_incidents.csv",),
+    ward_date="date",
     columns=(
         Column("incident_id", "id", "", "Unique incident number"),
         Column("date", "date", "", "Date of the fire"),
         Column("hour", "count", "h", "Hour of ignition 0–23", required=False),
-        Column("ward", "ward", "", "Old ward (pre-2025) where the fire happened"),
+        Column("ward", "ward", "", "Ward where the fire happened, as recorded that day"),
         Column("premise_type", "category", "", "Type of premises", allowed=PREMISE_TYPES),
         Column("cause", "category", "", "Cause as finally determined", allowed=CAUSES),
         Column(
@@ -150,8 +155,9 @@ ANTT = TableSchema(
     frequency="police period: 15th of a month to the 14th of the next",
     key=("ward", "period_start"),
     files=("antt_period.csv",),
+    ward_date="period_end",
     columns=(
-        Column("ward", "ward", "", "Old ward (pre-2025)"),
+        Column("ward", "ward", "", "Ward, as recorded in that period"),
         Column("period_start", "date", "", "First day of the police period (the 15th)"),
         Column("period_end", "date", "", "Last day of the police period (the 14th)"),
         Column("criminal_cases", "count", "cases", "Criminal cases recorded (phạm pháp hình sự)"),
@@ -177,8 +183,9 @@ ELECTRICAL = TableSchema(
     frequency="calendar month",
     key=("ward", "month"),
     files=("electrical_incidents_monthly.csv",),
+    ward_date="month",
     columns=(
-        Column("ward", "ward", "", "Old ward (pre-2025)"),
+        Column("ward", "ward", "", "Ward, as recorded that month"),
         Column("month", "date", "", "First day of the calendar month"),
         Column(
             "electrical_incidents", "count", "events", "Short circuits and minor electrical events"
@@ -194,8 +201,8 @@ JUNCTIONS = TableSchema(
     files=("junctions.csv",),
     columns=(
         Column("junction_id", "id", "", "Junction identifier (ward prefix + number, e.g. CN2-01)"),
-        Column("ward", "ward", "", "Old ward (pre-2025)"),
-        Column("ward_code", "id", "", "GSO code of the ward", required=False),
+        Column("ward", "ward", "", "Ward the junction lay in when it was installed"),
+        Column("ward_code", "id", "", "Code of that ward (as in wards.csv)", required=False),
         Column("name", "text", "", "Roads meeting there ([EST] in the demo, not an official list)"),
         Column(
             "type",
@@ -222,6 +229,7 @@ PANEL = TableSchema(
     description="Any ward × period panel (a user's own indicators).",
     frequency="any",
     key=("ward", "period"),
+    ward_date="period",
     columns=(
         Column("ward", "ward", "", "Ward name or GSO code"),
         Column(

@@ -37,7 +37,7 @@ import pandas as pd
 
 from evaluation.core.jsonable import jsonable
 from evaluation.data.registry import Registry, add_cohort
-from evaluation.data.wards import normalize_ward, wards
+from evaluation.data.wards import WardTable
 from evaluation.design.power import MDEResult, PowerResult, power_and_mde
 from evaluation.errors import DataError, examples
 from evaluation.formats import number, percent
@@ -231,26 +231,33 @@ def _read(value: Any, readers: Sequence[Callable[[Any], Any]], wanted: str) -> A
     raise DataError(f"{wanted}, got {value!r}")
 
 
-def _unit_strata(units: list[str], strata: Any) -> tuple[list[str], str | None]:
+def _unit_strata(
+    units: list[str], strata: Any, wards: WardTable | None, on: Any = None
+) -> tuple[list[str], str | None]:
     if strata is None:
         return ["all"] * len(units), None
     if isinstance(strata, str):
-        table = wards()
+        if wards is None:
+            raise DataError(
+                f"argument 'strata': {strata!r} names a column of the ward table — pass the "
+                "district's ward table too (wards=ev.load_wards(...)), or a mapping unit → stratum"
+            )
+        table = wards.table
         if strata not in table.columns:
             raise DataError(
-                f"argument 'strata': {strata!r} is not a column of the ward table "
-                f"(evaluation.data.wards.wards(): {examples(list(table.columns), 14)}); pass one "
-                "of them (e.g. 'urban_class') or a mapping unit → stratum"
+                f"argument 'strata': {strata!r} is not a column of the ward table {wards.source} "
+                f"({examples(list(table.columns), 14)}); pass one of them (e.g. 'urban_class') "
+                "or a mapping unit → stratum"
             )
-        by_name = dict(zip(table["name_vi"], table[strata].astype(str), strict=True))
         out = []
         for u in units:
-            try:
-                out.append(by_name[normalize_ward(u, source="argument 'units'")])
-            except KeyError:
+            code = wards.code(u, on, source="argument 'units'")
+            value = table.loc[table["ward_code"] == code, strata]
+            if value.empty or pd.isna(value.iloc[0]) or str(value.iloc[0]) == "":
                 raise DataError(
-                    f"argument 'strata': ward {u!r} has no {strata!r} in the ward table"
-                ) from None
+                    f"argument 'strata': ward {u!r} has no {strata!r} in the ward table {wards.source}"
+                )
+            out.append(str(value.iloc[0]))
         return out, strata
     if isinstance(strata, Mapping | pd.Series):
         missing = [u for u in units if u not in strata]
@@ -275,6 +282,7 @@ def rollout_schedule(
     strata: str | Mapping[str, Any] | None = None,
     seed: int,
     wave_names: Sequence[str] | None = None,
+    wards: WardTable | None = None,
 ) -> RolloutSchedule:
     """Assign ``units`` to rollout waves at random, balanced within strata, from ``seed``.
 
@@ -288,13 +296,15 @@ def rollout_schedule(
         Start of the first wave and the time between waves: dates with a pandas offset
         (``"2MS"``, ``"8W"``, ``pd.DateOffset(months=2)``), or period numbers with a number.
     strata
-        None, a column of the ward table (:func:`evaluation.data.wards.wards`, e.g.
-        ``"urban_class"``), or a mapping unit → stratum: each stratum is spread over the waves
-        as evenly as the wave sizes allow.
+        None, a column of the district's ward table ``wards`` (e.g. ``"urban_class"``), or a
+        mapping unit → stratum: each stratum is spread over the waves as evenly as the wave
+        sizes allow.
     seed
         Seed of ``numpy.random.default_rng``: the same seed gives the same schedule.
     wave_names
         Labels of the waves (default A, B, C, …).
+    wards
+        The district's ward table (``ev.load_wards``), needed when ``strata`` names a column.
 
     Returns
     -------
@@ -334,7 +344,8 @@ def rollout_schedule(
             f"argument 'wave_names': {len(labels)} names for {len(sizes)} waves; give one per wave"
         )
     starts = _starts(first_start, spacing, len(sizes))
-    stratum_of, strata_name = _unit_strata(names, strata)
+    on = first_start if isinstance(first_start, str | pd.Timestamp) else None
+    stratum_of, strata_name = _unit_strata(names, strata, wards, on)
     rng = np.random.default_rng(int(seed))
     order: list[str] = []
     for s in sorted(set(stratum_of)):

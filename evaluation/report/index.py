@@ -121,6 +121,7 @@ def _row(f: Mapping[str, Any], exists: Exists) -> dict[str, Any]:
         "p_adjusted": _p_text(f.get("p_adjusted")) if f.get("family_size", 1) > 1 else "",
         "family_size": f.get("family_size") or 1,
         "window": f.get("window_text") or "—",
+        "scope": _scope(f),
         "method_vi": f.get("method_vi") or f.get("method") or "",
         "method_en": f.get("method_en") or f.get("inference") or "",
         "design_vi": f.get("design_vi") or "",
@@ -133,6 +134,18 @@ def _row(f: Mapping[str, Any], exists: Exists) -> dict[str, Any]:
         "covered_by": _anchor(f.get("covered_by")) if f.get("covered_by") else "",
         "report": f.get("report") if exists(f.get("report")) else None,
     }
+
+
+def _scope(f: Mapping[str, Any]) -> str:
+    """Which wards and which period the answer covers: "8 phường, 01/07/2024 – 13/10/2024"."""
+    wards = f.get("wards") or []
+    if isinstance(wards, str):
+        wards = [w for w in wards.split("; ") if w]
+    window = f.get("window_text") or ""
+    if not wards and not window:
+        return ""
+    head = f"{len(wards)} phường / wards" if len(wards) != 1 else f"{wards[0]}"
+    return f"{head}, {window}" if window else head
 
 
 def _effect_fallback(f: Mapping[str, Any]) -> str:
@@ -153,6 +166,9 @@ def describe_row(f: Mapping[str, Any]) -> str:
         return f"{name} — thí điểm {ward} / pilot"
     if level == "wave" and wave:
         return f"{name} — đợt {wave} / wave {wave}"
+    if level == "quarter":
+        q = str(f.get("finding_id") or "").rsplit("quarter", 1)[-1]
+        return f"{name} — quý {q} sau khi bắt đầu / quarter {q} since the start"
     if ward and level in ("ward", None):
         return f"{name} — {ward}"
     return f"{name} — toàn quận / district"
@@ -218,6 +234,7 @@ def _programme_blocks(findings: Sequence[Mapping[str, Any]], exists: Exists) -> 
                 "headlines": heads,
                 "secondary": [_row(f, exists) for f in of("secondary")],
                 "waves": [_row(f, exists) for f in of("wave")],
+                "durability": [_row(f, exists) for f in of("durability")],
                 "wards": [_row(f, exists) for f in of("ward")],
                 "notes": [_row(f, exists) for f in of("contrast") + of("check")],
                 "design": [_row(f, exists) for f in items if f.get("role") == "design"],

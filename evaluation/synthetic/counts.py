@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evaluation.data.wards import wards
 from evaluation.synthetic import calendar
 from evaluation.synthetic.demo import plan
 from evaluation.synthetic.demo.fires import expected_rates
+from evaluation.synthetic.demo.geography import district_wards as wards
 
 __all__ = [
     "MEAN_PER_WARD_MONTH",

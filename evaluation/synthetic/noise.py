@@ -93,7 +93,11 @@ def calibrate_to_demo(rho: float = 0.5, traffic: pd.DataFrame | None = None) -> 
     first_start = min(pd.Timestamp(w["start"]) for w in model["wards"].values())
     cutoff = first_start - pd.Timedelta(days=int(model["shape"]["anticipation_days"]))
     window_start = pd.Timestamp(truth["windows"]["traffic"][0])
+    # the district's own 13 wards (the bordering wards of other districts are the demo's
+    # comparison wards, not part of the district the study simulates)
+    own = set(model["wards"])
     keep = (weekly["period_start"] >= window_start) & (weekly["period_end"] < cutoff)
+    keep &= weekly["ward"].isin(own)
     Y = weekly[keep].pivot(index="ward", columns="period_start", values="congestion_minutes")
     Y = Y.dropna(axis=1)
     values = Y.to_numpy(dtype=float)

@@ -18,37 +18,79 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo import geography, plan
 from evaluation.synthetic.demo.plan import DEMO_FILES
 from evaluation.synthetic.files import data_notes_yaml
 
 __all__ = ["simulate_district", "write_demo", "DEMO_FILES"]
 
 
-def simulate_district(seed: int = plan.SEED) -> dict[str, object]:
-    """Simulate every demo table. Returns a dict of DataFrames plus ``truth`` (a dict)."""
+RECORDED = ("new", "old")
+
+
+def simulate_district(seed: int = plan.SEED, recorded: str = "new") -> dict[str, object]:
+    """Simulate every demo table. Returns a dict of DataFrames plus ``truth`` (a dict).
+
+    The district's 13 wards are drawn from the first four streams of ``seed`` (as before the
+    bordering wards existed), the five bordering wards of neighbouring districts from streams
+    of their own, sharing the district's weather. ``recorded="new"`` writes the rows from
+    1 July 2025 under the new wards, as records are kept (:mod:`.records`); ``"old"`` keeps
+    every row under its old ward — the same draws, so the two differ only in how rows are
+    named (a test checks that the pilot's findings do not move).
+    """
     from evaluation.synthetic.demo.fires import simulate_electrical, simulate_fires
+    from evaluation.synthetic.demo.geography import outside_wards
+    from evaluation.synthetic.demo.records import record_under_new_wards
     from evaluation.synthetic.demo.security import simulate_antt
     from evaluation.synthetic.demo.traffic import simulate_traffic
     from evaluation.synthetic.demo.truth import summarise_truth
 
-    streams = np.random.SeedSequence(seed).spawn(4)
-    junctions, traffic, truth_traffic = simulate_traffic(np.random.default_rng(streams[0]))
-    fires, truth_fire = simulate_fires(np.random.default_rng(streams[1]))
-    electrical = simulate_electrical(np.random.default_rng(streams[2]))
-    antt, antt_new, truth_antt = simulate_antt(np.random.default_rng(streams[3]))
+    if recorded not in RECORDED:
+        raise ValueError(f"recorded must be one of {RECORDED}, not {recorded!r}")
+    streams = np.random.SeedSequence(seed).spawn(6)
+    rng = [np.random.default_rng(s) for s in streams[:4]]
+    weather: dict = {}
+    junctions, traffic, truth_traffic = simulate_traffic(rng[0], weather=weather)
+    fires, truth_fire = simulate_fires(rng[1])
+    electrical = simulate_electrical(rng[2])
+    antt, antt_new, truth_antt = simulate_antt(rng[3])
+
+    outside = outside_wards()
+    orng = [np.random.default_rng(s) for s in streams[4].spawn(4)]
+    oj, ot, ott = simulate_traffic(orng[0], outside, rain=weather["rain"])
+    of, otf = simulate_fires(orng[1], outside, id_prefix="FN")
+    oe = simulate_electrical(orng[2], outside)
+    oa, oa_new, ota = simulate_antt(orng[3], outside)
+
+    def cat(a: pd.DataFrame, b: pd.DataFrame, order: list[str]) -> pd.DataFrame:
+        return (
+            pd.concat([a, b], ignore_index=True)
+            .sort_values(order, kind="stable")
+            .reset_index(drop=True)
+        )
+
+    new_keys = ["ward", "period_start", "period_end"]
+    count_cols = [c for c in antt_new.columns if c not in new_keys]
     tables: dict[str, object] = {
-        "junctions": junctions,
-        "traffic": traffic,
-        "fires": fires,
-        "electrical": electrical,
-        "antt": antt,
-        "antt_new": antt_new,
-        "truth_traffic": truth_traffic,
-        "truth_fire": truth_fire,
-        "truth_antt": truth_antt,
+        "junctions": pd.concat([junctions, oj], ignore_index=True),
+        "traffic": cat(traffic, ot, ["date", "junction_id", "peak"]),
+        "fires": cat(fires, of, ["date", "hour", "incident_id"]),
+        "electrical": pd.concat([electrical, oe], ignore_index=True),
+        "antt": pd.concat([antt, oa], ignore_index=True),
+        "antt_new": pd.concat([antt_new, oa_new], ignore_index=True)
+        .groupby(new_keys, as_index=False, sort=True)[count_cols]
+        .sum(),
+        "truth_traffic": pd.concat([truth_traffic, ott], ignore_index=True),
+        "truth_fire": pd.concat([truth_fire, otf], ignore_index=True),
+        "truth_antt": pd.concat([truth_antt, ota], ignore_index=True),
     }
+    if recorded == "new":
+        tables = record_under_new_wards(tables, np.random.default_rng(streams[5]))
+    else:
+        tables["antt"] = tables["antt"].sort_values(["ward", "period_start"], kind="stable")
+    tables.pop("antt_new")
     tables["truth"] = summarise_truth(tables, seed)
+    tables["recorded"] = recorded
     return tables
 
 
@@ -98,12 +140,20 @@ def render_tables(tables: dict[str, object]) -> dict[str, object]:
         "fires",
         "electrical",
         "antt",
-        "antt_new",
         "truth_traffic",
         "truth_fire",
         "truth_antt",
     ):
         out[DEMO_FILES[key]] = tables[key]
+    recorded = tables.get("recorded", "new")
+    out[DEMO_FILES["wards"]] = geography.ward_table(recorded)
+    adjacency = geography.adjacency()
+    if recorded == "old":  # no reorganisation: the old wards' borders only, no crosswalk
+        names = set(geography.ward_table("old")["ward"])
+        adjacency = adjacency[adjacency["ward_a"].isin(names) & adjacency["ward_b"].isin(names)]
+    out[DEMO_FILES["adjacency"]] = adjacency
+    if recorded == "new":
+        out[DEMO_FILES["crosswalk"]] = geography.crosswalk()
     out[DEMO_FILES["notes"]] = data_notes_yaml(
         plan.data_notes()["recording_changes"],
         header="# How the demo data were recorded (read by every report; "
@@ -123,6 +173,7 @@ def write_demo(
     registry: str | Path = "params/pilots.yaml",
     readme: str | Path = "data/README.md",
     seed: int = plan.SEED,
+    recorded: str = "new",
 ) -> list[Path]:
     """Simulate and write the demo data set and its truth to ``folder``, the pilot registry to
     ``registry`` and the data dictionary to ``readme``.
@@ -134,7 +185,7 @@ def write_demo(
     from evaluation.synthetic.demo.registry import demo_registry_yaml
 
     folder = Path(folder)
-    tables = simulate_district(seed)
+    tables = simulate_district(seed, recorded)
     written = []
     for name, obj in render_tables(tables).items():
         path = folder / name

@@ -9,8 +9,8 @@ from __future__ import annotations
 import inspect
 
 from evaluation.data.schema import SCHEMAS, TableSchema
-from evaluation.data.wards import _wards
 from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo.geography import district_wards as _wards
 from evaluation.synthetic.demo.plan import DEMO_FILES
 
 KIND_TEXT = {
@@ -60,29 +60,60 @@ def data_readme(tables: dict) -> str:
     n_traffic = len(tables["traffic"])
     parts = [
         "# Data dictionary\n",
-        "This folder holds the **embedded demo data**: a simulated Bắc Từ Liêm district (the 13 "
-        "wards before the 1 July 2025 reorganisation) with programme effects planted at known "
+        "This folder holds the **embedded demo data**: a simulated Bắc Từ Liêm district (its 13 "
+        "wards before the 1 July 2025 reorganisation, and five bordering wards of neighbouring "
+        "districts that never took its programmes) with programme effects planted at known "
         "sizes, so that every estimator in the workbench can be checked against the truth. The "
         "numbers are not real statistics. Everything here is written by the seeded simulator "
         f"(`evaluation/synthetic/demo/`, seed {truth['seed']}) with `make demo-data`; do not edit by "
         "hand — a test regenerates the files and checks they are identical.\n",
+        "Like real police and fire records, the rows from **1 July 2025** name the **new wards** "
+        "that absorbed the old ones (Resolution 1656/NQ-UBTVQH15): a junction's traffic rows "
+        "name the new ward it lies in, each fire the new ward where it happened, each police "
+        "period ending after the change the new ward. The programmes were assigned to the old "
+        "wards, so the analyses run at the old wards' level and carry the newer rows back: "
+        "traffic exactly, through its junctions (`junctions.csv` keeps each junction's ward when "
+        "it was installed); counts have no exact way back, so their windows end at the change "
+        "(and an allocation by population or area share is a sensitivity check).\n",
         "Bring your own data in the same shapes (CSV in UTF-8, UTF-16 or Windows-1258, Excel "
-        "`.xlsx`, or Parquet) and check it with `pilot-eval validate FILE`.\n",
+        "`.xlsx`, or Parquet) with your district's own `wards.csv`, and check it with "
+        "`pilot-eval validate FOLDER/*` (or start one with `pilot-eval init`).\n",
+        "## The ward table\n",
+        "Every analysis reads the district's wards from `wards.csv` in the data folder (or the "
+        "file a plan names with `ward_table:`): one row per ward — a ward a reorganisation "
+        "changed is two rows, each with its dates.\n\n"
+        "| column | type | meaning |\n|---|---|---|\n"
+        "| `ward` | text | the ward's name (any spelling in the data maps to it) |\n"
+        "| `ward_code` | text | its code (GSO code where there is one); leading zeros are kept |\n"
+        "| `population` | number ≥ 0 | residents: the exposure of every rate (may be empty where no rate needs it) |\n"
+        "| `district` | text, optional | its district; wards of other districts that never took a programme are comparison wards |\n"
+        "| `aliases` | text, optional | other spellings, separated by `;` |\n"
+        "| `area_km2`, `households` | number, optional | area; households |\n"
+        "| `urban_class` | text, optional | e.g. dense / mid / peri-urban: strata for rollout schedules |\n"
+        "| `valid_from`, `valid_to` | date, optional | the first and last day the ward existed (empty: always) |\n\n"
+        "A name is read by date: a row dated before a ward's `valid_from` is not that ward. "
+        "`adjacency.csv` (`ward_a`, `ward_b`, names or codes) lists bordering wards for the "
+        "spill-over checks; `crosswalk.csv` (`old_code`, `new_code`, `pop_share`, `area_share`, "
+        "`valid_from`) says how each old ward was divided among the new ones (each old ward's "
+        "shares sum to 1). The package keeps Hà Nội reference tables with their sources in "
+        "`evaluation/reference/hanoi/` as a starting point.\n",
         "## Files\n",
         "| file | what |\n|---|---|\n"
-        "| `demo/junctions.csv` | the 57 hotspot junctions (7 in Cổ Nhuế 2) |\n"
+        "| `demo/wards.csv`, `demo/adjacency.csv`, `demo/crosswalk.csv` | the demo district's ward table: old, bordering and new wards, borders, and how the old wards became the new |\n"
+        f"| `demo/junctions.csv` | the {len(tables['junctions'])} hotspot junctions (7 in Cổ Nhuế 2) and the ward each was installed in |\n"
         "| `demo/traffic_peak_YYYY.parquet` | congestion, junction × day × peak, one file per year |\n"
         "| `demo/fire_incidents.csv` | fire incidents, one row per fire |\n"
         "| `demo/electrical_incidents_monthly.csv` | minor electrical incidents, ward × month |\n"
-        "| `demo/antt_period.csv` | security and order indicators, old ward × police period |\n"
-        "| `demo/antt_period_new_wards.csv` | the same by new ward, from the period starting 2025-06-15 |\n"
+        "| `demo/antt_period.csv` | security and order indicators, ward × police period |\n"
         "| `demo/truth.yaml` | the planted truth, machine-readable |\n"
         "| `demo/truth/*.{csv,parquet}` | realised and expected outcomes with and without the programmes |\n"
         "| `../params/pilots.yaml` | the pilot registry: which ward started which programme when |\n",
-        "Ward reference tables live in the package (`evaluation/reference/`): `wards.csv` (GSO "
-        "code, names, area, 2013 population with sources, 2024 population **[EST]**, urban "
-        "class), `wards_new.csv`, `crosswalk.csv` (old → new wards with area and population "
-        "shares, published or **[EST]**) and `adjacency.csv` (sourced or inferred).\n",
+        "The 13 wards, the new wards and the crosswalk between them come from the package's "
+        "Hà Nội reference tables (`evaluation/reference/hanoi/`: GSO codes, names, areas, 2013 "
+        "populations with sources, 2024 populations **[EST]**, urban class, published or "
+        "**[EST]** crosswalk shares, sourced or inferred borders); the five bordering wards "
+        "(Phú Thượng and Xuân La of Tây Hồ, Nghĩa Đô and Mai Dịch of Cầu Giấy, Xuân Phương of "
+        "Nam Từ Liêm), their codes, populations and pieces are **[EST]**.\n",
         "## Tables\n",
         _table_section(
             "Traffic congestion",
@@ -102,8 +133,8 @@ def data_readme(tables: dict) -> str:
         _table_section(
             "Security and order (ANTT)",
             SCHEMAS["antt_period"],
-            [DEMO_FILES["antt"], DEMO_FILES["antt_new"]],
-            len(tables["antt"]) + len(tables["antt_new"]),
+            [DEMO_FILES["antt"]],
+            len(tables["antt"]),
         ),
         _table_section(
             "Junctions", SCHEMAS["junction"], [DEMO_FILES["junctions"]], len(tables["junctions"])
@@ -166,7 +197,7 @@ def data_readme(tables: dict) -> str:
         + ". Electrical incidents carry no programme effect: a placebo outcome.\n",
         "### Estimates and sources\n",
         "Ward codes, names, most 2013 areas and populations are from public sources (see "
-        "`evaluation/reference/wards.csv`, column `*_source`). Estimated (**[EST]**): the 2013 "
+        "`evaluation/reference/hanoi/wards.csv`, columns `*_source`). Estimated (**[EST]**): the 2013 "
         "area and population of Cổ Nhuế 1, Cổ Nhuế 2 and Phúc Diễn (split of the district "
         "residual), every 2024 population (2013 × 1.12–1.25, dense wards growing faster; total "
         f"{int(_wards()['pop_2024_est'].sum()):,}), "

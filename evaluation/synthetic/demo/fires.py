@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.schema import CAUSES, PREMISE_TYPES
-from evaluation.data.wards import _wards
 from evaluation.synthetic import calendar
 from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo.geography import district_wards
 
 BASE_MIX = {
     "nhà dân": 0.38,
@@ -82,8 +82,7 @@ def expected_per_fire(treated: bool) -> dict[str, float]:
     }
 
 
-def _ward_mix() -> pd.DataFrame:
-    w = _wards()
+def _ward_mix(w: pd.DataFrame) -> pd.DataFrame:
     ratio = w["n_rental_houses_est"] / w["households_est"]
     rows = []
     for (_, ward), r in zip(w.iterrows(), ratio, strict=True):
@@ -104,10 +103,13 @@ def programme_share(days: pd.DatetimeIndex, ward: str) -> np.ndarray:
     return np.where(k >= 0, np.clip((k + 1) / RAMP_DAYS, 0, 1), 0.0)
 
 
-def expected_rates(days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """λ with and without the fire programme: arrays (ward, day, premise type)."""
-    w = _wards()
-    mix = _ward_mix()
+def expected_rates(
+    days: pd.DatetimeIndex, wards: pd.DataFrame | None = None
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """λ with and without the fire programme: arrays (ward, day, premise type), for ``wards``
+    (default the district's 13)."""
+    w = district_wards() if wards is None else wards
+    mix = _ward_mix(w)
     tet, _ = calendar.tet_phase(days)
     season = calendar.month_season(days.month.to_numpy())
     recording = np.where(days < plan.RECORDING_BREAK, 1 / plan.RECORDING_BREAK_FACTOR, 1.0)
@@ -133,11 +135,14 @@ def expected_rates(days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, list
     return lam0, lam1, types
 
 
-def simulate_fires(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (fire_incidents, truth_fire_monthly)."""
+def simulate_fires(
+    rng: np.random.Generator, wards: pd.DataFrame | None = None, id_prefix: str = "F"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return (fire_incidents, truth_fire_monthly) for ``wards`` (default the district's 13;
+    the bordering wards' records come from their own police, numbered ``id_prefix``-…)."""
     days = pd.date_range(plan.FIRE_START, plan.FIRE_END, freq="D")
-    w = _wards()
-    lam0, lam1, types = expected_rates(days)
+    w = district_wards() if wards is None else wards
+    lam0, lam1, types = expected_rates(days, w)
     counts = rng.poisson(lam1)
     wi, di, ki = np.nonzero(counts)
     reps = counts[wi, di, ki]
@@ -197,12 +202,13 @@ def simulate_fires(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame
             "_fixed_id": arson["incident_id"],
         }
     )
-    fires = pd.concat([fires.assign(_fixed_id=""), pd.DataFrame([arson_row])], ignore_index=True)
+    fixed = [arson_row] if arson["ward"] in set(w["name_vi"]) else []
+    fires = pd.concat([fires.assign(_fixed_id=""), pd.DataFrame(fixed)], ignore_index=True)
     fires["escalated"] = fires["severity"] != "nhỏ"
     fires = fires.sort_values(["date", "hour", "ward"], kind="stable").reset_index(drop=True)
     year = fires["date"].dt.year.astype(str)
     seq = fires.groupby(year).cumcount() + 1
-    generated = "F-" + year + "-" + seq.map("{:04d}".format)
+    generated = id_prefix + "-" + year + "-" + seq.map("{:04d}".format)
     fires.insert(0, "incident_id", generated.where(fires["_fixed_id"] == "", fires["_fixed_id"]))
     fires = fires.drop(columns="_fixed_id")
 
@@ -242,13 +248,15 @@ def simulate_fires(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame
     return fires, truth
 
 
-def simulate_electrical(rng: np.random.Generator) -> pd.DataFrame:
+def simulate_electrical(
+    rng: np.random.Generator, wards: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Minor electrical incidents per ward × month: seasonal, no programme effect (a placebo
     outcome for the fire programme, whose mechanism is first response, not ignition)."""
     months = pd.date_range(plan.FIRE_START, plan.FIRE_END, freq="MS")
     season = calendar.month_season(months.month.to_numpy())
     rows = []
-    for _, w in _wards().iterrows():
+    for _, w in (district_wards() if wards is None else wards).iterrows():
         lam = 1.1 * w["pop_2024_est"] / 30_000 * season
         rows.append(
             pd.DataFrame(

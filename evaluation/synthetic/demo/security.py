@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evaluation.data.wards import _crosswalk, _wards
 from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo.geography import district_wards, new_ward_pieces
 from evaluation.synthetic.demo.traffic import _ramp_decay
 
 COUNT_COLUMNS = [
@@ -56,12 +56,16 @@ def police_periods() -> pd.DatetimeIndex:
     return months + pd.Timedelta(days=14)
 
 
-def simulate_antt(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return (antt_old_wards, antt_new_wards, truth_antt_period)."""
+def simulate_antt(
+    rng: np.random.Generator, wards: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return (antt by old ward for every period, antt by new ward for the periods after
+    ``plan.ANTT_LAST_OLD_PERIOD``, truth_antt_period) for ``wards`` (default the district's
+    13; the bordering wards have neither cameras nor the traffic model)."""
     periods = police_periods()
     ends = periods + pd.DateOffset(months=1) - pd.Timedelta(days=1)
-    w = _wards()
-    pop_total = w["pop_2024_est"].sum()
+    w = district_wards() if wards is None else wards
+    pop_total = district_wards()["pop_2024_est"].sum()
     traffic_starts = plan.traffic_starts()
     campaign_k = (periods - plan.RENTAL_CHECK_DATE).days.to_numpy()
     campaign = np.where(campaign_k >= 0, np.where(campaign_k < 183, 2.5, 1.5), 1.0)
@@ -72,7 +76,7 @@ def simulate_antt(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame,
         rental = (ward["n_rental_houses_est"] / ward["households_est"]) / 0.06
         n = len(periods)
         # cameras: Poisson installations from the ward's start, faster until the end of 2024
-        start = pd.Timestamp(plan.CAMERA_STARTS[name])
+        start = pd.Timestamp(plan.CAMERA_STARTS.get(name, "2262-01-01"))
         rate = plan.CAMERAS_PER_YEAR / 12 * ward["pop_2024_est"] / pop_total
         active = periods >= start
         rate_p = np.where(
@@ -87,7 +91,8 @@ def simulate_antt(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame,
         theft = rng.binomial(crime, 0.55)
         drugs = rng.poisson(0.25 * scale, n)
         solved = rng.binomial(crime, plan.SOLVE_BASE + solve_gain)
-        k = (periods - traffic_starts[name]).days.to_numpy() + 14  # mid-period exposure
+        never = pd.Timestamp("2262-01-01")
+        k = (periods - traffic_starts.get(name, never)).days.to_numpy() + 14  # mid-period
         acc_mult = 1 + plan.ACCIDENT_EFFECT * _ramp_decay(k)
         acc_rate0 = 0.8 * scale * np.ones(n)
         accidents = rng.poisson(acc_rate0 * acc_mult)
@@ -135,9 +140,8 @@ def simulate_antt(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame,
         antt[c] = antt[c].astype("int64")
     truth = pd.concat(truths, ignore_index=True)
 
-    old = antt[antt["period_start"] <= plan.ANTT_LAST_OLD_PERIOD].reset_index(drop=True)
     new = _split_to_new_wards(antt[antt["period_start"] > plan.ANTT_LAST_OLD_PERIOD], rng)
-    return old, new, truth
+    return antt.reset_index(drop=True), new, truth
 
 
 def _split_to_new_wards(antt: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -146,11 +150,11 @@ def _split_to_new_wards(antt: pd.DataFrame, rng: np.random.Generator) -> pd.Data
     Each event is allocated at random by population share (a multinomial split), so counts stay
     whole numbers; camera totals are split in proportion and rounded.
     """
-    cw = _crosswalk()
+    cw = new_ward_pieces()
     rows = []
     for (ward, period), grp in antt.groupby(["ward", "period_start"], sort=True):
-        pieces = cw[cw["old_name"] == ward]
-        shares = pieces["pop_share"].to_numpy()
+        pieces = cw[cw["old"] == ward]
+        shares = pieces["share"].to_numpy()
         shares = shares / shares.sum()
         rec = grp.iloc[0]
         split: dict[str, np.ndarray] = {}
@@ -167,7 +171,7 @@ def _split_to_new_wards(antt: pd.DataFrame, rng: np.random.Generator) -> pd.Data
             split[child] = rng.multivariate_hypergeometric(split[parent], int(rec[child]))
         split["traffic_injuries"] = rng.multinomial(int(rec["traffic_injuries"]), shares)
         split["cameras_cum"] = np.round(rec["cameras_cum"] * shares).astype(int)
-        for j, new in enumerate(pieces["new_name"]):
+        for j, new in enumerate(pieces["new"]):
             row = {"ward": new, "period_start": period, "period_end": rec["period_end"]}
             row.update({c: int(split[c][j]) for c in COUNT_COLUMNS})
             rows.append(row)

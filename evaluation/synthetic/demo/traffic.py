@@ -27,9 +27,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from evaluation.data.wards import _wards, neighbours
 from evaluation.synthetic import calendar
 from evaluation.synthetic.demo import plan
+from evaluation.synthetic.demo.geography import district_wards, neighbours
 
 PEAK_MINUTES = {"AM": 150.0, "PM": 180.0}
 BASE_MINUTES = {"AM": 25.0, "PM": 35.0}
@@ -60,6 +60,12 @@ ROADS = {
     "Tây Tựu": ["Tây Tựu", "Quốc lộ 32", "Phú Minh"],
     "Liên Mạc": ["Liên Mạc", "Đê Tả Hồng Hà", "Thượng Cát"],
     "Thượng Cát": ["Thượng Cát", "Đê Tả Hồng Hà", "Cầu Thăng Long"],
+    # bordering wards of neighbouring districts (comparison wards, never treated)
+    "Phú Thượng": ["An Dương Vương", "Phú Thượng", "Võ Chí Công"],
+    "Xuân La": ["Xuân La", "Lạc Long Quân", "Võ Chí Công", "Phạm Văn Đồng"],
+    "Nghĩa Đô": ["Hoàng Quốc Việt", "Nguyễn Văn Huyên", "Phạm Văn Đồng", "Hoàng Sâm"],
+    "Mai Dịch": ["Hồ Tùng Mậu", "Phạm Văn Đồng", "Trần Bình", "Lê Đức Thọ"],
+    "Xuân Phương": ["Xuân Phương", "Quốc lộ 32", "Trịnh Văn Bô"],
 }
 
 
@@ -78,13 +84,18 @@ PREFIX = {
     "Cổ Nhuế 2": "CN2",
     "Phú Diễn": "PD",
     "Phúc Diễn": "PCD",
+    "Phú Thượng": "PTH",
+    "Xuân La": "XL",
+    "Nghĩa Đô": "ND",
+    "Mai Dịch": "MD",
+    "Xuân Phương": "XP",
 }
 
 
-def make_junctions(rng: np.random.Generator) -> pd.DataFrame:
+def make_junctions(rng: np.random.Generator, wards: pd.DataFrame | None = None) -> pd.DataFrame:
     """Hotspot junctions: 7 in Cổ Nhuế 2 (as chosen by the pilot), 5/4/3 elsewhere by class."""
     rows = []
-    for _, w in _wards().iterrows():
+    for _, w in (district_wards() if wards is None else wards).iterrows():
         n = 7 if w["name_vi"] == plan.PILOT_WARD else JUNCTIONS_PER_CLASS[w["urban_class"]]
         roads = ROADS[w["name_vi"]]
         prefix = PREFIX[w["name_vi"]]
@@ -120,14 +131,15 @@ def _ramp_decay(k: np.ndarray) -> np.ndarray:
 def programme_effects(days: pd.DatetimeIndex) -> pd.DataFrame:
     """Per ward × day: direct effect, anticipation and spillover on congestion (fractions)."""
     starts = plan.traffic_starts()
-    w = _wards().set_index("name_vi")
+    w = district_wards().set_index("name_vi")
     frames = []
     for ward, start in starts.items():
         k = (days - start).days.to_numpy()
         full = plan.TRAFFIC_EFFECT[w.loc[ward, "urban_class"]]
         direct = full * _ramp_decay(k) + 0.0  # + 0.0 turns -0.0 into 0.0
         antic = np.where((k < 0) & (k >= -plan.ANTICIPATION_DAYS), plan.ANTICIPATION_EFFECT, 0.0)
-        nb_start = min((starts[n] for n in neighbours(ward)), default=pd.Timestamp.max)
+        treated_nb = [n for n in neighbours(ward) if n in starts]
+        nb_start = min((starts[n] for n in treated_nb), default=pd.Timestamp.max)
         spill = np.where((days >= nb_start) & (k < 0), plan.SPILLOVER_EFFECT, 0.0)
         frames.append(
             pd.DataFrame(
@@ -144,12 +156,21 @@ def programme_effects(days: pd.DatetimeIndex) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def simulate_traffic(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return (junctions, traffic_peak, truth_traffic_daily)."""
-    junctions = make_junctions(rng)
+def simulate_traffic(
+    rng: np.random.Generator,
+    wards: pd.DataFrame | None = None,
+    rain: np.ndarray | None = None,
+    weather: dict | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return (junctions, traffic_peak, truth_traffic_daily) for ``wards`` (default the
+    district's 13). ``rain`` gives wards simulated apart (the comparison wards) the district's
+    weather, so every ward lives through the same days; the rain drawn here is put in
+    ``weather["rain"]`` when ``weather`` is given."""
+    wards = district_wards() if wards is None else wards
+    junctions = make_junctions(rng, wards)
     days = pd.date_range(plan.TRAFFIC_START, plan.TRAFFIC_END, freq="D")
     nd, nj = len(days), len(junctions)
-    wards = _wards().set_index("name_vi")
+    wards = wards.set_index("name_vi")
     cls = junctions["ward"].map(wards["urban_class"]).to_numpy()
 
     # calendar
@@ -159,7 +180,7 @@ def simulate_traffic(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFra
     weekend = days.day_of_week.to_numpy() >= 5
     school = calendar.school_day(days, holiday)
     summer_weekday = np.isin(days.month, [6, 7, 8]) & ~weekend
-    rain = calendar.simulate_rain(days, rng)
+    rain = calendar.simulate_rain(days, rng) if rain is None else rain
     cal = np.ones(nd)
     cal *= np.where(weekend, 0.5, 1.0)
     cal *= np.where(summer_weekday & ~holiday, 0.8, 1.0)
@@ -176,6 +197,14 @@ def simulate_traffic(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFra
     eff = programme_effects(days)
     eff["mult"] = (1 + eff["direct"]) * (1 + eff["anticipation"]) * (1 + eff["spillover"])
     eff["speed_mult"] = 1 + plan.SPEED_EFFECT_RATIO * (eff["mult"] - 1)
+    others = sorted(set(junctions["ward"]) - set(eff["ward"]))
+    if others:  # never treated, no spill-over planted: the comparison wards' truth is zero
+        zero = pd.DataFrame(
+            {"ward": np.repeat(others, nd), "date": np.tile(days, len(others))}
+        ).assign(direct=0.0, anticipation=0.0, spillover=0.0, full_effect=0.0, mult=1.0,
+                 speed_mult=1.0)  # fmt: skip
+        eff = pd.concat([eff, zero], ignore_index=True)
+    eff = eff[eff["ward"].isin(set(junctions["ward"]))]
     mult_wd = eff.pivot(index="ward", columns="date", values="mult")
     speed_wd = eff.pivot(index="ward", columns="date", values="speed_mult")
     mult = mult_wd.loc[junctions["ward"]].to_numpy()  # (nj, nd)
@@ -201,7 +230,8 @@ def simulate_traffic(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFra
             missing[j, s : s + rng.integers(3, 15)] = True
 
     starts = plan.traffic_starts()
-    k_launch = np.stack([(days - starts[w]).days.to_numpy() for w in junctions["ward"]])
+    never = pd.Timestamp.max.normalize()
+    k_launch = np.stack([(days - starts.get(w, never)).days.to_numpy() for w in junctions["ward"]])
     frames = []
     truth_parts = []
     for peak in ("AM", "PM"):
@@ -282,4 +312,6 @@ def simulate_traffic(rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFra
         truth[c] = truth[c].round(1)
     for c in ("direct", "anticipation", "spillover"):
         truth[c] = truth[c].round(6)
+    if weather is not None:
+        weather["rain"] = rain
     return junctions, traffic, truth

@@ -13,9 +13,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from evaluation.data.wards import _wards
 from evaluation.synthetic.demo import plan
 from evaluation.synthetic.demo.fires import P_ESCALATE, expected_per_fire
+from evaluation.synthetic.demo.geography import district_wards as _wards
 from evaluation.synthetic.demo.traffic import BASE_MINUTES, CLASS_FACTOR
 
 
@@ -145,7 +145,7 @@ def _fire_section(truth_fire: pd.DataFrame) -> dict:
     never = sorted(set(_wards()["name_vi"]) - set(starts))
     untreated, treated = expected_per_fire(False), expected_per_fire(True)
     pop = _wards()["pop_2024_est"].sum()
-    tf = truth_fire.copy()
+    tf = truth_fire[truth_fire["ward"].isin(set(_wards()["name_vi"]))].copy()  # the district's own
     year = tf["month"].dt.year
     rates = {}
     for label, years in (("2022-2023", (2022, 2023)), ("2024-2025", (2024, 2025))):
@@ -218,14 +218,15 @@ def summarise_truth(tables: dict, seed: int) -> dict:
                 "date": _d(plan.RENTAL_CHECK_DATE),
                 "effect": plan.RENTAL_CHECK_EFFECT,
                 "premises": list(plan.RENTAL_PREMISES),
-                "scope": "every ward at once",
+                "scope": "every ward at once, the bordering wards too (a city-wide campaign)",
                 "identifiable_by_did": False,
                 "why": "no ward is left untreated, so no control group exists",
             },
             "boundary_change": {
                 "date": "2025-07-01",
-                "note": "police report by new wards from the period starting 2025-06-15 "
-                "(antt_period_new_wards.csv); traffic and fires keep old-ward codes",
+                "note": "from this date every table names the new wards (police periods from the "
+                "one starting 2025-06-15, which ends after the change); junctions.csv keeps each "
+                "junction's old ward",
             },
         },
         "outlier": {k: (v if not isinstance(v, float) else _r(v)) for k, v in plan.ARSON.items()}

@@ -52,6 +52,7 @@ effects) and :mod:`.write` (:func:`write_district`).
 
 from evaluation.synthetic.scenarios.scenario import KINDS, Scenario, Wave, random_scenario
 from evaluation.synthetic.scenarios.truth import Truth
+from evaluation.synthetic.scenarios.universe import Universe
 from evaluation.synthetic.scenarios.write import write_district
 
-__all__ = ["KINDS", "Wave", "Scenario", "Truth", "random_scenario", "write_district"]
+__all__ = ["KINDS", "Wave", "Scenario", "Truth", "Universe", "random_scenario", "write_district"]

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.data.wards import normalize_ward, wards
 from evaluation.errors import DataError
 from evaluation.synthetic.calendar import TET
+from evaluation.synthetic.scenarios.universe import Universe
 
 #: the kinds of scenario :func:`random_scenario` draws
 KINDS = (
@@ -181,10 +181,11 @@ class Scenario:
     common_programme: str | None = "rental_check"
     common_start: str = "2023-05-02"
     common_effect: float = -0.20
+    universe: Universe = field(default_factory=Universe.bac_tu_liem)
 
     def __post_init__(self) -> None:
         # canonical ward names, so every table and the registry spell them one way
-        canon = _canonical_ward
+        canon = self.universe.normalize
         waves = tuple(
             dataclasses.replace(w, wards=tuple(canon(x) for x in w.wards)) for w in self.waves
         )
@@ -252,7 +253,7 @@ class Scenario:
 
     def wave_of(self, ward: str) -> str | None:
         """``"pilot"``, the wave letter, or None for a ward the traffic model never reached."""
-        ward = normalize_ward(ward)
+        ward = self.universe.normalize(ward)
         if ward == self.pilot_ward:
             return "pilot"
         return next((w.name for w in self.waves if ward in w.wards), None)
@@ -267,7 +268,7 @@ class Scenario:
         if programme == "camera":
             return {w: pd.Timestamp(d) for w, d in self.camera_starts}
         if programme == self.common_programme:
-            return dict.fromkeys(wards()["name_vi"], pd.Timestamp(self.common_start))
+            return dict.fromkeys(self.universe.names, pd.Timestamp(self.common_start))
         raise DataError(f"Scenario.starts: no programme {programme!r} in this scenario")
 
     def to_dict(self) -> dict[str, Any]:
@@ -283,11 +284,9 @@ class Scenario:
         )
         d["fire_points"] = tuple(tuple(x) for x in d["fire_points"])
         d["camera_starts"] = tuple(tuple(x) for x in d["camera_starts"])
+        if "universe" in d:
+            d["universe"] = Universe.from_dict(d["universe"])
         return cls(**d)
-
-
-def _canonical_ward(name: str) -> str:
-    return normalize_ward(name, source="Scenario")
 
 
 def _plain(obj: Any) -> Any:
@@ -326,7 +325,9 @@ def _wave_starts(rng: np.random.Generator, pilot: pd.Timestamp, last: pd.Timesta
     return [pilot + pd.Timedelta(days=int(g)) for g in np.cumsum(gaps)]
 
 
-def random_scenario(rng: np.random.Generator, kind: str = "heterogeneous_waves") -> Scenario:
+def random_scenario(
+    rng: np.random.Generator, kind: str = "heterogeneous_waves", universe: Universe | None = None
+) -> Scenario:
     """Draw a scenario of ``kind`` for a simulation study.
 
     Every kind draws the windows (2 years of traffic starting between 2022-07 and 2023-07,
@@ -357,10 +358,15 @@ def random_scenario(rng: np.random.Generator, kind: str = "heterogeneous_waves")
         The random generator (the study's stream; the scenario is a function of its state).
     kind
         One of :data:`KINDS`.
+    universe
+        The district's wards (default: Bắc Từ Liêm's 13 before 2025); the numbers of wards
+        with fire points and cameras scale with its size.
     """
     if kind not in KINDS:
         raise DataError(f"random_scenario: kind {kind!r} is not one of {', '.join(KINDS)}")
-    names = list(wards()["name_vi"])
+    universe = universe if universe is not None else Universe.bac_tu_liem()
+    names = universe.names
+    n = len(names)
     null = kind == "null"
     t0 = pd.Timestamp("2022-07-01") + pd.DateOffset(months=int(rng.integers(0, 13)))
     t1 = t0 + pd.DateOffset(years=2) - pd.Timedelta(days=1)
@@ -408,13 +414,15 @@ def random_scenario(rng: np.random.Generator, kind: str = "heterogeneous_waves")
     # fire points: a random subset of wards, opening across the middle of the fire window
     fire_lo, fire_hi = f0 + pd.DateOffset(months=6), t1 - pd.DateOffset(months=6)
     span = (fire_hi - fire_lo).days
-    fire_wards = [names[i] for i in rng.permutation(len(names))[: int(rng.integers(7, 12))]]
+    k_fire = int(rng.integers(max(2, round(0.54 * n)), max(3, round(0.923 * n))))
+    fire_wards = [names[i] for i in rng.permutation(n)[:k_fire]]
     fire_days = np.sort(rng.integers(0, span, len(fire_wards)))
     fire_points = tuple(
         (w, _date(fire_lo + pd.Timedelta(days=int(k))), _size(rng, kind))
         for w, k in zip(fire_wards, fire_days, strict=True)
     )
-    cam_wards = [names[i] for i in rng.permutation(len(names))[: int(rng.integers(10, 14))]]
+    k_cam = int(rng.integers(max(2, round(0.77 * n)), n + 1))
+    cam_wards = [names[i] for i in rng.permutation(n)[:k_cam]]
     cam_months = np.sort(rng.integers(3, 25, len(cam_wards)))
     camera_starts = tuple(
         (w, _date(s0 + pd.DateOffset(months=int(m))))
@@ -452,5 +460,6 @@ def random_scenario(rng: np.random.Generator, kind: str = "heterogeneous_waves")
         fire_escalation_effect=0.0 if null else round(float(rng.uniform(-0.4, -0.15)), 3),
         camera_starts=camera_starts,
         camera_effect_pp=pp,
+        universe=universe,
         **extra,
     )

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 
 from evaluation.data.schema import CAUSES, PREMISE_TYPES, SEVERITIES
-from evaluation.data.wards import adjacency, wards
 from evaluation.synthetic.calendar import TET
 from evaluation.synthetic.scenarios.scenario import Scenario
 
@@ -122,7 +121,7 @@ def _traffic_effects(s: Scenario, names: list[str], days: pd.DatetimeIndex):
     direct = np.array([full.get(w, 0.0) for w in names])[:, None] * _traffic_share(s, k)
     window = (k < 0) & (k >= -s.anticipation_days)
     antic = np.where(window, s.anticipation_effect, 0.0)
-    adj = adjacency()
+    adj = s.universe.adjacency_csv()
     index = {w: i for i, w in enumerate(names)}
     a = np.zeros((len(names), len(names)))
     for x, y in zip(adj["ward_a"], adj["ward_b"], strict=True):
@@ -137,17 +136,8 @@ def _traffic_effects(s: Scenario, names: list[str], days: pd.DatetimeIndex):
 # the tables
 
 
-def _ward_table() -> pd.DataFrame:
-    w = wards()
-    return pd.DataFrame(
-        {
-            "ward": w["name_vi"],
-            "code": w["ward_code"],
-            "urban_class": w["urban_class"],
-            "population": w["pop_2024_est"].astype(float),
-            "rental_ratio": w["n_rental_houses_est"] / w["households_est"],
-        }
-    )
+def _ward_table(s: Scenario) -> pd.DataFrame:
+    return s.universe.frame()[["ward", "code", "urban_class", "population", "rental_ratio"]]
 
 
 def _simulate_traffic(s: Scenario, W: pd.DataFrame, rng: np.random.Generator):

@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evaluation.data.wards import normalize_ward, wards
 from evaluation.errors import DataError
 from evaluation.synthetic.scenarios.scenario import Scenario, _date, _plain
 from evaluation.synthetic.scenarios.simulate import (
@@ -72,7 +71,7 @@ class Truth:
         cache = self.__dict__.setdefault("_grids", {})
         if table not in cache:
             frame = getattr(self, table)
-            names = list(wards()["name_vi"])
+            names = self.scenario.universe.names
             code = pd.Categorical(frame["ward"], categories=names).codes
             if table == "security":  # police periods: the 15th to the 14th
                 first = pd.DatetimeIndex(frame["period_start"])
@@ -87,7 +86,8 @@ class Truth:
         keep = np.ones(len(code), dtype=bool)
         if wards_ is not None:
             chosen = [wards_] if isinstance(wards_, str) else list(wards_)
-            keep &= np.isin(code, [names.index(normalize_ward(w)) for w in chosen])
+            canon = self.scenario.universe.normalize
+            keep &= np.isin(code, [names.index(canon(w)) for w in chosen])
         if start is not None:
             keep &= last >= _day_number(start)
         if end is not None:
@@ -189,7 +189,7 @@ class Truth:
                     self.traffic_effect(group, a, b, outcome="speed", percent=True), 2
                 ),
             }
-        others = [w for w in wards()["name_vi"] if s.wave_of(w) != "pilot"]
+        others = [w for w in s.universe.names if s.wave_of(w) != "pilot"]
         if "pilot" in out:
             a, b = windows["pilot"][1:]
             out["pilot"]["effect_on_other_wards_minutes"] = round(
@@ -200,7 +200,7 @@ class Truth:
     def to_dict(self) -> dict[str, Any]:
         """The planted parameters and realised effects (``truth.yaml``)."""
         s = self.scenario
-        w = _ward_table().set_index("ward")
+        w = _ward_table(s).set_index("ward")
         full = s.traffic_full_effects()
         fire = self.treated_wards("fire_point")
         doc = {

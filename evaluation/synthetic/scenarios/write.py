@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.data.wards import wards
 from evaluation.errors import DataError
 from evaluation.synthetic.files import commented_yaml, data_notes_yaml, registry_yaml
 from evaluation.synthetic.scenarios.scenario import Scenario, _date
@@ -88,7 +87,7 @@ def _registry_yaml(s: Scenario, seed: int) -> str:
     if s.common_programme is not None:
         pilots += [
             {"ward": w, "programme": s.common_programme, "start": s.common_start}
-            for w in wards()["name_vi"]
+            for w in s.universe.names
         ]
     header = (
         f"Pilot registry of a SIMULATED district (evaluation.synthetic.scenarios, seed {seed}).\n"
@@ -141,7 +140,8 @@ def write_district(
     """Simulate a district from ``(scenario, seed)`` and write it as a data folder.
 
     Files (the documented input format, ``data/README.md``; each table passes
-    ``pilot-eval validate``): ``junctions.csv``, ``traffic_peak.parquet`` (or ``.csv``),
+    ``pilot-eval validate``): the ward table ``wards.csv`` (and ``adjacency.csv``) of the
+    scenario's :class:`~evaluation.synthetic.scenarios.universe.Universe`, ``junctions.csv``, ``traffic_peak.parquet`` (or ``.csv``),
     ``fire_incidents.csv``, ``electrical_incidents_monthly.csv``, ``antt_period.csv``; the
     pilot registry (``registry``, default ``FOLDER/pilots.yaml``); ``data_notes.yaml``
     (``recording_changes``); and the truth: ``truth/traffic_daily.parquet``,
@@ -182,7 +182,7 @@ def write_district(
         "antt_period.csv": None,
     }
     _check_folder(folder, set(tables))
-    W = _ward_table()
+    W = _ward_table(s)
     rngs = [np.random.default_rng(x) for x in np.random.SeedSequence(seed).spawn(4)]
     junctions, traffic, traffic_truth = _simulate_traffic(s, W, rngs[0])
     fires, fire_truth, fire_daily = _simulate_fires(s, W, rngs[1])
@@ -197,8 +197,12 @@ def write_district(
             "truth/traffic_daily.parquet": traffic_truth,
             "truth/fire_monthly.csv": fire_truth,
             "truth/antt_period.csv": antt_truth,
+            # the district's own ward table: what every analysis reads its wards from
+            "wards.csv": s.universe.wards_csv(),
         }
     )
+    if s.universe.adjacency:
+        tables["adjacency.csv"] = s.universe.adjacency_csv()
     (folder / "truth").mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in tables.items():

@@ -1,0 +1,315 @@
+"""Is it still working? A programme's effect quarter by quarter since each ward's start.
+
+Officials ask it once every ward is treated: the rollout's average answers "did it work", not
+"does it still". The effect is estimated by Callaway & Sant'Anna's (2021) ATT(g, t) of every
+treated ward (the pilot too) against the wards not yet treated and the wards that never took
+the programme — bordering wards of neighbouring districts, when the ward table has them — and
+aggregated by event time, one quarter at a time: quarter q is the average of the event-time
+effects of weeks 13·q … 13·q + 12 after each ward's own start (``aggregate("dynamic",
+min_e, max_e)``). Comparisons are only ever against untreated cells, never against wards
+treated earlier, and each quarter's test and interval come from randomization inference on the
+whole estimator (``inference="auto"``), re-assigning the cohorts.
+
+A quarter that no untreated ward was left to compare with has no answer, and its finding says
+so (once the last wave has started, only wards that never took the programme remain). The last
+answered quarter carries the HonestDiD sensitivity of Rambachan & Roth (2023): how far the
+trends could diverge after the start, relative to before, before its effect could be zero.
+
+Counts (Poisson outcomes) and weighted shares are not answered here yet: their quarterly
+effects need the count model's own staggered estimator; the page says so.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from evaluation import formats as fmt
+from evaluation.analysis.district import District
+from evaluation.analysis.findings import Finding, not_estimable
+from evaluation.analysis.outcomes import outcome_info
+from evaluation.analysis.windows import (
+    TIME,
+    UNIT,
+    Indicator,
+    baseline,
+    quiet,
+    truth_for,
+)
+from evaluation.analysis.wording import comparison_words, direction_words
+from evaluation.errors import DataError, DesignError, InferenceError
+
+__all__ = ["QUARTER_DAYS", "durability_findings"]
+
+QUARTER_DAYS = 91
+#: the fewest untreated wards a quarter's comparison needs
+MIN_COMPARISON = 2
+
+
+def _event_days(panel: pd.DataFrame) -> pd.Series:
+    return (pd.to_datetime(panel[TIME]) - pd.to_datetime(panel["cohort"])).dt.days
+
+
+def durability_findings(
+    district: District, programme: str, ind: Indicator, pilot: str | None = None
+) -> list[Finding]:
+    """One finding per quarter since the start, up to the end of the data (see the module
+    docstring); verdicts are adjusted together (Holm) within the programme's quarters."""
+    if ind.family != "gaussian" or ind.weights:
+        return []
+    panel = ind.data(district, programme)
+    cohorts = panel.groupby(UNIT)["cohort"].first()
+    if cohorts.notna().sum() == 0 or cohorts.isna().sum() + cohorts.nunique() < 2:
+        return []
+    from evaluation.analysis.traffic import anticipation_periods
+    from evaluation.estimators.att_gt import att_gt
+
+    k = anticipation_periods(district, programme, panel)
+    try:
+        att = quiet(
+            att_gt, panel, ind.outcome, UNIT, TIME, "cohort", control="notyet", anticipation=k
+        )
+    except (DesignError, InferenceError, DataError):
+        return []
+    per_q = max(1, int(round(QUARTER_DAYS / _period_days(panel))))
+    cells = att.table[att.table["post"]].copy()
+    cells["event"] = _event_periods(cells, panel)
+    last_event = (
+        int(cells.loc[cells["att"].notna(), "event"].max()) if cells["att"].notna().any() else -1
+    )
+    family = f"{programme}:{ind.outcome}:durability"
+    out: list[Finding] = []
+    for q in range(int(_event_periods_max(panel) // per_q) + 1):
+        f = _quarter(district, programme, ind, panel, att, cells, q, per_q, family, last_event)
+        if f is not None:
+            out.append(f)
+    answered = [f for f in out if f.estimate is not None]
+    if answered:
+        _add_sensitivity(district, programme, ind, panel, answered[-1], pilot)
+    return out
+
+
+def _event_periods(cells: pd.DataFrame, panel: pd.DataFrame) -> pd.Series:
+    """Event time (in periods) of ATT(g, t) cells: the number of periods from g to t."""
+    times = np.sort(pd.to_datetime(panel[TIME]).unique())
+    pos = {t: i for i, t in enumerate(times)}
+    g = pd.to_datetime(cells["group"]).map(lambda x: pos.get(np.datetime64(x, "ns")))
+    t = pd.to_datetime(cells["time"]).map(lambda x: pos.get(np.datetime64(x, "ns")))
+    return (t - g).astype(float)
+
+
+def _panel_cells(panel: pd.DataFrame, lo: int, hi: int) -> pd.DataFrame:
+    """The treated (group, time) cells of the panel with event time lo … hi, ``att`` missing."""
+    times = np.sort(pd.to_datetime(panel[TIME]).unique())
+    pos = {t: i for i, t in enumerate(times)}
+    groups = pd.to_datetime(panel["cohort"]).dropna().unique()
+    rows = []
+    for g in groups:
+        k = pos.get(np.datetime64(g, "ns"))
+        if k is None:
+            continue
+        for e in range(lo, hi + 1):
+            if k + e < len(times):
+                rows.append({"group": g, "time": times[k + e], "att": np.nan, "event": float(e)})
+    return pd.DataFrame(rows, columns=["group", "time", "att", "event"])
+
+
+def _event_periods_max(panel: pd.DataFrame) -> int:
+    times = np.sort(pd.to_datetime(panel[TIME]).unique())
+    first = pd.to_datetime(panel["cohort"]).min()
+    return int((times >= np.datetime64(first, "ns")).sum()) - 1
+
+
+def _quarter(district, programme, ind, panel, att, cells, q, per_q, family, last_event):
+    o = outcome_info(ind.outcome)
+    d_vi, d_en = direction_words(ind.outcome)
+    name_vi = district.programme_label(programme, "vi")
+    name_en = district.programme_label(programme, "en")
+    lo, hi = q * per_q, q * per_q + per_q - 1
+    mine = cells[(cells["event"] >= lo) & (cells["event"] <= hi)]
+    if mine.empty:
+        # no ATT(g, t) at all: the treated wards' own periods of this quarter, if the data
+        # reach them, with nobody left to compare
+        mine = _panel_cells(panel, lo, hi)
+        if mine.empty:
+            return None
+    period = ind.period_vi, ind.period_en
+    fid = f"{programme}:{ind.outcome}:quarter{q + 1}"
+    question = (
+        f"Quý {q + 1} sau khi bắt đầu ({period[0]} {lo}–{hi} của mỗi phường): «{name_vi}» còn "
+        f"{d_vi} {o.vi} không?",
+        f"Quarter {q + 1} after the start ({period[1]}s {lo}–{hi} of each ward): does "
+        f"“{name_en}” still {d_en} {o.en}?",
+    )
+    base = dict(level="quarter", role="durability", family=family, question_vi=question[0],
+                question_en=question[1])  # fmt: skip
+    first = pd.Timestamp(mine["time"].min())
+    ends = (
+        panel.loc[panel[TIME].isin(mine["time"]), "period_end"]
+        if "period_end" in panel
+        else mine["time"]
+    )
+    last = pd.Timestamp(ends.max())
+    estimable = mine[mine["att"].notna()]
+    if estimable.empty:
+        return not_estimable(
+            fid,
+            programme,
+            ind.outcome,
+            reason_vi=(
+                f"Không còn phường nào chưa triển khai để so sánh trong quý này "
+                f"({fmt.date_text(first)} – {fmt.date_text(last)}): mọi phường đã có mô hình "
+                "và bảng phường không có phường nào ngoài chương trình làm đối chứng."
+            ),
+            reason_en=(
+                f"No ward was left untreated to compare with in this quarter "
+                f"({fmt.date_text(first)} – {fmt.date_text(last)}): every ward had the "
+                "programme and the ward table holds no ward outside it to compare with."
+            ),
+            window=(first, last),
+            **base,
+        )
+    try:
+        agg = quiet(att.aggregate, "dynamic", min_e=lo, max_e=hi, na_rm=True)
+    except (DesignError, InferenceError, DataError) as exc:
+        return not_estimable(fid, programme, ind.outcome, reason_vi=f"Không ước lượng được: {exc}",
+                             reason_en=f"Not estimable: {exc}", window=(first, last), **base)  # fmt: skip
+    est = agg.overall
+    groups = set(pd.to_datetime(estimable["group"]))
+    cohort_of = panel.groupby(UNIT)["cohort"].first()
+    treated = sorted(cohort_of.index[pd.to_datetime(cohort_of).isin(groups)])
+    never = sorted(cohort_of.index[cohort_of.isna()])
+    comp_vi, comp_en = comparison_words(never, district.comparison_wards)
+    first_e = pd.Timestamp(estimable["time"].min())
+    ends_e = (
+        panel.loc[panel[TIME].isin(estimable["time"]), "period_end"]
+        if "period_end" in panel
+        else estimable["time"]
+    )
+    last_e = pd.Timestamp(ends_e.max())
+    from evaluation.analysis.wording import inference_words
+
+    ivi, ien = inference_words(est)
+    cells_ut = panel[panel[UNIT].isin(treated)].merge(
+        estimable[["group", "time"]].rename(columns={"time": TIME}), on=TIME
+    )
+    cells_ut = cells_ut[pd.to_datetime(cells_ut["cohort"]) == pd.to_datetime(cells_ut["group"])]
+    return Finding(
+        id=fid,
+        programme=programme,
+        outcome=ind.outcome,
+        estimate=est,
+        method_vi=f"Callaway & Sant'Anna (2021), trung bình các {period[0]} {lo}–{hi} sau khi bắt đầu; {ivi}",
+        method_en=f"Callaway & Sant'Anna (2021), average of {period[1]}s {lo}–{hi} after the start; {ien}",
+        design_vi=(
+            f"{len(treated)} phường trong quý {q + 1} kể từ ngày bắt đầu của mình "
+            f"({', '.join(treated)}), so với các phường chưa triển khai tại cùng thời điểm"
+            + (f" và {comp_vi}" if never else "")
+            + f"; {fmt.date_text(first_e)} – {fmt.date_text(last_e)}."
+        ),
+        design_en=(
+            f"{len(treated)} wards in quarter {q + 1} since their own start ({', '.join(treated)}), "
+            "against the wards not yet treated at the same time"
+            + (f" and {comp_en}" if never else "")
+            + f"; {fmt.date_text(first_e)} – {fmt.date_text(last_e)}."
+        ),
+        baseline=baseline(panel, treated, ind.outcome),
+        window=(first_e, last_e),
+        wards=treated,
+        comparison=never,
+        truth=truth_for(district, ind.outcome, cells_ut[[UNIT, TIME]]),
+        **base,
+    )
+
+
+def _add_sensitivity(district, programme, ind, panel, finding: Finding, pilot) -> None:
+    """HonestDiD relative magnitudes (Rambachan & Roth 2023) for the last answered quarter.
+
+    Callaway & Sant'Anna's event study (universal base period) is averaged into quarters of
+    event time — β_q = Aβ, Σ_q = AΣA' — so that the bound compares quarters before the start
+    with quarters after it, and θ is the last answered quarter's effect."""
+    from evaluation.analysis.traffic import SENSITIVITY_M
+    from evaluation.estimators.att_gt import att_gt
+    from evaluation.inference.honest_did import honest_did
+
+    q_last = int(finding.id.rsplit("quarter", 1)[1]) - 1
+    step = _period_days(panel)
+    per_q = max(1, int(round(QUARTER_DAYS / step)))
+    try:
+        att = quiet(
+            att_gt, panel, ind.outcome, UNIT, TIME, "cohort", control="notyet",
+            base_period="universal",
+        )  # fmt: skip
+        dyn = quiet(
+            att.aggregate, "dynamic", min_e=-2 * per_q - 1, max_e=(q_last + 1) * per_q - 1,
+            inference="analytic",
+        )  # fmt: skip
+        e = dyn.table["event_time"].astype(int).to_numpy()
+        keep = e != -1
+        times = e[keep]
+        beta = dyn.table.loc[keep, "estimate"].to_numpy(dtype=float)
+        vcov = dyn.vcov.loc[list(times), list(times)].to_numpy(dtype=float)
+        # quarter of event time: e = −1 is the reference; before it, quarters −1, −2 …
+        quarter = np.where(times >= 0, times // per_q, -((-times - 2) // per_q) - 1)
+        labels = sorted(set(quarter))
+        A = np.array([(quarter == q) / (quarter == q).sum() for q in labels])
+        bq, sq = A @ beta, A @ vcov @ A.T
+        pre = sum(q < 0 for q in labels)
+        post = len(labels) - pre
+        if pre < 1 or post < 1 or not np.isfinite(bq).all():
+            return
+        l_vec = np.zeros(post)
+        l_vec[-1] = 1.0
+        # 201 grid points: ends to ±0.2 standard errors, plenty for one sentence on robustness
+        sens = honest_did(
+            bq, sq, pre, post, M=np.array(SENSITIVITY_M), l_vec=l_vec, grid_points=201
+        )
+    except Exception:  # noqa: BLE001 - a sensitivity the design cannot give is left out, said so
+        finding.notes_vi.append(
+            "Chưa tính được độ nhạy HonestDiD cho quý này (không đủ kỳ trước khi triển khai)."
+        )
+        finding.notes_en.append(
+            "The HonestDiD sensitivity could not be computed for this quarter (too few periods "
+            "before the start)."
+        )
+        return
+    bd = sens.breakdown
+    finding.details["honest_did_breakdown"] = bd
+    if bd is None or (isinstance(bd, float) and math.isnan(bd)):
+        finding.notes_vi.append(
+            "Độ vững (HonestDiD): tác động của quý này vẫn khác 0 với mọi mức lệch xu hướng "
+            f"đến M̄ = {fmt.number(max(SENSITIVITY_M), 1, 'vi')} lần mức lệch lớn nhất trước đó."
+        )
+        finding.notes_en.append(
+            "Robustness (HonestDiD): this quarter's effect stays away from zero for every "
+            f"divergence of trends up to M̄ = {fmt.number(max(SENSITIVITY_M), 1, 'en')} times the "
+            "largest before the start."
+        )
+        return
+    m_vi, m_en = fmt.number(bd, 2, "vi"), fmt.number(bd, 2, "en")
+    if bd <= 0:
+        finding.notes_vi.append(
+            "Độ vững (HonestDiD, Rambachan & Roth 2023): kết luận về quý này không đứng vững nếu "
+            "xu hướng sau khi bắt đầu lệch dù chỉ một chút so với trước (M̄ = 0)."
+        )
+        finding.notes_en.append(
+            "Robustness (HonestDiD, Rambachan & Roth 2023): the conclusion for this quarter does "
+            "not survive any divergence of trends after the start (M̄ = 0)."
+        )
+        return
+    finding.notes_vi.append(
+        f"Độ vững (HonestDiD, Rambachan & Roth 2023): tác động của quý này vẫn khác 0 nếu xu "
+        f"hướng sau khi bắt đầu lệch không quá {m_vi} lần mức lệch lớn nhất trước đó (M̄ = {m_vi})."
+    )
+    finding.notes_en.append(
+        f"Robustness (HonestDiD, Rambachan & Roth 2023): this quarter's effect stays away from "
+        f"zero unless trends after the start diverge by more than {m_en} times the largest "
+        f"divergence before it (M̄ = {m_en})."
+    )
+
+
+def _period_days(panel: pd.DataFrame) -> float:
+    t = np.sort(pd.to_datetime(panel[TIME]).unique())
+    return float(np.median(np.diff(t)) / np.timedelta64(1, "D")) if len(t) > 1 else 7.0

@@ -1,0 +1,116 @@
+"""Comparison wards from outside the programme: are they fit to compare with?
+
+Wards of neighbouring districts (or new wards) in the district's ward table that never took a
+programme enter every comparison as never-treated wards (:class:`District.comparison_wards`):
+they are what lets the last rollout wave, and the months after it, be estimated at all. They
+are only valid comparisons if, without the programme, they would have moved like the
+district's own wards. The testable part of that assumption is the time before any ward
+started: :func:`outside_pretrend` treats the outside wards as if they had started half-way
+through that time (a placebo in time; nothing happened then) and estimates the "effect" with
+the indicator's own model and ``inference="auto"``. A clear difference means their trends
+differ, and every answer leaning on them is in doubt; the finding says so in words, and each
+headline that uses them carries a note.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evaluation import formats as fmt
+from evaluation.analysis.district import District
+from evaluation.analysis.findings import Finding
+from evaluation.analysis.outcomes import outcome_info
+from evaluation.analysis.windows import TIME, UNIT, Indicator, estimate
+from evaluation.analysis.wording import method_words, names_text
+from evaluation.errors import DataError, DesignError, InferenceError
+
+__all__ = ["outside_pretrend"]
+
+#: periods each side of the placebo start the check needs
+MIN_PERIODS = 8
+
+
+def outside_pretrend(district: District, programme: str, ind: Indicator) -> Finding | None:
+    """The placebo check of the outside comparison wards (see the module docstring), or None
+    when the programme has none."""
+    outside = set(district.comparison_wards)
+    if not outside:
+        return None
+    panel = ind.data(district, programme)
+    present = sorted(outside & set(panel[UNIT]))
+    if not present:
+        return None
+    first = panel["cohort"].dropna().min()
+    if pd.isna(first):
+        return None
+    pre = panel[panel[TIME] < first].copy()
+    times = sorted(pre[TIME].unique())
+    if len(times) < 2 * MIN_PERIODS:
+        return None
+    fake = times[len(times) // 2]
+    pre["cohort"] = pd.NaT
+    pre.loc[pre[UNIT].isin(present), "cohort"] = fake
+    o = outcome_info(ind.outcome)
+    fid = f"{programme}:{ind.outcome}:outside_pretrend"
+    try:
+        est = estimate(pre, ind, n_boot=999)
+    except (DesignError, DataError, InferenceError):
+        return None
+    mvi, men = method_words(ind, est)
+    span_vi = f"{fmt.date_text(times[0])} – {fmt.date_text(first - pd.Timedelta(days=1))}"
+    return Finding(
+        id=fid,
+        programme=programme,
+        outcome=ind.outcome,
+        level="district",
+        role="check",
+        family=fid,
+        estimate=est,
+        method_vi=mvi,
+        method_en=men,
+        design_vi=(
+            f"Kiểm tra phường đối chứng ngoài quận ({names_text(present)}): trước khi có mô hình "
+            f"({span_vi}), coi như chúng «bắt đầu» từ {fmt.date_text(fake)}. Không có gì xảy ra "
+            f"khi đó, nên một «tác động» rõ trên {o.vi} là dấu hiệu xu hướng của chúng khác các "
+            "phường trong quận."
+        ),
+        design_en=(
+            f"Check of the comparison wards from outside the district ({names_text(present)}): "
+            f"before the programme ({span_vi}), they are treated as if they had 'started' on "
+            f"{fmt.date_text(fake)}. Nothing happened then, so a clear 'effect' on {o.en} would "
+            "mean their trends differ from the district's own wards."
+        ),
+        wards=present,
+        window=(pd.Timestamp(times[0]), pd.Timestamp(first) - pd.Timedelta(days=1)),
+    )
+
+
+def outside_note(check: Finding) -> tuple[str, str]:
+    """The sentence a headline carries about the outside comparison wards it uses."""
+    est = check.estimate
+    p = est.pvalue if est is not None else None
+    names = names_text(check.wards)
+    if p is None or not (p == p):
+        return (
+            f"Đối chứng gồm cả các phường giáp ranh thuộc quận khác ({names}); chưa kiểm tra "
+            "được xu hướng trước triển khai của chúng.",
+            f"The comparisons include wards of neighbouring districts ({names}); their trends "
+            "before the programme could not be checked.",
+        )
+    ok = p >= 0.05
+    pv, pe = fmt.pvalue(p, "vi"), fmt.pvalue(p, "en")
+    if ok:
+        return (
+            f"Đối chứng gồm cả các phường giáp ranh thuộc quận khác ({names}); trước khi có mô "
+            f"hình, chúng thay đổi giống các phường trong quận (kiểm tra giả: p = {pv}).",
+            f"The comparisons include wards of neighbouring districts ({names}); before the "
+            f"programme they moved like the district's own wards (placebo check: p = {pe}).",
+        )
+    return (
+        f"Cẩn trọng: đối chứng gồm cả các phường giáp ranh thuộc quận khác ({names}), nhưng "
+        f"trước khi có mô hình xu hướng của chúng đã khác các phường trong quận (kiểm tra giả: "
+        f"p = {pv}); các kết quả dựa vào chúng có thể lệch.",
+        f"Caution: the comparisons include wards of neighbouring districts ({names}), but "
+        f"before the programme their trends already differed from the district's own wards "
+        f"(placebo check: p = {pe}); answers that rest on them may be biased.",
+    )
