@@ -291,21 +291,22 @@ def _input_mismatches(
         now = sha256_file(path) if path.is_file() else None
         if now != record.get("sha256"):
             found.append(Mismatch("plan", _shown(path), record.get("sha256"), now))
+    # the folder and registry that were hashed (as recorded, relative to the plan's folder)
     data = manifest.get("data") or {}
+    folder = plan_dir / data["folder"] if data.get("folder") else plan.data
+    registry = plan_dir / data["registry"] if data.get("registry") else plan.registry
     recorded = dict(data.get("files") or {})
-    current = hash_folder(plan.data, skip=[run_dir]) if plan.data else {}
-    if plan.registry is not None:
-        current[_REGISTRY_KEY + plan.registry.name] = (
-            sha256_file(plan.registry) if plan.registry.is_file() else None
-        )
+    current = hash_folder(folder, skip=[run_dir]) if folder and folder.is_dir() else {}
+    if registry is not None and registry.is_file():
+        current[_REGISTRY_KEY + registry.name] = sha256_file(registry)
     for name in sorted(set(recorded) | set(current)):
         checked += 1
         if recorded.get(name) == current.get(name):
             continue
         if name.startswith(_REGISTRY_KEY):
-            what, path = "registry", plan.registry
+            what, path = "registry", registry
         else:
-            what, path = "data", (plan.data / name if plan.data else Path(name))
+            what, path = "data", (folder / name if folder else Path(name))
         found.append(Mismatch(what, _shown(path), recorded.get(name), current.get(name)))
     seen: set[str] = set()
     for rec in manifest.get("runs") or []:
