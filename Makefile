@@ -49,10 +49,13 @@ test: $(STAMP)
 test-latest: | $(UV)
 	$(call test-in,.venv-latest,)
 
-# The oldest versions pyproject.toml allows for its own dependencies (its floors), the test
-# extra resolved around them: the floors are versions that were actually tested.
+# Exactly the floors of pyproject.toml, its own dependencies' and the test extra's (pinned by
+# scripts/floors.py; a floor that cannot be installed with the others fails here): the floors are
+# versions that were actually tested.
 test-oldest: | $(UV)
-	$(call test-in,.venv-oldest,--resolution lowest-direct)
+	$(UV) venv --allow-existing --python $(PYTHON) .venv-oldest
+	$(PYTHON) scripts/floors.py > .venv-oldest/floors.txt
+	$(call test-in,.venv-oldest,--resolution lowest-direct -c .venv-oldest/floors.txt)
 
 # $(call test-in,VENV,RESOLUTION): resolve the package and its test extra (--upgrade: never the
 # versions of an earlier resolution), make VENV exactly that (pip sync: a version left from an
