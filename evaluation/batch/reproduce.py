@@ -535,7 +535,8 @@ def _report(r: Reproduction) -> str:
     lines.append(
         f"Kết quả / Findings: {r.compared} compared ({rule}) — "
         + (
-            f"{_count(len(r.changed_findings), 'finding')} differ "
+            f"{_count(len(r.changed_findings), 'finding')} "
+            f"{'differs' if len(r.changed_findings) == 1 else 'differ'} "
             f"({_count(len(r.differences), 'value')})"
             if r.differences
             else "all reproduced"
@@ -561,11 +562,7 @@ def _report(r: Reproduction) -> str:
         lines.append(
             f"NOT REPRODUCED / KHÔNG tái lập được: {_count(len(r.changed_findings), 'finding')} "
             "moved beyond the tolerance"
-            + (
-                " — see the inputs and environment that differ, above"
-                if r.inputs or r.environment
-                else ""
-            )
+            + (" — see what differs from the record, above" if r.inputs or r.environment else "")
         )
     else:
         lines.append("Reproduced / Tái lập được: every finding as recorded")
