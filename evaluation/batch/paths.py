@@ -30,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "CHECKOUT",
+    "INPUT_PARAMETERS",
     "LOGS_DIR",
     "Redactor",
     "locate",
@@ -43,6 +44,9 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 #: Full tracebacks of the runs that did not succeed, one file per run.
 LOGS_DIR = "logs"
+
+#: Parameters the batch fills with the plan's input paths, recorded relative to the plan's folder
+INPUT_PARAMETERS = ("data_dir", "registry_path")
 
 _IN_CHECKOUT = "checkout"
 _IN_RUN = "run folder"

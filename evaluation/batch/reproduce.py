@@ -33,6 +33,7 @@ from typing import Any
 
 from evaluation.analysis.record import read_findings
 from evaluation.batch.manifest import (
+    REGISTRY_PREFIX,
     SUCCEEDED,
     environment,
     hash_folder,
@@ -40,7 +41,7 @@ from evaluation.batch.manifest import (
     read_manifest,
     sha256_file,
 )
-from evaluation.batch.paths import relative, resolve_located
+from evaluation.batch.paths import INPUT_PARAMETERS, relative, resolve_located
 from evaluation.batch.plan import Plan, plan_for_notebook, plan_from_dict
 from evaluation.batch.run import run_batch
 from evaluation.errors import BatchError, DataError
@@ -61,9 +62,6 @@ TOLERANCE = 1e-9
 COMPARED_NUMBERS = ("estimate", "ci_low", "ci_high", "pvalue", "p_adjusted")
 #: ... and its verdict
 COMPARED_TEXT = ("verdict_category",)
-
-_INPUT_PATHS = ("data_dir", "registry_path")
-_REGISTRY_KEY = "registry:"  # how the manifest keys the registry's hash among the data files
 
 
 @dataclass(frozen=True)
@@ -249,7 +247,7 @@ def _recorded_plan(manifest: Mapping[str, Any], plan_dir: Path) -> Plan:
         return plan_from_dict(content, base=plan_dir, source=source if source.is_file() else None)
     (entry,) = content["notebooks"]  # a single notebook run (pilot-eval run)
     params = {
-        k: str(plan_dir / v) if k in _INPUT_PATHS and isinstance(v, str) else v
+        k: str(plan_dir / v) if k in INPUT_PARAMETERS and isinstance(v, str) else v
         for k, v in (entry.get("parameters") or {}).items()
     }
     options = manifest.get("options") or {}
@@ -298,12 +296,12 @@ def _input_mismatches(
     recorded = dict(data.get("files") or {})
     current = hash_folder(folder, skip=[run_dir]) if folder and folder.is_dir() else {}
     if registry is not None and registry.is_file():
-        current[_REGISTRY_KEY + registry.name] = sha256_file(registry)
+        current[REGISTRY_PREFIX + registry.name] = sha256_file(registry)
     for name in sorted(set(recorded) | set(current)):
         checked += 1
         if recorded.get(name) == current.get(name):
             continue
-        if name.startswith(_REGISTRY_KEY):
+        if name.startswith(REGISTRY_PREFIX):
             what, path = "registry", registry
         else:
             what, path = "data", (folder / name if folder else Path(name))

@@ -31,6 +31,7 @@ from evaluation.batch.job import WORK_DIR, Job
 from evaluation.batch.lock import OutputLock
 from evaluation.batch.manifest import (
     MANIFEST_SCHEMA,
+    REGISTRY_PREFIX,
     SUCCEEDED,
     ManifestWriter,
     environment,
@@ -43,7 +44,14 @@ from evaluation.batch.manifest import (
     sha256_file,
 )
 from evaluation.batch.outputs import collect_findings, write_index, write_tables
-from evaluation.batch.paths import Redactor, locate, relative, resolve_located, run_log
+from evaluation.batch.paths import (
+    INPUT_PARAMETERS,
+    Redactor,
+    locate,
+    relative,
+    resolve_located,
+    run_log,
+)
 from evaluation.batch.plan import ENGINES, Plan, RunSpec
 from evaluation.core.files import write_text_atomic
 from evaluation.errors import BatchError, PlanError
@@ -52,8 +60,6 @@ __all__ = ["BatchResult", "run_batch", "HARD_KILL_GRACE"]
 
 HARD_KILL_GRACE = 5.0  # seconds a run gets after its timeout to stop by itself before SIGKILL
 
-#: Parameters the batch fills with the plan's input paths: recorded relative to the plan's folder
-_INPUT_PATHS = ("data_dir", "registry_path")
 #: The end of a traceback the manifest keeps (the whole of it is in the run's log)
 _TRACEBACK_KEPT = 4000
 
@@ -300,7 +306,7 @@ class _Batch:
         env = environment(self.code_hash)
         data_hashes = hash_folder(self.plan.data, skip=[self.out_dir])
         if self.plan.registry is not None:  # a changed registry re-runs every notebook
-            data_hashes[f"registry:{self.plan.registry.name}"] = sha256_file(self.plan.registry)
+            data_hashes[REGISTRY_PREFIX + self.plan.registry.name] = sha256_file(self.plan.registry)
         runs = self.plan.runs()
         prev_runs = {
             r.get("id"): r for r in (previous or {}).get("runs", []) if isinstance(r, dict)
@@ -388,7 +394,7 @@ class _Batch:
         notebook's folder, in a run without a plan file, stays as it was given)."""
         return {
             k: relative(v, self.plan_dir)
-            if k in _INPUT_PATHS and isinstance(v, str) and os.path.isabs(v)
+            if k in INPUT_PARAMETERS and isinstance(v, str) and os.path.isabs(v)
             else v
             for k, v in parameters.items()
         }
