@@ -6,7 +6,8 @@
 # installs the pinned release from PyPI into .tools/uv first (one wheel, a few seconds).
 #   make lock          re-resolve the newest allowed versions into uv.lock and environment.yml
 #   make test-latest   the tests on the newest allowed versions (.venv-latest; the lock untouched)
-#   make test-oldest   the tests on the oldest versions pyproject.toml allows (.venv-oldest)
+#   make test-oldest   the tests on the oldest versions pyproject.toml allows (.venv-oldest):
+#                      its floors are the oldest versions tested
 
 PYTHON     ?= python3
 UV_VERSION := 0.13.10
@@ -46,18 +47,31 @@ test: $(STAMP)
 # The same tests on the newest releases pyproject.toml allows, in their own environment: drift
 # is caught here before a user meets it. The lock and .venv are not touched.
 test-latest: | $(UV)
-	$(UV) venv --allow-existing --python $(PYTHON) .venv-latest
-	$(UV) pip install --quiet --python .venv-latest/bin/python --upgrade -e '.[test]'
-	.venv-latest/bin/python -m pytest -q -p no:cacheprovider
-	.venv-latest/bin/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+	$(call test-in,.venv-latest,)
 
-# The oldest versions of the core dependencies pyproject.toml allows (its floors), the test
-# extra resolved around them: the floors are versions that were actually tested.
+# Exactly the floors of pyproject.toml, its own dependencies' and the test extra's (pinned by
+# scripts/floors.py; a floor that cannot be installed with the others fails here): the floors are
+# versions that were actually tested.
 test-oldest: | $(UV)
 	$(UV) venv --allow-existing --python $(PYTHON) .venv-oldest
-	$(UV) pip install --quiet --python .venv-oldest/bin/python --resolution lowest-direct -e '.[test]'
-	.venv-oldest/bin/python -m pytest -q -p no:cacheprovider
-	.venv-oldest/bin/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+	$(PYTHON) scripts/floors.py > .venv-oldest/floors.txt
+	$(call test-in,.venv-oldest,--resolution lowest-direct -c .venv-oldest/floors.txt)
+
+# $(call test-in,VENV,RESOLUTION): resolve the package and its test extra (--upgrade: never the
+# versions of an earlier resolution), make VENV exactly that (pip sync: a version left from an
+# earlier run would not be the one tested), then run every test. The analysis cache is the
+# environment's own: its key covers the data and the code, not the libraries, and the numbers
+# tested here must be computed by these libraries.
+define test-in
+	$(UV) venv --allow-existing --python $(PYTHON) $(1)
+	$(UV) pip compile --quiet --python $(1)/bin/python --upgrade $(2) --extra test \
+		pyproject.toml -o $(1)/requirements.txt
+	$(UV) pip sync --quiet --python $(1)/bin/python $(1)/requirements.txt
+	$(UV) pip install --quiet --python $(1)/bin/python --no-deps -e .
+	PILOT_EVAL_CACHE=$(CURDIR)/$(1)/analysis-cache $(1)/bin/python -m pytest -q -p no:cacheprovider
+	PILOT_EVAL_CACHE=$(CURDIR)/$(1)/analysis-cache \
+		$(1)/bin/python -m pytest -q -p no:cacheprovider --nbval-lax notebooks
+endef
 
 # Re-resolve every dependency to the newest allowed release, then write environment.yml from
 # the lock (tests/test_environment.py checks that the two agree).

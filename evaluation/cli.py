@@ -9,6 +9,7 @@
     pilot-eval validate FILE [FILE ...] [--wards WARDS.csv] [--unit COL --time COL]
     pilot-eval init DIR --data DATA                 # a new district: plan, registry, ward table
     pilot-eval report [--out DIR] [batch options]   # params/monthly.yaml (`make report`)
+    pilot-eval reproduce RUN_DIR [--workers N] [--tolerance T] [--keep DIR] [--quiet]
 
 Exit status: 0 every run succeeded; 1 some runs failed or timed out; 2 the plan, a parameter
 or the data is unusable (the message says which and what to do); 75 another batch is writing
@@ -162,7 +163,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", metavar="PLAN.yaml", help=argparse.SUPPRESS)
     _add_run_options(p, batch=True)
     p.set_defaults(func=_cmd_report)
+
+    _add_reproduce_parser(sub)
     return parser
+
+
+def _add_reproduce_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "reproduce",
+        help="run a recorded run folder again and compare every finding",
+        description="Read RUN_DIR/manifest.json; check the data, registry, plan and notebooks "
+        "against their recorded sha256 and the package versions and git commit against the "
+        "recorded ones (saying which differ); run the recorded plan again into a temporary "
+        "folder, with a fresh analysis cache; compare every finding (estimate, interval, "
+        "p-value, verdict) and print a table of those that differ.",
+        epilog="exit status: 0 every finding reproduced, 1 some number or verdict moved beyond "
+        "the tolerance (or a run no longer succeeds), 2 the run folder is unusable (no "
+        "finished batch's manifest, or a plan that no longer validates)",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (what --out named)")
+    p.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="runs at a time (default: the number of cores)",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=_positive_float,
+        metavar="T",
+        # the default is evaluation.batch.reproduce.TOLERANCE (not imported here: a second)
+        help="numbers agree when |Δ| ≤ T × max(1, |value|) (default 1e-9)",
+    )
+    p.add_argument("--keep", metavar="DIR", help="write the re-run into DIR and keep it")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_reproduce)
 
 
 # --------------------------------------------------------------------------------------------
@@ -353,6 +388,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
     plan = load_plan(plan_path)
     check_plan_inputs(plan)
     return _execute(plan, args, args.out or "output")
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from evaluation.batch.reproduce import TOLERANCE, reproduce
+
+    result = reproduce(
+        args.run_dir,
+        workers=args.workers,
+        tolerance=args.tolerance or TOLERANCE,
+        keep=args.keep,
+        progress=_Progress(args.quiet),
+    )
+    print(result.report(), end="")
+    return result.exit_code
 
 
 # --------------------------------------------------------------------------------------------

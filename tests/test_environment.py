@@ -12,6 +12,7 @@ import yaml
 
 ROOT = Path(__file__).parents[1]
 SCRIPT = ROOT / "scripts" / "environment_from_lock.py"
+FLOORS = ROOT / "scripts" / "floors.py"
 
 
 def test_environment_yml_pins_the_locked_versions():
@@ -49,3 +50,19 @@ def test_the_lock_pins_what_this_environment_runs():
 def test_console_script_is_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["pilot-eval"] == "evaluation.cli:main"
+
+
+def test_make_test_oldest_pins_every_dependency_at_its_floor():
+    """Every core and test dependency has a floor, and `make test-oldest` installs exactly it:
+    the floors are the oldest versions tested."""
+    done = subprocess.run(
+        [sys.executable, str(FLOORS)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    pins = dict(line.split("==") for line in done.stdout.split())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = project["dependencies"] + project["optional-dependencies"]["test"]
+    assert len(pins) == len(declared)
+    assert pins["pandas"] == "2.2" and pins["scipy"] == "1.17"
+    makefile = (ROOT / "Makefile").read_text()
+    assert "scripts/floors.py > .venv-oldest/floors.txt" in makefile
+    assert "-c .venv-oldest/floors.txt" in makefile

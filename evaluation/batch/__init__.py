@@ -12,9 +12,14 @@ before anything runs; :func:`run_batch` executes every run in isolated processes
       reports/ID.html       one report per run, without code, self-contained
       notebooks/ID.ipynb    the executed notebooks
       results/ID.json       the findings each notebook recorded (evaluation.analysis.record)
+      logs/ID.log           the whole traceback of a run that failed
+
+Every path in it is relative (to the run folder, the plan's folder or the checkout:
+:mod:`evaluation.batch.paths`), and :func:`reproduce` runs it again and compares every finding.
 
 Modules, one per concern; a module imports only modules listed below it::
 
+    reproduce.py   reproduce: a recorded run folder run again, every finding compared
     run.py         run_batch: the orchestration of one batch in its locked run folder
     executors.py   LocalExecutor (this machine) and DaskExecutor (a Dask cluster)
     forkserver.py  the warm server: imports once, forks one child per run
@@ -22,6 +27,7 @@ Modules, one per concern; a module imports only modules listed below it::
     engine.py      the ``pilot-eval`` papermill engine: cells in an in-process IPython shell
     outputs.py     the findings tables and the index (through evaluation.report)
     lock.py        the lock on the output folder
+    paths.py       paths relative to the run folder, the plan's folder or the checkout
     manifest.py    hashes, the environment, run keys, the manifest
     plan.py        plans: YAML with types that survive, validation, runs, parameter typing
     inspect.py     what a notebook declares, read without running it
@@ -51,6 +57,8 @@ _EXPORTS: dict[str, str] = {
     "run_batch": "evaluation.batch.run",
     "OutputLocked": "evaluation.batch.lock",
     "RUN_STATUSES": "evaluation.batch.manifest",
+    "Reproduction": "evaluation.batch.reproduce",
+    "reproduce": "evaluation.batch.reproduce",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -82,4 +90,5 @@ if TYPE_CHECKING:  # static analysers and editors see the real names
         plan_for_notebook,
         plan_from_dict,
     )
+    from evaluation.batch.reproduce import Reproduction, reproduce  # noqa: F401
     from evaluation.batch.run import BatchResult, run_batch  # noqa: F401

@@ -176,6 +176,7 @@ def _child(job: Any, server_pid: int) -> None:
         os._exit(1)
     for sig in (signal.SIGINT, signal.SIGCHLD, signal.SIGTERM):
         signal.signal(sig, signal.SIG_DFL)
+    os.environ.update(job.env)
     job.work.mkdir(parents=True, exist_ok=True)
     log = os.open(job.work / f"{job.run_id}.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     devnull = os.open(os.devnull, os.O_RDONLY)

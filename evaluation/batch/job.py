@@ -29,6 +29,7 @@ from evaluation.analysis.record import read_findings
 from evaluation.batch import engine as pilot_engine
 from evaluation.batch.engine import CellTimeout, RunTimeout
 from evaluation.batch.manifest import now
+from evaluation.batch.paths import Redactor
 from evaluation.report import html
 
 __all__ = ["Job", "WORK_DIR", "execute_job", "failure_record", "error_info"]
@@ -61,6 +62,12 @@ class Job:
     code_key: str = ""  # package code hash: a changed package gets a fresh warm server
     blas_threads: int | None = None  # BLAS/OpenMP threads of the run (None: 1)
     meta: dict[str, Any] = field(default_factory=dict)  # header of the HTML report
+    # what the executed notebook records (evaluation.batch.paths): the plan's folder, and the
+    # notebook and parameters with relative paths, as in the manifest
+    plan_dir: str = ""
+    recorded_notebook: str = ""
+    recorded_parameters: dict[str, Any] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # set in the run's process
 
     @property
     def work(self) -> Path:
@@ -74,13 +81,14 @@ def error_info(
     cell_source: str | None = None,
     traceback: str = "",
 ) -> dict[str, Any]:
-    """A run's ``error`` in the manifest (long texts cut to what a reader needs)."""
+    """A run's ``error``: the cell's source cut to what a reader needs, the whole traceback
+    (the batch keeps its end in the manifest and all of it in the run's log)."""
     return {
         "ename": ename,
         "evalue": evalue,
         "cell_index": cell_index,
         "cell_source": cell_source[:4000] if cell_source is not None else None,
-        "traceback": traceback[-8000:],
+        "traceback": traceback,
     }
 
 
@@ -274,10 +282,15 @@ def _write_outputs(
                 duration=round(duration, 4),
                 exception=status != "ok",
             )
-            text = json.dumps(nb, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+            shown = _as_recorded(nb, job)
+            text = json.dumps(shown, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
             _write(partial["notebook"], text)
             meta = {**job.meta, "started": started, "duration_s": duration}
-            _write(partial["html"], html.render_report(nb, meta, status=status, error=error))
+            redact = Redactor(job.out_dir, job.plan_dir or None)
+            page_error = redact.tree(error) if error else error
+            _write(
+                partial["html"], html.render_report(shown, meta, status=status, error=page_error)
+            )
             os.replace(partial["notebook"], final["notebook"])
             os.replace(partial["html"], final["html"])
             written.update(notebook=job.outputs["notebook"], html=job.outputs["html"])
@@ -292,6 +305,40 @@ def _write_outputs(
             traceback=traceback.format_exc(),
         )
     return written, status, error
+
+
+def _as_recorded(nb: Any, job: Job) -> dict[str, Any]:
+    """The executed notebook as the run folder keeps it: no path of this machine.
+
+    Its outputs (a traceback, a warning) name files relative to the run folder, the plan's
+    folder or the checkout (:class:`~evaluation.batch.paths.Redactor`); papermill's record of
+    the run and the injected parameters show the paths the manifest records — the plan's
+    inputs relative to the plan's folder, ``results_path`` relative to the run folder — from
+    which ``pilot-eval reproduce`` runs it again.
+    """
+    shown = Redactor(job.out_dir, job.plan_dir or None).tree(nb)
+    if job.recorded_parameters is None:  # a job made by hand (tests): redacted is enough
+        return shown
+    params = job.recorded_parameters
+    papermill = shown.get("metadata", {}).get("papermill")
+    if isinstance(papermill, dict):
+        papermill.update(
+            input_path=job.recorded_notebook,
+            output_path=job.outputs.get("notebook"),
+            parameters=params,
+        )
+    for cell in shown.get("cells", []):
+        if "injected-parameters" in (cell.get("metadata") or {}).get("tags", []):
+            cell["source"] = pilot_engine.readable_python_translator().codify(
+                params, _INJECTED_COMMENT
+            )
+    return shown
+
+
+_INJECTED_COMMENT = (
+    "Parameters\n# (paths: data_dir and registry_path relative to the plan's folder, "
+    "results_path to the run folder; see manifest.json)"
+)
 
 
 def _write(path: Path, text: str) -> None:

@@ -23,6 +23,7 @@ from evaluation.core.files import sha256_file, write_json_atomic
 
 __all__ = [
     "MANIFEST_SCHEMA",
+    "REGISTRY_PREFIX",
     "RUN_STATUSES",
     "SUCCEEDED",
     "ManifestWriter",
@@ -42,6 +43,9 @@ MANIFEST_SCHEMA = 1
 #: (a manifest left with them was interrupted); ``interrupted`` after Ctrl-C or SIGTERM.
 RUN_STATUSES = ("pending", "running", "ok", "failed", "timeout", "skipped", "interrupted")
 SUCCEEDED = ("ok", "skipped")
+
+#: The registry's hash sits among the data files' as ``registry:NAME``
+REGISTRY_PREFIX = "registry:"
 
 #: Package versions recorded in the manifest (those that are installed).
 _VERSIONED = (

@@ -31,6 +31,7 @@ from evaluation.batch.job import WORK_DIR, Job
 from evaluation.batch.lock import OutputLock
 from evaluation.batch.manifest import (
     MANIFEST_SCHEMA,
+    REGISTRY_PREFIX,
     SUCCEEDED,
     ManifestWriter,
     environment,
@@ -43,12 +44,24 @@ from evaluation.batch.manifest import (
     sha256_file,
 )
 from evaluation.batch.outputs import collect_findings, write_index, write_tables
+from evaluation.batch.paths import (
+    INPUT_PARAMETERS,
+    Redactor,
+    locate,
+    relative,
+    resolve_located,
+    run_log,
+)
 from evaluation.batch.plan import ENGINES, Plan, RunSpec
+from evaluation.core.files import write_text_atomic
 from evaluation.errors import BatchError, PlanError
 
 __all__ = ["BatchResult", "run_batch", "HARD_KILL_GRACE"]
 
 HARD_KILL_GRACE = 5.0  # seconds a run gets after its timeout to stop by itself before SIGKILL
+
+#: The end of a traceback the manifest keeps (the whole of it is in the run's log)
+_TRACEBACK_KEPT = 4000
 
 Progress = Callable[[dict[str, Any] | None, int, int], None]
 
@@ -87,6 +100,7 @@ class _Options:
     engine: str
     timeout: float | None
     resume: bool
+    run_env: Mapping[str, str]
 
 
 def run_batch(
@@ -100,6 +114,7 @@ def run_batch(
     engine: str | None = None,
     resume: bool = False,
     progress: Progress | None = None,
+    run_env: Mapping[str, str] | None = None,
 ) -> BatchResult:
     """Run every notebook × ward of a plan into a run folder; one failure never stops the rest.
 
@@ -128,6 +143,9 @@ def run_batch(
     progress
         Called as ``progress(record, done, total)`` after each run, and once with
         ``record=None`` when the runs start.
+    run_env
+        Environment variables set in each run's process (``pilot-eval reproduce`` gives the
+        re-run a cache of its own); not recorded in the manifest.
 
     Returns
     -------
@@ -143,7 +161,7 @@ def run_batch(
     """
     out_dir = Path(out) if out is not None else (plan.out or Path("output") / plan.name)
     out_dir = out_dir.resolve()
-    options = _Options(executor, scheduler, engine or plan.engine, timeout, resume)
+    options = _Options(executor, scheduler, engine or plan.engine, timeout, resume, run_env or {})
     _check_options(options)
     _make_writable(out_dir)
     preload = default_preload(plan)
@@ -200,23 +218,41 @@ def _clear_leftovers(out_dir: Path, current_ids: set[str], previous_ids: set[Any
         if rid not in current_ids and isinstance(rid, str):
             for rel in run_outputs(rid).values():  # a ward dropped from the plan: its report goes
                 _remove(out_dir / rel)
+            _remove(out_dir / run_log(rid))
 
 
-def _plan_identity(plan_record: Any) -> Any:
+def plan_folder(plan: Plan) -> Path:
+    """The folder the plan's relative paths start from: the plan file's, or for a single
+    notebook run (no plan file) the notebook's — where its run's relative paths resolve."""
+    return plan.source.parent if plan.source else plan.notebooks[0].path.parent
+
+
+def _plan_identity(plan_record: Any, out_dir: Path) -> Any:
     """What makes two batches the same batch: the plan file, or for a single notebook run
-    (no plan file) the notebook and its parameters."""
+    (no plan file) the notebook's folder, the notebook and its parameters."""
     if not isinstance(plan_record, dict):
         return None
-    return plan_record.get("source") or plan_record.get("content")
+    folder = resolve_located(plan_record.get("folder"), out_dir)
+    if folder is None:  # written before manifests held relative paths: absolute ones
+        return plan_record.get("source") or plan_record.get("content")
+    if plan_record.get("source"):
+        return str(folder / plan_record["source"])
+    return [str(folder), plan_record.get("content")]
 
 
-def _refuse_another_batch(out_dir: Path, previous: Any, plan: Plan) -> None:
+def _refuse_another_batch(
+    out_dir: Path, previous: Any, plan: Plan, plan_record: dict[str, Any]
+) -> None:
     """A run folder belongs to one plan: running another plan into it would replace its index
     and remove the reports of runs that plan does not have. Refuse, and say what to do."""
     if not isinstance(previous, dict):
         return
-    mine = str(plan.source) if plan.source else plan.raw
-    theirs = _plan_identity(previous.get("plan"))
+    theirs_record = previous.get("plan")
+    theirs = _plan_identity(theirs_record, out_dir)
+    if isinstance(theirs_record, dict) and "folder" in theirs_record:
+        mine = _plan_identity(plan_record, out_dir)
+    else:
+        mine = str(plan.source) if plan.source else plan.raw
     if theirs is None or theirs == mine:
         return
     what = previous.get("title") or "another batch"
@@ -228,6 +264,21 @@ def _refuse_another_batch(out_dir: Path, previous: Any, plan: Plan) -> None:
         "running a different plan there would replace its index and remove its reports. "
         "Choose another folder (e.g. --out output/mine), or delete that folder first."
     )
+
+
+def _relative_plan(raw: Mapping[str, Any], base: Path) -> dict[str, Any]:
+    """The plan as written, with any absolute path among its paths made relative to its folder."""
+
+    def rel(value: Any) -> Any:
+        return relative(value, base) if isinstance(value, str) and os.path.isabs(value) else value
+
+    content = {k: rel(v) if k in ("data", "registry", "out") else v for k, v in raw.items()}
+    if isinstance(raw.get("notebooks"), list):
+        content["notebooks"] = [
+            {**e, "notebook": rel(e.get("notebook"))} if isinstance(e, dict) else rel(e)
+            for e in raw["notebooks"]
+        ]
+    return content
 
 
 class _Batch:
@@ -246,14 +297,16 @@ class _Batch:
         self.plan, self.out_dir, self.pool, self.options = plan, out_dir, pool, options
         self.preload, self.code_hash, self.progress = preload, code_hash, progress
         self.done = self.total = 0
+        self.plan_dir = plan_folder(plan)
+        self.redact = Redactor(out_dir, self.plan_dir)
 
     def run(self) -> BatchResult:
         previous = read_manifest(self.out_dir)
-        _refuse_another_batch(self.out_dir, previous, self.plan)
+        _refuse_another_batch(self.out_dir, previous, self.plan, self._plan_record())
         env = environment(self.code_hash)
         data_hashes = hash_folder(self.plan.data, skip=[self.out_dir])
         if self.plan.registry is not None:  # a changed registry re-runs every notebook
-            data_hashes[f"registry:{self.plan.registry.name}"] = sha256_file(self.plan.registry)
+            data_hashes[REGISTRY_PREFIX + self.plan.registry.name] = sha256_file(self.plan.registry)
         runs = self.plan.runs()
         prev_runs = {
             r.get("id"): r for r in (previous or {}).get("runs", []) if isinstance(r, dict)
@@ -270,6 +323,9 @@ class _Batch:
             self._execute(_longest_first(jobs, runs, prev_runs))
         self._record_warm_worker(manifest)
         findings = collect_findings(self.out_dir, records)
+        for rec in records:  # a results file that could not be read back: its error too
+            if rec.get("error"):
+                rec["error"] = self._recorded_error(rec["id"], rec["error"], rec["status"])
         manifest.update(status="finished", finished=now())
         write_tables(self.out_dir, findings)
         manifest["tables"] = {"csv": "findings.csv", "xlsx": "findings.xlsx"}
@@ -293,14 +349,15 @@ class _Batch:
         jobs: list[Job] = []
         for run in runs:
             info = run.notebook.info
-            key = run_key(info.sha256, run.parameters, data_hashes, env["package_code_sha256"])
+            parameters = self._recorded_parameters(run.parameters)
+            key = run_key(info.sha256, parameters, data_hashes, env["package_code_sha256"])
             rec: dict[str, Any] = {
                 "id": run.id,
-                "notebook": run.notebook.label,
-                "notebook_path": str(run.notebook.path),
+                "notebook": self._label(run),
+                "notebook_path": relative(run.notebook.path, self.plan_dir),
                 "notebook_sha256": info.sha256,
                 "ward": run.ward,
-                "parameters": run.parameters,
+                "parameters": parameters,
                 "key": key,
                 "status": "pending",
                 "engine": self.options.engine,
@@ -311,7 +368,8 @@ class _Batch:
             else:
                 for rel in run_outputs(run.id).values():
                     _remove(self.out_dir / rel)
-                jobs.append(self._job(run, env))
+                _remove(self.out_dir / run_log(run.id))
+                jobs.append(self._job(run, env, parameters))
             records.append(rec)
         return records, jobs
 
@@ -325,7 +383,23 @@ class _Batch:
             and all((self.out_dir / rel).is_file() for rel in run_outputs(run_id).values())
         )
 
-    def _job(self, run: RunSpec, env: Mapping[str, Any]) -> Job:
+    def _label(self, run: RunSpec) -> str:
+        """The notebook as the plan names it; an absolute path relative to the plan's folder."""
+        label = run.notebook.label
+        return relative(label, self.plan_dir) if os.path.isabs(label) else label
+
+    def _recorded_parameters(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
+        """A run's parameters as the manifest and the executed notebook show them: the plan's
+        input paths relative to the plan's folder (a path the run resolved relative to its
+        notebook's folder, in a run without a plan file, stays as it was given)."""
+        return {
+            k: relative(v, self.plan_dir)
+            if k in INPUT_PARAMETERS and isinstance(v, str) and os.path.isabs(v)
+            else v
+            for k, v in parameters.items()
+        }
+
+    def _job(self, run: RunSpec, env: Mapping[str, Any], recorded: dict[str, Any]) -> Job:
         outputs = run_outputs(run.id)
         params = dict(run.parameters)
         params["results_path"] = str(self.out_dir / (outputs["results"] + ".partial"))
@@ -341,12 +415,16 @@ class _Batch:
             engine=self.options.engine,
             preload=self.preload,
             code_key=self.code_hash,
+            plan_dir=str(self.plan_dir),
+            recorded_notebook=relative(run.notebook.path, self.plan_dir),
+            recorded_parameters={**recorded, "results_path": outputs["results"]},
+            env=dict(self.options.run_env),
             meta={
                 "plan_title": self.plan.title,
-                "notebook": run.notebook.label,
+                "notebook": self._label(run),
                 "notebook_title": run.notebook.info.title,
                 "ward": run.ward,
-                "parameters": run.parameters,
+                "parameters": recorded,
                 "version": env["evaluation"],
                 "git_commit": env["git_commit"],
                 "index": "../index.html",
@@ -363,13 +441,9 @@ class _Batch:
             "title": plan.title,
             "started": now(),
             "finished": None,
-            "command": sys.argv,
+            "command": self._command(),
             "pid": os.getpid(),
-            "plan": {
-                "source": str(plan.source) if plan.source else None,
-                "sha256": sha256_file(plan.source) if plan.source else None,
-                "content": plan.raw,
-            },
+            "plan": self._plan_record(),
             "options": {
                 "executor": o.executor,
                 "scheduler": o.scheduler,
@@ -379,9 +453,67 @@ class _Batch:
                 "resume": o.resume,
             },
             "environment": env,
-            "data": {"folder": str(plan.data) if plan.data else None, "files": data_hashes},
+            "data": {
+                "folder": relative(plan.data, self.plan_dir) if plan.data else None,
+                "registry": relative(plan.registry, self.plan_dir) if plan.registry else None,
+                "files": data_hashes,
+            },
             "runs": records,
         }
+
+    def _plan_record(self) -> dict[str, Any]:
+        """The plan in the manifest: its file and folder (:func:`~evaluation.batch.paths.locate`)
+        and its content, every path in it relative to that folder."""
+        plan = self.plan
+        if plan.source:
+            content = _relative_plan(plan.raw, self.plan_dir)
+        else:  # a single notebook run: the notebook, beside which its relative paths resolve
+            spec = plan.notebooks[0]
+            content = {
+                "notebooks": [
+                    {
+                        "notebook": relative(spec.path, self.plan_dir),
+                        "parameters": self._recorded_parameters(spec.parameters),
+                    }
+                ]
+            }
+        return {
+            "source": plan.source.name if plan.source else None,
+            "folder": locate(self.plan_dir, self.out_dir),
+            "sha256": sha256_file(plan.source) if plan.source else None,
+            "content": content,
+        }
+
+    def _command(self) -> list[str]:
+        """The command line, as anyone could type it: ``pilot-eval`` and relative paths."""
+        argv = list(sys.argv) or ["pilot-eval"]
+        program = Path(argv[0]).name
+        argv[0] = "pilot-eval" if program in ("pilot-eval", "cli.py") else program
+        return [argv[0], *(self.redact.text(a) for a in argv[1:])]
+
+    def _recorded_error(self, run_id: str, error: Mapping[str, Any], status: str) -> dict[str, Any]:
+        """A run's error as the manifest keeps it: paths relative, the end of the traceback;
+        the whole traceback, and what the run printed, go to its log (``logs/ID.log``)."""
+        if "log" in error:  # already recorded
+            return dict(error)
+        out = {k: self.redact.text(v) if isinstance(v, str) else v for k, v in error.items()}
+        traceback = out.get("traceback") or ""
+        printed = self._printed(run_id)
+        if traceback or printed:
+            log = run_log(run_id)
+            write_text_atomic(self.out_dir / log, _log_text(run_id, status, out, printed))
+            out["log"] = log
+        if len(traceback) > _TRACEBACK_KEPT:
+            out["traceback"] = "…\n" + traceback[-_TRACEBACK_KEPT:]
+        return out
+
+    def _printed(self, run_id: str) -> str:
+        """What the run's process wrote to stdout and stderr (its warnings, say), redacted."""
+        try:
+            text = (self.out_dir / WORK_DIR / f"{run_id}.log").read_text("utf-8", "replace")
+        except OSError:
+            return ""
+        return self.redact.text(text)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -398,6 +530,9 @@ class _Batch:
         self.writer.update_run(job.run_id, {"status": "running", "started": now()})
 
     def _on_done(self, job: Job, result: dict[str, Any]) -> None:
+        if result.get("error"):
+            error = self._recorded_error(job.run_id, result["error"], result.get("status", ""))
+            result = {**result, "error": error}
         record = self.writer.update_run(job.run_id, result)
         self.done += 1
         if self.progress:
@@ -468,3 +603,18 @@ def _skipped(old: Mapping[str, Any], run_id: str) -> dict[str, Any]:
             "finished": first,
         },
     }
+
+
+def _log_text(run_id: str, status: str, error: Mapping[str, Any], printed: str) -> str:
+    """A failed run's log: what failed and where, the whole traceback, what the run printed."""
+    lines = [f"run {run_id}: {status}", f"{error.get('ename')}: {error.get('evalue')}"]
+    if error.get("cell_index") is not None:
+        i = error["cell_index"]
+        lines.append(f"in cell {i + 1} (index {i}) of the executed notebook")
+    if error.get("cell_source"):
+        lines += ["", "--- cell ---", str(error["cell_source"])]
+    if error.get("traceback"):
+        lines += ["", "--- traceback ---", str(error["traceback"])]
+    if printed.strip():
+        lines += ["", "--- output of the run's process (stdout, stderr) ---", printed]
+    return "\n".join(lines).rstrip("\n") + "\n"

@@ -13,7 +13,18 @@ from typing import Any
 
 import yaml
 
-__all__ = ["registry_yaml", "data_notes_yaml", "commented_yaml"]
+__all__ = ["registry_yaml", "data_notes_yaml", "commented_yaml", "dates_in_microseconds"]
+
+
+def dates_in_microseconds(df: Any) -> Any:
+    """``df`` with its date columns at microsecond resolution, the resolution of the committed
+    Parquet files.
+
+    pandas 3 makes dates in microseconds and pandas 2 in nanoseconds; stated here, a simulation
+    writes the same column types (and ``make demo-data`` the same files) under either.
+    """
+    dates = [c for c, t in df.dtypes.items() if str(t).startswith("datetime64[")]
+    return df.astype({c: "datetime64[us]" for c in dates}) if dates else df
 
 
 def commented_yaml(doc: Any, header: str, width: int = 100, **kw: Any) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from evaluation.synthetic.demo import geography, plan
 from evaluation.synthetic.demo.plan import DEMO_FILES
-from evaluation.synthetic.files import data_notes_yaml
+from evaluation.synthetic.files import data_notes_yaml, dates_in_microseconds
 
 __all__ = ["simulate_district", "write_demo", "DEMO_FILES"]
 
@@ -117,6 +117,7 @@ def _csv(df: pd.DataFrame, path: Path) -> None:
 
 
 def _parquet(df: pd.DataFrame, path: Path) -> None:
+    df = dates_in_microseconds(df)
     _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False, compression="zstd"))
 
 

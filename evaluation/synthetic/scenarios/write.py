@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import DataError
-from evaluation.synthetic.files import commented_yaml, data_notes_yaml, registry_yaml
+from evaluation.synthetic.files import (
+    commented_yaml,
+    data_notes_yaml,
+    dates_in_microseconds,
+    registry_yaml,
+)
 from evaluation.synthetic.scenarios.scenario import Scenario, _date
 from evaluation.synthetic.scenarios.simulate import (
     _simulate_electrical,
@@ -208,7 +213,7 @@ def write_district(
     for name, df in tables.items():
         path = folder / name
         if name.endswith(".parquet"):
-            df.to_parquet(path, index=False)
+            dates_in_microseconds(df).to_parquet(path, index=False)
         else:
             df.to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
         written.append(path)
