@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 
 from evaluation.data.io import read_table
@@ -91,6 +92,22 @@ def validate_file(
     return schema.name, len(df), check_table(df, schema, source)
 
 
+def _printable(line: str) -> str:
+    """One line of the report as the reader's terminal will show it, whatever the data hold.
+
+    Values are quoted where they are reported; column names and file names are not, so a
+    control or format character from a file (an escape sequence that clears the screen, a
+    line feed that forges a "✓ no problems found" line, a right-to-left override) is shown
+    as its escape (``\\x1b``, ``\\n``, ``\\u202e``) instead of acting on the terminal.
+    """
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+        else ch
+        for ch in line
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pilot-eval validate",
@@ -116,11 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         total += len(problems)
         if problems:
-            print(f"✗ {path}: {len(problems)} problem(s) ({kind})")
+            print(_printable(f"✗ {path}: {len(problems)} problem(s) ({kind})"))
             for p in problems:
-                print(f"  - {p}")
+                print(_printable(f"  - {p}"))
         else:
-            print(f"✓ {path}: {kind}, {rows:,} rows, no problems found")
+            print(_printable(f"✓ {path}: {kind}, {rows:,} rows, no problems found"))
     if total:
         print(f"\n{total} problem(s) in {len(args.files)} file(s).", file=sys.stderr)
     return 2 if total else 0
