@@ -43,7 +43,7 @@ from evaluation.batch.manifest import (
     sha256_file,
 )
 from evaluation.batch.outputs import collect_findings, write_index, write_tables
-from evaluation.batch.plan import ENGINES, Plan, RunSpec
+from evaluation.batch.plan import ENGINES, Plan, RunSpec, recorded_parameters
 from evaluation.errors import BatchError, PlanError
 
 __all__ = ["BatchResult", "run_batch", "HARD_KILL_GRACE"]
@@ -293,14 +293,15 @@ class _Batch:
         jobs: list[Job] = []
         for run in runs:
             info = run.notebook.info
-            key = run_key(info.sha256, run.parameters, data_hashes, env["package_code_sha256"])
+            recorded = recorded_parameters(run.parameters, self.out_dir)  # paths from here
+            key = run_key(info.sha256, recorded, data_hashes, env["package_code_sha256"])
             rec: dict[str, Any] = {
                 "id": run.id,
                 "notebook": run.notebook.label,
                 "notebook_path": str(run.notebook.path),
                 "notebook_sha256": info.sha256,
                 "ward": run.ward,
-                "parameters": run.parameters,
+                "parameters": recorded,
                 "key": key,
                 "status": "pending",
                 "engine": self.options.engine,
