@@ -118,7 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
         'cell: text stays text exactly as typed (-p ward 00617 gives "00617", not 617). For a '
         "parameter whose default is None, the value is read as YAML 1.2: 617 → number, "
         "true/false, null, [a, b] → list; anything else, 00617 and dates included, stays text. "
-        + _EPILOG,
+        "Paths: a parameter whose name ends in _dir, _path or _file (data_dir, registry_path) "
+        "is a path, and a relative one starts at the folder you run pilot-eval from (-p "
+        "data_dir data/demo in the project folder), not at the notebook's folder; the "
+        "manifest records it relative to the run folder. " + _EPILOG,
     )
     p.add_argument("notebook", metavar="NOTEBOOK", help="a notebook with a 'parameters' cell")
     p.add_argument(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -246,7 +247,8 @@ def test_the_demo_reproduces_to_the_digit_under_another_hash_seed(tmp_path):
     assert done.returncode == 0, done.stderr
     done = _cli("reproduce", str(out), "-q", "--workers", "2", hash_seed="4242")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "all reproduced" in done.stdout and "Inputs: 20 checked" in done.stdout
+    assert "all reproduced" in done.stdout
+    assert re.search(r"Inputs: \d+ checked", done.stdout), done.stdout
     n = sum(len(json.loads(p.read_text("utf-8"))) for p in (out / "results").glob("*.json"))
     assert f"Findings: {n} compared" in done.stdout
 

@@ -29,8 +29,9 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "is_path_parameter",
+    "recorded_parameters",
     "CHECKOUT",
-    "INPUT_PARAMETERS",
     "LOGS_DIR",
     "Redactor",
     "locate",
@@ -45,8 +46,33 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 #: Full tracebacks of the runs that did not succeed, one file per run.
 LOGS_DIR = "logs"
 
-#: Parameters the batch fills with the plan's input paths, recorded relative to the plan's folder
-INPUT_PARAMETERS = ("data_dir", "registry_path")
+#: Parameters that hold a path although their names do not say so
+_PATH_NAMES = ("ward_table",)
+
+
+def is_path_parameter(name: str) -> bool:
+    """A parameter holds a path when its name ends in ``_dir``, ``_path`` or ``_file``
+    (``data_dir``, ``registry_path``) or is ``ward_table``; ``results_path`` is the batch's own
+    output. Such parameters are resolved from where they were typed and recorded relative to
+    the plan's folder."""
+    if name == "results_path":
+        return False
+    return name in _PATH_NAMES or name.endswith(("_dir", "_path", "_file"))
+
+
+def recorded_parameters(params: Mapping[str, Any], folder: str | os.PathLike) -> dict[str, Any]:
+    """``params`` as a run records them: absolute path parameters relative to ``folder`` (the
+    plan's folder; for a single run, the notebook's), so that the manifest says where the inputs
+    were without naming this machine's folders, and ``pilot-eval reproduce`` finds them again."""
+    out = dict(params)
+    for name, value in params.items():
+        if is_path_parameter(name) and isinstance(value, str) and os.path.isabs(value):
+            try:
+                out[name] = relative(value, folder)
+            except ValueError:  # another drive (Windows): only the absolute path says where
+                pass
+    return out
+
 
 _IN_CHECKOUT = "checkout"
 _IN_RUN = "run folder"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.batch.inspect import Declared, NotebookInfo, inspect_notebook
+from evaluation.batch.paths import is_path_parameter
 from evaluation.data.io import yaml_problem
 from evaluation.errors import DataError, PlanError, examples
 
@@ -40,6 +41,7 @@ __all__ = [
     "ENGINES",
     "DEFAULT_TIMEOUT",
     "RESERVED_PARAMETERS",
+    "resolve_path_parameters",
 ]
 
 #: How a run executes: ``inprocess`` (papermill with the ``pilot-eval`` engine, in a process
@@ -231,6 +233,25 @@ def parse_parameter(name: str, text: str, declared: Mapping[str, Declared] | Non
     if not isinstance(value, str | int | float | bool | list | dict) and value is not None:
         return text
     return value
+
+
+# --------------------------------------------------------------------------------------------
+# Path-valued parameters: a path typed is a path from where it was typed
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_path_parameters(params: Mapping[str, Any], base: str | os.PathLike) -> dict[str, Any]:
+    """``params`` with every relative path parameter (:func:`is_path_parameter`, a text value)
+    made absolute from ``base``: the folder ``pilot-eval run`` was typed in, or a plan's folder.
+
+    The notebook runs in its own folder, so a relative path left as typed would be read from
+    there; its own defaults (``data_dir = "../data/demo"``) are not given here and still are.
+    """
+    out = dict(params)
+    for name, value in params.items():
+        if is_path_parameter(name) and isinstance(value, str) and value.strip():
+            out[name] = str((Path(base) / Path(value).expanduser()).resolve())
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,7 +514,7 @@ def _notebook_spec(
             "`results_path = None` to its parameters cell and end it with "
             "evaluation.analysis.record.record_findings(results_path, findings)"
         )
-    params = _notebook_parameters(entry, info, where, src, shared)
+    params = resolve_path_parameters(_notebook_parameters(entry, info, where, src, shared), base)
     if "data_dir" in info.declared and settings["data"] is not None:
         params["data_dir"] = str(settings["data"])
     if "registry_path" in info.declared and settings["registry"] is not None:
@@ -603,13 +624,19 @@ def plan_for_notebook(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     engine: str = "inprocess",
+    base: str | os.PathLike | None = None,
 ) -> Plan:
     """A one-run plan (``pilot-eval run``): the notebook with exactly these parameters.
+
+    A relative path parameter (:func:`is_path_parameter`: ``-p data_dir data/demo``) is taken
+    from ``base``, the folder the command was typed in (default: the current folder), not from
+    the notebook's folder where the notebook runs.
 
     Raises
     ------
     PlanError
-        The notebook has no such parameter, a value has the wrong type, or the engine is unknown.
+        The notebook has no such parameter, a value has the wrong type, the engine is unknown,
+        or ``data_dir`` / ``registry_path`` is not an existing folder / file.
     """
     nb_path = Path(notebook).resolve()
     info = inspect_notebook(nb_path, source="NOTEBOOK")
@@ -626,20 +653,39 @@ def plan_for_notebook(
         if name == "results_path":
             raise PlanError("-p results_path: the batch sets results_path itself")
         params[name] = _check_type(value, info.declared[name], f"-p {name}")
+    base = Path.cwd() if base is None else Path(base)
+    params = resolve_path_parameters(params, base)
+    _check_inputs_exist(params, base)
     ward = params.get("ward")
     name = nb_path.stem + (f"--{slug(str(ward))}" if ward is not None else "")
     spec = NotebookSpec(
         nb_path, name, str(notebook), info, params, None, _timeout(timeout, "--timeout")
     )
-    data = params.get("data_dir")
+    data, registry = params.get("data_dir"), params.get("registry_path")
     return Plan(
         title=info.title or nb_path.stem,
         notebooks=(spec,),
-        data=Path(data).resolve() if isinstance(data, str) and Path(data).is_dir() else None,
+        data=Path(data) if isinstance(data, str) else None,
+        registry=Path(registry) if isinstance(registry, str) else None,
         timeout=spec.timeout,
         engine=engine,
         raw={"notebooks": [{"notebook": str(nb_path), "parameters": params}]},
     )
+
+
+def _check_inputs_exist(params: Mapping[str, Any], base: Path) -> None:
+    """``-p data_dir`` must be a folder and ``-p registry_path`` a file: refused before the
+    run starts, with the path as resolved and where relative paths start."""
+    for name, want, is_kind in (
+        ("data_dir", "folder", Path.is_dir),
+        ("registry_path", "file", Path.is_file),
+    ):
+        value = params.get(name)
+        if isinstance(value, str) and not is_kind(Path(value)):
+            raise PlanError(
+                f"-p {name}: {value!r} is not a {want} — a relative path starts at the folder "
+                f"pilot-eval is run from ({base})"
+            )
 
 
 def _timeout(value: Any, where: str) -> float:

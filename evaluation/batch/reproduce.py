@@ -41,7 +41,7 @@ from evaluation.batch.manifest import (
     read_manifest,
     sha256_file,
 )
-from evaluation.batch.paths import INPUT_PARAMETERS, relative, resolve_located
+from evaluation.batch.paths import is_path_parameter, relative, resolve_located
 from evaluation.batch.plan import Plan, plan_for_notebook, plan_from_dict
 from evaluation.batch.run import run_batch
 from evaluation.errors import BatchError, DataError
@@ -247,7 +247,7 @@ def _recorded_plan(manifest: Mapping[str, Any], plan_dir: Path) -> Plan:
         return plan_from_dict(content, base=plan_dir, source=source if source.is_file() else None)
     (entry,) = content["notebooks"]  # a single notebook run (pilot-eval run)
     params = {
-        k: str(plan_dir / v) if k in INPUT_PARAMETERS and isinstance(v, str) else v
+        k: str(plan_dir / v) if is_path_parameter(k) and isinstance(v, str) else v
         for k, v in (entry.get("parameters") or {}).items()
     }
     options = manifest.get("options") or {}

@@ -45,9 +45,9 @@ from evaluation.batch.manifest import (
 )
 from evaluation.batch.outputs import collect_findings, write_index, write_tables
 from evaluation.batch.paths import (
-    INPUT_PARAMETERS,
     Redactor,
     locate,
+    recorded_parameters,
     relative,
     resolve_located,
     run_log,
@@ -349,7 +349,7 @@ class _Batch:
         jobs: list[Job] = []
         for run in runs:
             info = run.notebook.info
-            parameters = self._recorded_parameters(run.parameters)
+            parameters = recorded_parameters(run.parameters, self.plan_dir)
             key = run_key(info.sha256, parameters, data_hashes, env["package_code_sha256"])
             rec: dict[str, Any] = {
                 "id": run.id,
@@ -387,17 +387,6 @@ class _Batch:
         """The notebook as the plan names it; an absolute path relative to the plan's folder."""
         label = run.notebook.label
         return relative(label, self.plan_dir) if os.path.isabs(label) else label
-
-    def _recorded_parameters(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
-        """A run's parameters as the manifest and the executed notebook show them: the plan's
-        input paths relative to the plan's folder (a path the run resolved relative to its
-        notebook's folder, in a run without a plan file, stays as it was given)."""
-        return {
-            k: relative(v, self.plan_dir)
-            if k in INPUT_PARAMETERS and isinstance(v, str) and os.path.isabs(v)
-            else v
-            for k, v in parameters.items()
-        }
 
     def _job(self, run: RunSpec, env: Mapping[str, Any], recorded: dict[str, Any]) -> Job:
         outputs = run_outputs(run.id)
@@ -473,7 +462,7 @@ class _Batch:
                 "notebooks": [
                     {
                         "notebook": relative(spec.path, self.plan_dir),
-                        "parameters": self._recorded_parameters(spec.parameters),
+                        "parameters": recorded_parameters(spec.parameters, self.plan_dir),
                     }
                 ]
             }

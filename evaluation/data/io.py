@@ -89,11 +89,17 @@ def _nfc_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def _check_field_counts(text: str, sep: str, source: str) -> None:
     """Rows with more fields than the header would silently shift columns in pandas."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    header = next(reader, None)
-    if not header:
-        return
-    bad = [(reader.line_num, len(row)) for row in reader if row and len(row) > len(header)]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        header = next(reader, None)
+        if not header:
+            return
+        bad = [(reader.line_num, len(row)) for row in reader if row and len(row) > len(header)]
+    except csv.Error as exc:  # a quote opened and never closed runs past the field limit
+        raise DataError(
+            f"{source}: line {reader.line_num} is not well-formed CSV ({exc}) — look there for "
+            "a '\"' that opens a text and never closes it, or export the table again"
+        ) from None
     if bad:
         lines = ", ".join(str(n) for n, _ in bad[:5]) + (
             f", … ({len(bad)} in all)" if len(bad) > 5 else ""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -176,6 +177,22 @@ def validate_file(
     return kind, len(df), problems
 
 
+def _printable(line: str) -> str:
+    """One line of the report as the reader's terminal will show it, whatever the data hold.
+
+    Values are quoted where they are reported; column names and file names are not, so a
+    control or format character from a file (an escape sequence that clears the screen, a
+    line feed that forges a "✓ no problems found" line, a right-to-left override) is shown
+    as its escape (``\\x1b``, ``\\n``, ``\\u202e``) instead of acting on the terminal.
+    """
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+        else ch
+        for ch in line
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``pilot-eval validate`` (shared with ``python -m evaluation.data.validate``)."""
     parser.add_argument(
@@ -228,17 +245,17 @@ def run(args: argparse.Namespace) -> int:
         try:
             wards = WardTable.read(where)
         except DataError as exc:
-            print(f"✗ {where}: the ward table is unusable")
+            print(_printable(f"✗ {where}: the ward table is unusable"))
             for p in exc.problems or [str(exc)]:
-                print(f"  - {p}")
+                print(_printable(f"  - {p}"))
             print(
                 "\nFix the ward table first: every other file is checked against it.",
                 file=sys.stderr,
             )
             return 2
-        print(f"✓ {wards.source}: ward table, {len(wards)} wards")
+        print(_printable(f"✓ {wards.source}: ward table, {len(wards)} wards"))
         for line in wards.describe_changes():
-            print(f"  reorganisation {line}")
+            print(_printable(f"  reorganisation {line}"))
     else:
         print(
             f"! no ward table ({WARDS_FILE}) beside {args.files[0]}: ward names are not checked "
@@ -252,11 +269,11 @@ def run(args: argparse.Namespace) -> int:
         )
         total += len(problems)
         if problems:
-            print(f"✗ {path}: {len(problems)} problem(s) ({kind})")
+            print(_printable(f"✗ {path}: {len(problems)} problem(s) ({kind})"))
             for p in problems:
-                print(f"  - {p}")
+                print(_printable(f"  - {p}"))
         else:
-            print(f"✓ {path}: {kind}, {rows:,} rows, no problems found")
+            print(_printable(f"✓ {path}: {kind}, {rows:,} rows, no problems found"))
     if total:
         print(f"\n{total} problem(s) in {len(args.files)} file(s).", file=sys.stderr)
     return 2 if total else 0

@@ -3,7 +3,8 @@
 - :mod:`evaluation.report.html` — the self-contained HTML report of one run (Jinja2 templates
   in ``templates/``), sanitised;
 - :mod:`evaluation.report.index` — the index page of a batch run;
-- :mod:`evaluation.report.workbook` — ``findings.xlsx``;
+- :mod:`evaluation.report.workbook` — ``findings.xlsx`` and ``findings.csv``, every cell through
+  :mod:`evaluation.report.cells` (text from data is never a formula);
 - :mod:`evaluation.report.figures`, :mod:`evaluation.report.tables` — figures and small HTML
   tables that read well in a report without code.
 

@@ -6,10 +6,11 @@ attachments. They are built from our own Jinja2 templates (``evaluation/report/t
 than nbconvert's, which would add ~260 KB of CSS and a require.js/MathJax loader to each report.
 
 Everything that comes from data, parameters or notebook outputs is escaped: Jinja2 autoescape
-for text; markdown through mistune with raw HTML escaped; HTML outputs (pandas tables,
-``Estimate`` summaries) through an allow-list sanitiser (nh3, the Python binding of the Rust
-``ammonia`` crate, which parses HTML as browsers do) that drops scripts, styles, event handlers
-and any address that would be fetched.
+for text; markdown through mistune with raw HTML escaped, and a link to another machine kept
+as the text it was written as (a registry name ``[Bấm vào đây](http://…)`` in a heading is no
+link); HTML outputs (pandas tables, ``Estimate`` summaries) through an allow-list sanitiser
+(nh3, the Python binding of the Rust ``ammonia`` crate, which parses HTML as browsers do) that
+drops scripts, styles, event handlers and any address that would be fetched.
 """
 
 from __future__ import annotations
@@ -97,6 +98,15 @@ def _markdown():
                 return f'<img src="{html.escape(url)}" alt="{html.escape(text)}">'
             return f"<em>[{html.escape(text or 'image')}]</em>"
 
+        def link(self, text: str, url: str, title: str | None = None) -> str:
+            # A page links only within its run folder. An address to another machine comes
+            # from a name ("[Bấm vào đây](http://…)" in a registry) shown in a heading: it
+            # stays the text it was written as, never a live link.
+            if _EXTERNAL.match(url):
+                address = html.escape(url)
+                return address if text in (url, address) else f"[{text}]({address})"
+            return super().link(text, url, title)
+
     renderer = Renderer(escape=True)
     return mistune.create_markdown(
         escape=True, renderer=renderer, plugins=["table", "strikethrough"]
@@ -139,6 +149,7 @@ _ALLOWED_ATTRS = frozenset(
     "class colspan rowspan title align valign scope alt width height open data-label".split()
 )
 _IMAGE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+_EXTERNAL = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*:|//)", re.I)
 _SAFE_HREF = re.compile(r"^(?:https?:|mailto:|#|[^:]*$)", re.I)
 _DATA_IMG = re.compile(r"^data:image/(?:png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+$")
 

@@ -6,11 +6,12 @@ numbers rounded as the pages show them, dates as dates, a filter on every column
 frozen. A second sheet keeps every field at full precision for analysts, and a third explains
 the columns and the verdict policy. ``findings.csv`` holds the full-precision fields with
 machine-readable headers (UTF-8 with BOM, so Excel reads the diacritics when double-clicked).
+Every cell goes through :mod:`evaluation.report.cells`: a name from the registry or the data
+that looks like a formula (``=HYPERLINK(…)``) is written as text in both files, never as one.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -23,6 +24,7 @@ from evaluation.analysis.outcomes import OUTCOMES
 from evaluation.analysis.policy import LABELS
 from evaluation.analysis.record import table_columns
 from evaluation.core.files import write_bytes_atomic
+from evaluation.report.cells import append_row, csv_text
 from evaluation.report.index import describe_row, policy_of, unique_findings
 
 __all__ = ["READABLE_COLUMNS", "readable_rows", "write_findings_tables"]
@@ -126,12 +128,8 @@ def write_findings_tables(out_dir: Path, findings: Sequence[Mapping[str, Any]]) 
     """``findings.csv`` and ``findings.xlsx`` in ``out_dir``, atomically."""
     unique, _ = unique_findings(findings)
     cols = table_columns(unique)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(cols)
-    for f in unique:
-        writer.writerow(["" if f.get(c) is None else _cell(f.get(c)) for c in cols])
-    write_bytes_atomic(out_dir / "findings.csv", buf.getvalue().encode("utf-8-sig"))
+    rows = [cols] + [[_cell(f.get(c)) for c in cols] for f in unique]
+    write_bytes_atomic(out_dir / "findings.csv", csv_text(rows).encode("utf-8-sig"))
     write_bytes_atomic(out_dir / "findings.xlsx", _xlsx(unique, cols))
 
 
@@ -147,9 +145,9 @@ def _xlsx(unique: Sequence[Mapping[str, Any]], cols: list[str]) -> bytes:
     if not any(r["truth"] is not None for r in rows):
         keys.remove("truth")
     headers = {k: h for k, h, _ in READABLE_COLUMNS}
-    ws.append([headers[k] for k in keys])
+    append_row(ws, [headers[k] for k in keys])
     for r in rows:
-        ws.append([r[k] for k in keys])
+        append_row(ws, [r[k] for k in keys])
     _style(ws, Font, Alignment)
     for i, k in enumerate(keys, start=1):
         letter = ws.cell(1, i).column_letter
@@ -161,19 +159,19 @@ def _xlsx(unique: Sequence[Mapping[str, Any]], cols: list[str]) -> bytes:
                 c.number_format = "0.000"
 
     full = wb.create_sheet("Số đầy đủ - Full precision")
-    full.append(cols)
+    append_row(full, cols)
     for f in unique:
-        full.append([_cell(f.get(c)) for c in cols])
+        append_row(full, [_cell(f.get(c)) for c in cols])
     _style(full, Font, Alignment)
 
     notes = wb.create_sheet("Chú giải - Notes")
     policy = policy_of(unique)
-    notes.append(["Cách đọc kết luận", policy.describe("vi")])
-    notes.append(["How to read the verdicts", policy.describe("en")])
-    notes.append([])
-    notes.append(["Cột / Column", "Nội dung / What it holds"])
+    append_row(notes, ["Cách đọc kết luận", policy.describe("vi")])
+    append_row(notes, ["How to read the verdicts", policy.describe("en")])
+    append_row(notes, [])
+    append_row(notes, ["Cột / Column", "Nội dung / What it holds"])
     for k in keys:
-        notes.append([headers[k], next(d for kk, _, d in READABLE_COLUMNS if kk == k)])
+        append_row(notes, [headers[k], next(d for kk, _, d in READABLE_COLUMNS if kk == k)])
     notes.column_dimensions["A"].width = 36
     notes.column_dimensions["B"].width = 110
     buf = io.BytesIO()

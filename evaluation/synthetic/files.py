@@ -63,9 +63,7 @@ def data_notes_yaml(recording_changes: Sequence[Mapping[str, Any]], *, header: s
 
 
 def _scalar(v: Any) -> str:
-    return (
-        yaml.safe_dump(v, allow_unicode=True, default_flow_style=True)
-        .strip()
-        .removesuffix("\n...")
-        .strip()
-    )
+    """``v`` as a YAML scalar that may stand inside a flow mapping (``{ward: …}``): dumped as
+    the one item of a flow list, so a name holding ``,``, ``{`` or ``"`` is quoted."""
+    text = yaml.safe_dump([v], allow_unicode=True, default_flow_style=True, width=10_000).strip()
+    return text.removeprefix("[").removesuffix("]")

@@ -53,6 +53,31 @@ def _plan_choices() -> str:
     return doc.split("Choices", 1)[1].split("\n", 1)[1].strip() if "Choices" in doc else doc
 
 
+#: How the tables the workbench writes keep text from data from becoming a formula
+#: (evaluation/report/cells.py applies it)
+_OUTPUT_TEXT = (
+    "## Text in the findings tables\n\n"
+    "Names in the findings come from files people exchange — the registry's programme names "
+    "and notes, wave labels, ward names — and `findings.csv` and `findings.xlsx` are opened in "
+    "Excel or LibreOffice, which read a cell that starts with `=`, `+`, `-`, `@`, a tab or a "
+    "carriage return as a formula (`=HYPERLINK(…)`, or a DDE command such as "
+    "`=cmd|' /C calc'!A0`). So text from data is never written as a formula:\n\n"
+    "- `findings.csv` follows OWASP's advice on CSV injection: a text field that starts with "
+    "one of those characters gets a single quote `'` in front (`=HYPERLINK(…)` → "
+    "`'=HYPERLINK(…)`, `+1,1 km/h [0,6; 1,4]` → `'+1,1 km/h [0,6; 1,4]`), and every text field "
+    "is wrapped in double quotes, so a `,` or `;` in a name cannot start a new cell. A text "
+    "field that already starts with `'` gets one more: to get every original text back, remove "
+    "one leading `'` from each field that starts with one. Numbers are written as numbers "
+    "(`-6.3668915145359515`), and so is a text that is just a number (`-3.2`). The minus sign "
+    "of the formatted texts (`−6,4 phút`, U+2212) is not a trigger; an ASCII hyphen is "
+    "(`-4 (ước tính)` → `'-4 (ước tính)`).\n"
+    "- `findings.xlsx` stores every text as a text cell, exactly as written (no quote shown); "
+    "one that starts with a trigger character also carries Excel's quote prefix, so editing "
+    "the cell keeps it text. Characters a workbook cannot hold (control characters other than "
+    "tab, line feed and carriage return) are replaced by U+FFFD, the replacement character.\n"
+)
+
+
 def data_readme(tables: dict) -> str:
     truth = tables["truth"]
     tm = truth["traffic_model"]
@@ -151,6 +176,7 @@ def data_readme(tables: dict) -> str:
         "programme in force.\n"
         "- `truth/antt_period.csv` — ward × police period expected road accidents and the "
         "solve rate without and with the programmes.\n",
+        _OUTPUT_TEXT,
         "## Planted truth\n",
         _plan_choices() + "\n",
         "### Traffic model: launch dates and effects\n",
