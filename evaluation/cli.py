@@ -274,10 +274,16 @@ def _execute(plan, args: argparse.Namespace, out: str | None) -> int:
     parts = [
         f"{result.count(s)} {s}" for s in ("ok", "skipped", "failed", "timeout") if result.count(s)
     ]
-    print(f"pilot-eval: {', '.join(parts) or 'no runs'} — {len(result.findings)} findings")
+    print(f"pilot-eval: {', '.join(parts) or 'no runs'} — {_count(result.findings)}")
     print(f"index: {result.index}")
     _warn_preload(result.manifest)
     return result.exit_code
+
+
+def _count(findings: list[dict[str, Any]]) -> str:
+    from evaluation.batch.outputs import findings_count
+
+    return findings_count(findings)
 
 
 def _warn_preload(manifest: dict[str, Any]) -> None:

@@ -8,6 +8,8 @@ ward that has no comparison left — and checks what the pages say, not how they
 
 from __future__ import annotations
 
+import csv
+import html
 import json
 import math
 import re
@@ -16,9 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from evaluation.analysis.decision import decision_cards
+from evaluation.batch.outputs import findings_count
 from evaluation.batch.plan import plan_from_dict
 from evaluation.batch.run import run_batch
 from evaluation.report.index import unique_findings
+from tests.statements import card_contradictions, contradictions
 
 pytestmark = pytest.mark.slow
 
@@ -128,3 +133,67 @@ def test_no_machine_path_and_vietnamese_numbers_on_every_page(run):
         vietnamese = re.sub(r"<em>.*?</em>", "", vietnamese, flags=re.S)
         found = re.findall(r"p [=<] \d\.\d{3}\b", vietnamese)
         assert not found, (page.name, found[:3])
+
+
+def _unique(by_run):
+    everything = [dict(f, run_id=r) for r, items in by_run.items() for f in items]
+    return unique_findings(everything)[0]
+
+
+def test_no_sentence_contradicts_its_record(run):
+    """Every finding's verdict, interval, p-values and explanation, read back by a second
+    reader (tests/statements.py), agree with the record they were written from."""
+    _, by_run = run
+    problems = [p for f in _unique(by_run) for p in contradictions(f)]
+    assert problems == []
+
+
+def test_every_programme_ends_with_its_decision_card(run):
+    """The index holds a decision card per programme with a headline, after its headlines,
+    and the card agrees with the records it read (its answer, the target, how long it lasted)."""
+    out, by_run = run
+    unique = _unique(by_run)
+    index = (out / "index.html").read_text("utf-8")
+    by: dict[str, list] = {}
+    for f in unique:
+        by.setdefault(f["programme"], []).append(f)
+    cards = decision_cards(unique)
+    assert {c.programme for c in cards} == {
+        f["programme"] for f in unique if f["role"] == "headline"
+    }
+    for card in cards:
+        assert card_contradictions(card, by[card.programme]) == [], card.programme
+        at = index.index(f'id="decision-{card.programme.replace("_", "-")}"')
+        assert html.escape(card.answer_vi) in index[at:]
+        heads = [h for h in by[card.programme] if h["role"] == "headline"]
+        assert all(index.index(h["question_vi"]) < at for h in heads if h["question_vi"])
+    traffic = next(c for c in cards if c.programme == "traffic_model")
+    # the district's own claim — congestion resolved after three months — is checked
+    claim = traffic.line("claim")
+    assert claim is not None and claim.status == "not_reached" and "còn khoảng" in claim.text_vi
+
+
+def test_the_counts_say_what_they_count(run):
+    """The terminal, the index and findings.csv count the same findings."""
+    out, by_run = run
+    everything = [dict(f, run_id=r) for r, items in by_run.items() for f in items]
+    n = len(_unique(by_run))
+    assert findings_count(everything).startswith(f"{n} findings")
+    index = (out / "index.html").read_text("utf-8")
+    assert f"{n} kết quả / findings" in index
+    with (out / "findings.csv").open(encoding="utf-8-sig", newline="") as fh:
+        assert sum(1 for _ in csv.reader(fh)) - 1 == n
+
+
+def test_no_point_estimate_in_front_where_the_design_cannot_decide(run):
+    out, by_run = run
+    index = (out / "index.html").read_text("utf-8")
+    limited = [
+        f
+        for f in _unique(by_run)
+        if f.get("verdict_category") == "design_limited" and f.get("estimate") is not None
+    ]
+    assert limited
+    for f in limited:
+        assert f["front_vi"] != f["effect_vi"] and f["front_vi"] in index, f["finding_id"]
+        assert f'<td class="num" data-label="Tác động / Effect">{f["effect_vi"]}' not in index

@@ -59,7 +59,7 @@ def check_self_contained(page: str) -> Resources:
         else:
             assert value.startswith("data:image/"), (tag, attr, value[:60])
     style = re.search(r"<style>(.*?)</style>", page, flags=re.S).group(1)
-    assert len(style.encode()) < 6_000  # not nbconvert's 260 KB
+    assert len(style.encode()) < 10_000  # not nbconvert's 260 KB
     return r
 
 

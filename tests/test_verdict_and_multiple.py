@@ -57,6 +57,25 @@ def test_the_same_numbers_in_a_family_of_thirteen_cannot_decide():
     assert decisions[0].best_adjusted == pytest.approx(13 / 78)
 
 
+@pytest.mark.parametrize("method", ["holm", "bh", "none"])
+def test_the_best_attainable_p_is_never_above_the_adjusted_p(method):
+    """'even the strongest result would only reach p = best' and 'adjusted p = …' are quoted in
+    one sentence: best must bound every adjusted p of the family from below (the Xuân Đỉnh
+    sentence once said 0,093 beside an adjusted 0,084: m × its own min p is no bound when wards'
+    smallest attainable p differ)."""
+    rng = np.random.default_rng(7)
+    policy = Policy(adjustment=method)
+    for _ in range(100):
+        m = int(rng.integers(2, 14))
+        min_p = rng.choice([1 / 13, 1 / 78, 1 / 95, 1 / 156, 0.2], size=m)
+        p = np.minimum(1, min_p * rng.integers(1, 40, size=m))
+        fam = [ev_(i, "f", -3.0, -5.0, -1.0, p[i], min_p[i]) for i in range(m)]
+        for d in decide(fam, policy).values():
+            assert d.best_adjusted <= d.p_adjusted + 1e-12
+            if d.reason == "design_limit":
+                assert d.p_adjusted >= policy.alpha  # a design that cannot decide did not
+
+
 def test_significant_alone_but_not_after_adjustment_is_no_clear_effect():
     family = [ev_(i, "f", -3.0, -5.0, -1.0, p, 1e-4) for i, p in enumerate([0.02, 0.03, 0.04])]
     decisions = decide(family)

@@ -30,6 +30,7 @@ from evaluation import formats as fmt
 from evaluation.analysis.district import District
 from evaluation.analysis.findings import Finding, not_estimable
 from evaluation.analysis.outcomes import outcome_info
+from evaluation.analysis.policy import is_finite
 from evaluation.analysis.windows import (
     TIME,
     UNIT,
@@ -277,6 +278,9 @@ def _add_sensitivity(district, programme, ind, panel, finding: Finding, pilot) -
         return
     bd = sens.breakdown
     finding.details["honest_did_breakdown"] = bd
+    s = finding.shown
+    if not (is_finite(s.ci_low) and is_finite(s.ci_high) and (s.ci_low > 0 or s.ci_high < 0)):
+        return  # the interval shown already holds 0: no conclusion for the sensitivity to test
     if bd is None or (isinstance(bd, float) and math.isnan(bd)):
         finding.notes_vi.append(
             "Độ vững (HonestDiD): tác động của quý này vẫn khác 0 với mọi mức lệch xu hướng "

@@ -37,6 +37,7 @@ from evaluation.analysis.outcomes import outcome_info
 from evaluation.analysis.outside import outside_note, outside_pretrend
 from evaluation.analysis.policy import Policy
 from evaluation.analysis.reorganisation import allocation_check, reorganisation_note
+from evaluation.analysis.robustness import add_robustness
 from evaluation.analysis.single_ward import pilot_findings, ward_findings
 from evaluation.analysis.staggered import rollout_findings
 from evaluation.analysis.windows import (
@@ -303,11 +304,11 @@ def evaluate_programme(district: District, programme: str) -> list[Finding]:
     for i, outcome in enumerate(evaluable):
         ind = INDICATORS[outcome]
         role = "headline" if i == 0 else "secondary"
-        if pilot is not None:
-            out += pilot_findings(district, programme, ind, pilot, role)
+        own = pilot_findings(district, programme, ind, pilot, role) if pilot is not None else []
         roll = rollout_findings(district, programme, ind, pilot, role)
-        out += roll
+        out += own + roll
         if role == "headline":
+            add_robustness(district, programme, ind, pilot, own + roll)
             lasting = durability_findings(district, programme, ind, pilot)
             out += lasting
             _explain_wards(district, programme, ind, pilot, out, roll, lasting)

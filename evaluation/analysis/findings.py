@@ -172,6 +172,46 @@ class Finding:
             text += f" {fmt.interval(s.ci_low, s.ci_high, o.digits, lang)}"
         return text
 
+    def shows_point(self) -> bool:
+        """Whether a page may put the point estimate in front: not when the interval is
+        unbounded on either side (the data fit effects without limit) nor when the design
+        cannot decide — then the reason and the interval stand in front, never a number that
+        would be read as a fact."""
+        if not self.has_number:
+            return False
+        s = self.shown
+        if any(is_bound(x) and not is_finite(x) for x in (s.ci_low, s.ci_high)):
+            return False
+        return self.verdict is None or self.verdict.category != "design_limited"
+
+    def front_text(self, lang: str = "vi") -> str:
+        """What the first numeric column of a table shows (see :meth:`shows_point`): the effect
+        with its interval, or the interval alone with why there is no point estimate."""
+        if self.shows_point():
+            return self.effect_text(lang)
+        if not self.has_number:
+            return "—"
+        s, o = self.shown, self.info
+        vi = lang == "vi"
+        if fmt.unbounded(s.ci_low, s.ci_high, as_percent=o.percent):
+            return (
+                "không ước lượng được: khoảng tin cậy 95% không giới hạn"
+                if vi
+                else "no estimate: the 95% confidence interval is unbounded"
+            )
+        if not self._has_interval():
+            return "không có khoảng tin cậy" if vi else "no confidence interval"
+        unit = "%" if o.percent else o.unit(lang)
+        digits = 0 if o.percent else o.digits
+        ci = fmt.interval(s.ci_low, s.ci_high, digits, lang, unit)
+        if any(not is_finite(x) for x in (s.ci_low, s.ci_high)):
+            return (
+                f"KTC 95% {ci}: không giới hạn một phía"
+                if vi
+                else f"95% CI {ci}: unbounded on one side"
+            )
+        return f"chỉ có KTC 95% {ci}" if vi else f"95% CI only {ci}"
+
     def percent_text(self, lang: str = "vi") -> str:
         """The effect as a percentage with its interval ("−23% [−28%; −11%]"), or "—"."""
         s = self.shown
@@ -239,17 +279,25 @@ class Finding:
             "notes_en": list(self.notes_en),
             "window": [d.date().isoformat() for d in self.window] if self.window else None,
             "truth": float(self.truth) if is_finite(self.truth) else None,
+            "baseline": float(self.baseline) if is_finite(self.baseline) else None,
             # the texts every page prints, written once here (Vietnamese number forms)
             "effect_vi": self.effect_text("vi"),
             "effect_en": self.effect_text("en"),
             "percent_vi": "" if self.info.percent else self.percent_text("vi"),
             "percent_en": "" if self.info.percent else self.percent_text("en"),
+            # the first column of every page's tables (no point estimate when unbounded or
+            # when the design cannot decide): written once here
+            "front_vi": self.front_text("vi"),
+            "front_en": self.front_text("en"),
             "window_text": self.window_text(),
             "truth_vi": self.truth_text("vi"),
             "warnings_vi": [vietnamese(w) for w in (e.warnings if e is not None else [])],
             "truth_en": self.truth_text("en"),
         }
+        # the HonestDiD breakdown and its sentence (evaluation.analysis.robustness)
+        fields.update(self.details.get("robustness") or {})
         if registry is not None:
+            fields.update(_goal_fields(self, registry))
             fields["programme_label"] = (
                 f"{registry.label(self.programme, 'vi')} / {registry.label(self.programme, 'en')}"
             )
@@ -280,6 +328,30 @@ class Finding:
             warnings=[str(w) for w in (e.warnings if e is not None else [])],
             **fields,
         )
+
+
+def _goal_fields(f: Finding, registry) -> dict[str, Any]:
+    """The programme's target (on every finding of its outcome) and the claim made for it (on
+    the pilot's headline), from the registry — so that a page holds the effect against them
+    from the record alone."""
+    out: dict[str, Any] = {}
+    target = registry.target(f.programme) if hasattr(registry, "target") else None
+    if target is not None and target.outcome == f.outcome:
+        out.update(
+            target_change_percent=target.change_percent,
+            target_change=target.change,
+            target_source=target.source,
+        )
+    claim = registry.claim(f.programme) if hasattr(registry, "claim") else None
+    if claim is not None and claim.outcome == f.outcome and f.level == "pilot":
+        out.update(
+            claim_vi=claim.text_vi,
+            claim_en=claim.text_en,
+            claim_change_percent=claim.change_percent,
+            claim_months=claim.months,
+            claim_source=claim.source,
+        )
+    return out
 
 
 def not_estimable(

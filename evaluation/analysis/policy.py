@@ -175,12 +175,20 @@ def is_bound(x) -> bool:
         return False
 
 
-def _best_adjusted(min_p: float, m: int, method: str) -> float:
-    """The smallest adjusted p-value a finding of this design could get in a family of m: with
-    Holm the strongest finding is multiplied by m; with BH, m equal p-values stay as they are."""
+def _best_adjusted(min_p: float, family_min_p: float, m: int, method: str) -> float:
+    """The smallest adjusted p-value a finding of this design could get in a family of m — a
+    bound its adjusted p-value can never be below, so a sentence that quotes both never
+    contradicts itself.
+
+    A finding's adjusted p is never below its own p (so never below its smallest attainable
+    ``min_p``); with Holm it is also never below m × the family's smallest p (the first step
+    multiplies the strongest finding by m), so never below m × the smallest ``min_p`` of the
+    family (``family_min_p``); with BH never below the family's smallest p."""
     if method == "holm":
-        return min(1.0, m * min_p)
-    return min_p
+        return min(1.0, max(min_p, m * family_min_p))
+    if method == "none":
+        return min_p
+    return max(min_p, family_min_p)
 
 
 def decide(evidence: Sequence[Evidence], policy: Policy | None = None) -> dict[Hashable, Decision]:
@@ -199,16 +207,21 @@ def decide(evidence: Sequence[Evidence], policy: Policy | None = None) -> dict[H
             pvals if policy.adjustment == "none" else adjust_pvalues(pvals, policy.adjustment)
         )
         p_adj = {e.key: float(a) for e, a in zip(tested, adjusted, strict=True)}
+        family_min = min((_min_p(e) for e in tested), default=0.0)
         for e in members:
-            out[e.key] = _decide_one(e, p_adj.get(e.key), max(m, 1), policy, alpha)
+            best = _best_adjusted(_min_p(e), family_min, max(m, 1), policy.adjustment)
+            out[e.key] = _decide_one(e, p_adj.get(e.key), max(m, 1), best, alpha)
     return out
 
 
-def _decide_one(e: Evidence, p_adj, m: int, policy: Policy, alpha: float) -> Decision:
+def _min_p(e: Evidence) -> float:
+    """The smallest p-value the finding's design could give (0 when unknown: no limit)."""
+    return float(e.min_pvalue) if is_finite(e.min_pvalue) else 0.0
+
+
+def _decide_one(e: Evidence, p_adj, m: int, best: float, alpha: float) -> Decision:
     if not is_finite(e.estimate):
         return Decision("design_limited", "no_estimate", None, m, None)
-    min_p = float(e.min_pvalue) if is_finite(e.min_pvalue) else 0.0
-    best = _best_adjusted(min_p, m, policy.adjustment)
     if best >= alpha:
         return Decision("design_limited", "design_limit", p_adj, m, best)
     if not (is_bound(e.ci_low) and is_bound(e.ci_high)):

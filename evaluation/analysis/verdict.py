@@ -177,25 +177,7 @@ def _text(decision, shown, outcome, policy, noun, why, lang) -> str:
             else f"Evidence of an effect: {name} {move} by about {size} ({how})."
         )
     if decision.reason == "design_limit":
-        best = fmt.pvalue(decision.best_adjusted, lang)
-        together = (
-            (
-                f" khi {decision.family_size} {noun} được kiểm định cùng lúc"
-                if vi
-                else f" with {decision.family_size} {noun} tested together"
-            )
-            if decision.family_size > 1
-            else ""
-        )
-        return (
-            f"Thiết kế này chưa đủ để kết luận{together}: ngay cả kết quả mạnh nhất cũng chỉ đạt "
-            f"p = {best}, không nhỏ hơn {alpha}. Ước lượng: {name} {move} {size} ({how}). Đây "
-            "không phải bằng chứng là mô hình không có tác dụng."
-            if vi
-            else f"This design cannot decide{together}: even the strongest possible result "
-            f"would have p = {best}, not below {alpha}. Estimate: {name} {move} by {size} "
-            f"({how}). This is not evidence that the programme has no effect."
-        )
+        return _design_limit(decision, shown, outcome, policy, noun, lang, how)
     if decision.reason == "not_after_adjustment":
         return (
             f"Chưa đủ bằng chứng khi xét cùng các {noun} khác: ước lượng {name} {move} {size} "
@@ -214,4 +196,60 @@ def _text(decision, shown, outcome, policy, noun, why, lang) -> str:
         else f"No clear evidence of an effect: the estimate is {name} {move} by {size}, but the "
         f"interval includes no change ({how}). This is not proof that the programme has no "
         "effect."
+    )
+
+
+def _design_limit(decision, shown, outcome, policy, noun, lang, how) -> str:
+    """Why a design cannot decide, in words that do not contradict the numbers beside them.
+
+    Alone (one finding) the smallest p-value the design can give is not below the level. In a
+    family the finding's own interval may exclude 0 at p below the level — it is then said so,
+    and why that is not a verdict: with the family tested together no finding of this design can
+    reach the level (the bound is the smallest adjusted p the family could give).
+    """
+    vi = lang == "vi"
+    name = outcome.name(lang)
+    move, size = effect_words(shown, outcome, lang)
+    alpha = fmt.percent(100 * policy.alpha, 0, lang)
+    best = fmt.pvalue(decision.best_adjusted, lang)
+    m = decision.family_size
+    alone = (
+        is_finite(shown.ci_low)
+        and is_finite(shown.ci_high)
+        and (shown.ci_low > 0 or shown.ci_high < 0)
+        and is_finite(shown.pvalue)
+        and shown.pvalue < policy.alpha
+    )
+    if m > 1 and alone:
+        return (
+            f"Xét riêng thì có dấu hiệu: {name} {move} {size} ({how}). Nhưng khi {m} {noun} "
+            f"được kiểm định cùng lúc, thiết kế này không cho kết quả nào đạt p dưới {alpha} sau "
+            f"hiệu chỉnh {policy.method_name} (nhỏ nhất có thể: p = {best}), nên chưa đủ để kết "
+            "luận riêng cho kết quả này. Đây không phải bằng chứng là mô hình không có tác dụng."
+            if vi
+            else f"On its own there is a sign: {name} {move} by {size} ({how}). But with {m} "
+            f"{noun} tested together, no result of this design can reach p below {alpha} after "
+            f"{policy.method_name}'s adjustment (the smallest possible is p = {best}), so this "
+            "result alone cannot decide. This is not evidence that the programme has no effect."
+        )
+    if m > 1:
+        return (
+            f"Thiết kế này chưa đủ để kết luận khi {m} {noun} được kiểm định cùng lúc: sau hiệu "
+            f"chỉnh {policy.method_name}, p nhỏ nhất có thể là {best}, không dưới {alpha}. Ước "
+            f"lượng: {name} {move} {size} ({how}). Đây không phải bằng chứng là mô hình không có "
+            "tác dụng."
+            if vi
+            else f"This design cannot decide with {m} {noun} tested together: after "
+            f"{policy.method_name}'s adjustment the smallest possible p is {best}, not below "
+            f"{alpha}. Estimate: {name} {move} by {size} ({how}). This is not evidence that the "
+            "programme has no effect."
+        )
+    return (
+        f"Thiết kế này chưa đủ để kết luận: p nhỏ nhất mà thiết kế có thể cho là {best}, không "
+        f"dưới {alpha}. Ước lượng: {name} {move} {size} ({how}). Đây không phải bằng chứng là mô "
+        "hình không có tác dụng."
+        if vi
+        else f"This design cannot decide: the smallest p-value it can give is {best}, not below "
+        f"{alpha}. Estimate: {name} {move} by {size} ({how}). This is not evidence that the "
+        "programme has no effect."
     )

@@ -15,10 +15,10 @@ from evaluation.analysis.record import read_findings
 from evaluation.batch.manifest import SUCCEEDED
 from evaluation.core.files import write_text_atomic
 from evaluation.errors import DataError
-from evaluation.report.index import render_index
+from evaluation.report.index import render_index, unique_findings
 from evaluation.report.workbook import write_findings_tables
 
-__all__ = ["collect_findings", "write_index", "write_tables"]
+__all__ = ["collect_findings", "findings_count", "write_index", "write_tables"]
 
 
 def collect_findings(out_dir: Path, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -56,3 +56,13 @@ def write_tables(out_dir: Path, findings: Sequence[Mapping[str, Any]]) -> None:
     """``findings.csv`` and ``findings.xlsx``: one row per finding
     (:func:`evaluation.report.workbook.write_findings_tables`)."""
     write_findings_tables(out_dir, findings)
+
+
+def findings_count(findings: list[dict[str, Any]]) -> str:
+    """What the terminal says it counted, in the words the index uses: distinct findings (each
+    once, as in findings.csv and on the index), and the rows the pages show (a district finding
+    appears on every ward page it answers for)."""
+    n = len(unique_findings(findings)[0])
+    if n == len(findings):
+        return f"{n} findings"
+    return f"{n} findings (findings.csv, index.html; {len(findings)} rows across the pages)"

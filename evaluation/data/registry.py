@@ -18,8 +18,11 @@ File format::
 
 from __future__ import annotations
 
+import math
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -27,9 +30,43 @@ from evaluation.data.io import yaml_problem
 from evaluation.data.wards import WardTable
 from evaluation.errors import DataError, Problem, examples
 
-__all__ = ["load_registry", "add_cohort", "home_district", "home_wards", "Registry"]
+__all__ = [
+    "Claim",
+    "Registry",
+    "Target",
+    "add_cohort",
+    "home_district",
+    "home_wards",
+    "load_registry",
+]
 
 _DATE_FIELDS = ("start", "interim_review", "final_review", "end")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a programme set out to do: change ``outcome`` by ``change_percent`` % (of its level
+    without the programme) or by ``change`` in the outcome's unit, with the ``source`` of the
+    target (a plan, a decision, a resolution)."""
+
+    outcome: str
+    source: str
+    change_percent: float | None = None
+    change: float | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What was said of a programme's result (``text_vi``/``text_en``, quoted with its
+    ``source``): a change of ``change_percent`` % in ``outcome`` (−100: "resolved") after
+    ``months`` months."""
+
+    outcome: str
+    text_vi: str
+    text_en: str
+    source: str
+    change_percent: float
+    months: int | None = None
 
 
 class Registry:
@@ -37,10 +74,19 @@ class Registry:
     programme with ``ward``, ``programme``, ``start`` and optional ``wave``, ``dose``,
     review dates)."""
 
-    def __init__(self, programmes: dict[str, dict], pilots: pd.DataFrame, source: str):
+    def __init__(
+        self,
+        programmes: dict[str, dict],
+        pilots: pd.DataFrame,
+        source: str,
+        targets: dict[str, Target] | None = None,
+        claims: dict[str, Claim] | None = None,
+    ):
         self.programmes = programmes
         self.pilots = pilots
         self.source = source
+        self.targets = dict(targets or {})
+        self.claims = dict(claims or {})
 
     def for_programme(self, programme: str) -> pd.DataFrame:
         if programme not in self.programmes:
@@ -49,6 +95,14 @@ class Registry:
                 f"{examples(sorted(self.programmes))}"
             )
         return self.pilots[self.pilots["programme"] == programme].reset_index(drop=True)
+
+    def target(self, programme: str) -> Target | None:
+        """The programme's ``target:`` (None when the registry gives none)."""
+        return self.targets.get(programme)
+
+    def claim(self, programme: str) -> Claim | None:
+        """The programme's ``claim:`` (None when the registry gives none)."""
+        return self.claims.get(programme)
 
     def label(self, programme: str, lang: str = "en") -> str:
         meta = self.programmes.get(programme, {})
@@ -67,6 +121,11 @@ def _parse(doc: object, source: str, wards: WardTable | None = None) -> Registry
     programmes = doc.get("programmes") or {}
     if not isinstance(programmes, dict):
         raise DataError(f"{source}: 'programmes' must map a programme id to its description")
+    targets: dict[str, Target] = {}
+    claims: dict[str, Claim] = {}
+    for pid, meta in programmes.items():
+        if isinstance(meta, dict):
+            _goals(pid, meta, source, problems, targets, claims)
     entries = doc.get("pilots") or []
     if not isinstance(entries, list):
         raise DataError(f"{source}: 'pilots' must be a list of entries (ward, programme, start)")
@@ -141,7 +200,97 @@ def _parse(doc: object, source: str, wards: WardTable | None = None) -> Registry
     for f in _DATE_FIELDS:
         if f in pilots:
             pilots[f] = pd.to_datetime(pilots[f])
-    return Registry(programmes, pilots, source)
+    return Registry(programmes, pilots, source, targets, claims)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _goals(
+    pid: str,
+    meta: dict,
+    source: str,
+    problems: list[Problem],
+    targets: dict[str, Target],
+    claims: dict[str, Claim],
+) -> None:
+    """Reads a programme's ``target:`` and ``claim:`` into ``targets`` / ``claims``, listing
+    what is wrong in ``problems``."""
+    outcomes = [str(o) for o in meta.get("outcomes") or []]
+    for key in ("target", "claim"):
+        raw = meta.get(key)
+        if raw is None:
+            continue
+        where = f"{source}, programmes.{pid}.{key}"
+        if not isinstance(raw, dict):
+            problems.append(
+                Problem(where, None, f"expected a mapping, got {raw!r}", _GOAL_HINT[key])
+            )
+            continue
+        outcome = str(raw.get("outcome") or (outcomes[0] if outcomes else ""))
+        if outcomes and outcome not in outcomes:
+            problems.append(
+                Problem(
+                    where,
+                    "outcome",
+                    f"{outcome!r} is not one of the programme's outcomes ({examples(outcomes)})",
+                )
+            )
+            continue
+        source_text = str(raw.get("source") or "").strip()
+        if not source_text:
+            problems.append(
+                Problem(
+                    where, "source", "missing: say where the figure comes from", _GOAL_HINT[key]
+                )
+            )
+            continue
+        pct, units = _number(raw.get("change_percent")), _number(raw.get("change"))
+        bad = [k for k in ("change_percent", "change") if k in raw and _number(raw[k]) is None]
+        if bad:
+            problems.append(Problem(where, bad[0], f"not a number: {raw[bad[0]]!r}"))
+            continue
+        if key == "target":
+            if (pct is None) == (units is None):
+                problems.append(
+                    Problem(
+                        where,
+                        None,
+                        "give exactly one of change_percent and change",
+                        _GOAL_HINT[key],
+                    )
+                )
+                continue
+            targets[pid] = Target(outcome, source_text, pct, units)
+            continue
+        text_vi = str(raw.get("vi") or "").strip()
+        months = raw.get("months")
+        if pct is None or not text_vi:
+            problems.append(
+                Problem(
+                    where, None, "needs vi (the words claimed) and change_percent", _GOAL_HINT[key]
+                )
+            )
+            continue
+        if months is not None and (
+            isinstance(months, bool) or not isinstance(months, int) or months < 1
+        ):
+            problems.append(Problem(where, "months", f"not a number of months: {months!r}"))
+            continue
+        claims[pid] = Claim(
+            outcome, text_vi, str(raw.get("en") or "").strip(), source_text, pct, months
+        )
+
+
+_GOAL_HINT = {
+    "target": "write e.g. {outcome: congestion_minutes, change_percent: -20, source: "
+    "'Kế hoạch số …/KH-UBND'}",
+    "claim": "write e.g. {vi: 'đã giải quyết được ùn tắc', en: 'congestion was resolved', "
+    "change_percent: -100, months: 3, source: 'báo …, dd/mm/yyyy'}",
+}
 
 
 def load_registry(

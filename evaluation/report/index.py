@@ -24,6 +24,7 @@ from typing import Any
 
 from evaluation import formats as fmt
 from evaluation.analysis.caveats import vietnamese
+from evaluation.analysis.decision import decision_card
 from evaluation.analysis.outcomes import OUTCOMES
 from evaluation.analysis.policy import LABELS, Policy
 
@@ -98,9 +99,12 @@ def _row(f: Mapping[str, Any], exists: Exists) -> dict[str, Any]:
     """What one finding shows, in the words and numbers the analysis wrote."""
     cat = f.get("verdict_category")
     label_vi, label_en = LABELS.get(cat, ("", "")) if cat else ("", "")
-    percent = f.get("percent_vi") or ""
     has_number = f.get("estimate") is not None
-    effect = f.get("effect_vi") or _effect_fallback(f)
+    front = f.get("front_vi")
+    # written by the analysis layer: the interval alone when there is no point to show
+    shows_point = front is None or front == f.get("effect_vi")
+    percent = (f.get("percent_vi") or "") if shows_point else ""
+    effect = front or f.get("effect_vi") or _effect_fallback(f)
     return {
         "id": f.get("finding_id") or "",
         "anchor": _anchor(f.get("finding_id")),
@@ -114,7 +118,7 @@ def _row(f: Mapping[str, Any], exists: Exists) -> dict[str, Any]:
         "label_vi": label_vi,
         "label_en": label_en,
         "effect": effect,
-        "effect_en": f.get("effect_en") or "",
+        "effect_en": f.get("front_en") or f.get("effect_en") or "",
         "percent": percent if percent not in ("", "—") else "",
         "has_number": has_number,
         "p": _p_text(f.get("pvalue")),
@@ -131,6 +135,7 @@ def _row(f: Mapping[str, Any], exists: Exists) -> dict[str, Any]:
         "notes_vi": list(f.get("notes_vi") or []),
         "warnings": _caveats(f),
         "truth": f.get("truth_vi") or "",
+        "robustness_vi": f.get("robustness_vi") or "",
         "covered_by": _anchor(f.get("covered_by")) if f.get("covered_by") else "",
         "report": f.get("report") if exists(f.get("report")) else None,
     }
@@ -232,6 +237,7 @@ def _programme_blocks(findings: Sequence[Mapping[str, Any]], exists: Exists) -> 
                 "name_vi": first.get("programme_vi") or programme or "—",
                 "name_en": first.get("programme_en") or "",
                 "headlines": heads,
+                "card": _card(items),
                 "secondary": [_row(f, exists) for f in of("secondary")],
                 "waves": [_row(f, exists) for f in of("wave")],
                 "durability": [_row(f, exists) for f in of("durability")],
@@ -242,6 +248,15 @@ def _programme_blocks(findings: Sequence[Mapping[str, Any]], exists: Exists) -> 
             }
         )
     return blocks
+
+
+def _card(items: Sequence[Mapping[str, Any]]):
+    from markupsafe import Markup
+
+    from evaluation.report.tables import decision_html
+
+    card = decision_card(items)
+    return Markup(decision_html(card)) if card is not None else None
 
 
 def policy_of(findings: Sequence[Mapping[str, Any]]) -> Policy:
@@ -316,6 +331,7 @@ def render_index(
         counts=html.status_counts(runs),
         programmes=_programme_blocks(unique, exists),
         n_findings=len(unique),
+        n_rows=len(findings),
         conflicts=conflicts,
         policy_vi=policy.describe("vi"),
         policy_en=policy.describe("en"),

@@ -22,6 +22,10 @@ from evaluation.analysis.caveats import vietnamese
 
 __all__ = [
     "HTML",
+    "answered_elsewhere",
+    "claim_markdown",
+    "decision_pointer",
+    "decision_html",
     "findings_table",
     "glossary",
     "headline_table",
@@ -176,8 +180,8 @@ def findings_table(
                 "name": name(f),
                 "verdict": v.label_vi if v is not None else "—",
                 "category": f"verdict-{v.category}" if v is not None else "",
-                "effect": f.effect_text("vi"),
-                "percent": f.percent_text("vi") if not f.info.percent else "",
+                "effect": f.front_text("vi"),
+                "percent": f.percent_text("vi") if f.shows_point() and not f.info.percent else "",
                 "p": p_text(f.shown.pvalue) if f.has_number else "—",
                 "p_adj": p_text(adj) if adj is not None else "",
                 "window": f.window_text(),
@@ -210,8 +214,8 @@ def headline_table(findings: Sequence, *, truth: bool = False) -> HTML:
     rows = []
     for f in findings:
         v = f.verdict
-        effect = f.effect_text("vi")
-        pct = f.percent_text("vi")
+        effect = f.front_text("vi")
+        pct = f.percent_text("vi") if f.shows_point() else "—"
         rows.append(
             {
                 "question": f.question_vi or sentence_case(f.info.vi),
@@ -235,6 +239,88 @@ def headline_table(findings: Sequence, *, truth: bool = False) -> HTML:
     return table(pd.DataFrame(rows), columns, classes={"verdict": "category"})
 
 
+def answered_elsewhere(findings: Sequence, *, truth: bool = False) -> list[tuple[str, HTML]]:
+    """The results that answer for a ward from elsewhere, each under a title saying whose they
+    are: the pilot's (in its own ward) apart from the district's — never a pilot's result under
+    "district-wide". Returns (markdown title, table) pairs in that order."""
+    pilots = [f for f in findings if f.level == "pilot"]
+    district = [f for f in findings if f.level != "pilot"]
+    out = []
+    if pilots:
+        wards = names_of(dict.fromkeys(f.ward for f in pilots if f.ward))
+        out.append(
+            (
+                f"### Kết quả thí điểm tại phường {wards} / Pilot results in {wards}",
+                headline_table(pilots, truth=truth),
+            )
+        )
+    if district:
+        out.append(
+            (
+                "### Kết quả toàn quận của các mô hình này / District-wide results of these "
+                "programmes",
+                headline_table(district, truth=truth),
+            )
+        )
+    return out
+
+
+def names_of(names) -> str:
+    """ "Cổ Nhuế 2", "Cổ Nhuế 2, Đông Ngạc" — names as text, in order."""
+    return ", ".join(str(n) for n in names)
+
+
+def decision_html(card) -> str:
+    """A programme's decision card (:class:`~evaluation.analysis.decision.DecisionCard`) as
+    HTML: the question, the suggested answer and why, then one line each on the target, the
+    claim, how long the effect lasted, how fragile it is and what is still open. Every text is
+    escaped; the index and the programme pages show the same markup."""
+    e = html.escape
+    lines = "".join(
+        f'<div class="line-{e(x.key)} ds-{e(x.status)}"><dt>{e(x.label_vi)} / {e(x.label_en)}'
+        f'</dt><dd>{e(x.text_vi)}<br><span class="en">{e(x.text_en)}</span></dd></div>'
+        for x in card.lines
+    )
+    anchor = "".join(c if c.isalnum() else "-" for c in card.programme)
+    return (
+        f'<article class="decision" id="decision-{e(anchor)}">'
+        f'<h3>{e(card.question_vi)}<span class="en q">{e(card.question_en)}</span></h3>'
+        f'<p class="decision-answer ans-{e(card.answer)}"><strong>{e(card.answer_vi)}</strong> '
+        f'<span class="en">/ {e(card.answer_en)}</span></p>'
+        f'<p>Vì {e(card.because_vi)} <span class="en">Because {e(card.because_en)}</span></p>'
+        f'<dl class="decision-lines">{lines}</dl>'
+        '<p class="small">Gợi ý này suy ra từ bằng chứng theo quy tắc cố định; quyết định là của '
+        'cơ quan có thẩm quyền. <span class="en">The suggestion follows from the evidence by '
+        "fixed rules; the decision is the authority's.</span></p></article>"
+    )
+
+
+def claim_markdown(finding, registry) -> str:
+    """Markdown: the claim the registry records for a pilot (``claim:``), held against the
+    pilot's estimate (:func:`evaluation.analysis.decision.claim_check`); "" without a claim."""
+    from evaluation.analysis.decision import claim_check
+
+    line = claim_check(finding.record("", registry))
+    if line is None:
+        return ""
+    return f"**{line.label_vi} / {line.label_en}** — {line.text_vi}\n\n*{line.text_en}*"
+
+
+def decision_pointer(programme: str | None) -> str:
+    """Markdown: where a programme's decision card is (the run's index holds every finding the
+    card reads, from every notebook)."""
+    if not programme:
+        return ""
+    anchor = "".join(c if c.isalnum() else "-" for c in programme)
+    return (
+        f"**Giữ, mở rộng hay dừng?** Thẻ quyết định của mô hình — đối chiếu mục tiêu, độ bền, độ "
+        f"vững và điều còn bỏ ngỏ — ở [trang tổng hợp](../index.html#decision-{anchor}). "
+        f"*Keep, extend or stop? The programme's decision card — against its target, how long "
+        f"the effect lasted, how fragile it is and what is open — is on the "
+        f"[run's index](../index.html#decision-{anchor}).*"
+    )
+
+
 def glossary(outcomes: Sequence[str]) -> str:
     """Markdown: each outcome defined once — what is measured, per what, over which period."""
     from evaluation.analysis.outcomes import outcome_info
@@ -252,31 +338,25 @@ def glossary(outcomes: Sequence[str]) -> str:
 
 def sensitivity_text(result, what_vi: str, what_en: str) -> str:
     """Markdown: the conclusion's sensitivity to violations of parallel trends, in words
-    (Vietnamese first) — from a :class:`~evaluation.inference.honest_did.HonestDiDResult`."""
-    lo, hi = result.original_ci
-    t = result.table.sort_values("M")
-    holds = t[(t["ci_high"] < 0) | (t["ci_low"] > 0)]
-    if lo <= 0 <= hi:
+    (Vietnamese first) — from a :class:`~evaluation.inference.honest_did.HonestDiDResult`, in
+    the same sentence the findings' records and the decision cards use
+    (:func:`evaluation.analysis.robustness.robustness_words`)."""
+    from evaluation.analysis.robustness import robustness_record, robustness_words
+
+    record = robustness_record(result)
+    vi = robustness_words(record, "vi", what_vi)
+    en = robustness_words(record, "en", what_en)
+    if not vi:
         vi = (
             f"Khoảng tin cậy ban đầu của {what_vi} đã gồm 0: không có kết luận về chiều tác động "
             "để kiểm tra độ vững."
         )
-    elif holds.empty:
-        vi = (
-            f"Kết luận về {what_vi} không còn đứng vững ngay cả với vi phạm nhỏ nhất được xét của "
-            "giả định xu hướng song song."
+        en = (
+            f"The original interval for {what_en} already includes 0: there is no conclusion "
+            "about the sign of the effect to test."
         )
-    else:
-        m = fmt.number(holds["M"].max(), 2, "vi")
-        vi = (
-            f"Kết luận về {what_vi} ({'giảm' if hi < 0 else 'tăng'}) vẫn đứng vững nếu sau khi "
-            f"triển khai, chênh lệch xu hướng giữa phường triển khai và phường đối chứng không "
-            f"lớn hơn {m} lần chênh lệch lớn nhất đã thấy trước khi triển khai (M̄ = {m}); lớn "
-            "hơn thế thì khoảng tin cậy vững gồm cả 0."
-        )
-    return (
-        f"{vi} *{result.summary}* ({result.details.get('covariance', '')}; Rambachan & Roth 2023)."
-    )
+    cov = record["robust_covariance"]
+    return f"{vi} *{en}* ({cov + '; ' if cov else ''}Rambachan & Roth 2023)."
 
 
 def verdict_block(finding, *, show_truth: bool = True) -> str:

@@ -138,6 +138,12 @@ SOLVE_BASE = 0.72
 SOLVE_EFFECT_PER_100_CAMERAS_PER_10K = 0.05
 SOLVE_EFFECT_CAP = 0.15
 
+#: the demo's targets are assumptions, and say so where they are shown
+DEMO_TARGET_SOURCE = (
+    "[EST] giả định của bộ dữ liệu mẫu, không phải mục tiêu chính thức — thay bằng mục tiêu "
+    "trong kế hoạch của quận / a demo assumption, not an official target"
+)
+
 PROGRAMMES = {
     "traffic_model": {
         "short_vi": "Giao thông",
@@ -148,6 +154,21 @@ PROGRAMMES = {
         "outcomes": ["congestion_minutes", "avg_speed_kmh", "traffic_accidents"],
         # volunteers are recruited and junctions re-marked about two weeks before a launch
         "anticipation_days": ANTICIPATION_DAYS,
+        # what the programme set out to do, and what was said of it (a decision card checks
+        # both): the target is the demo's assumption; the claim is the district's own words
+        "target": {
+            "outcome": "congestion_minutes",
+            "change_percent": -20,
+            "source": DEMO_TARGET_SOURCE,
+        },
+        "claim": {
+            "vi": "Sau 3 tháng, tình trạng ùn tắc tại các nút giao đã được giải quyết",
+            "en": "After three months, congestion at the junctions was resolved",
+            "change_percent": -100,
+            "months": 3,
+            "source": "laodongvaphapluat.laodongthudo.vn/hieu-qua-tu-mo-hinh-giao-thong-bac-tu-"
+            "liem-an-toan-va-thong-suot-5622.html",
+        },
     },
     "fire_point": {
         "short_vi": "Điểm chữa cháy",
@@ -156,6 +177,8 @@ PROGRAMMES = {
         "name_en": "Public fire-fighting points",
         "domain": "fire",
         "outcomes": ["fires", "escalated", "deaths", "loss_mvnd"],
+        # the domain brief's "−20 % on incidents", an assumption of the demo
+        "target": {"outcome": "fires", "change_percent": -20, "source": DEMO_TARGET_SOURCE},
     },
     "to_lien_gia": {
         "short_vi": "Tổ liên gia",

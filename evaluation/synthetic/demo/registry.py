@@ -17,7 +17,9 @@ HEADER = """\
 #   short names on charts and tables), domain (traffic | fire | security), outcomes (the
 #   indicators it is meant to move; the first is its headline), optional anticipation_days
 #   (days before the start when behaviour already changes: announcements, preparation),
-#   optional note.
+#   optional note, optional target (what it set out to do: {outcome, change_percent or change,
+#   source}) and claim (what was said of its result: {vi, en, change_percent, months, source});
+#   the pages hold the effect against both.
 # pilots: one entry per ward × programme with the start date (first day the programme ran);
 #   optional: wave ("pilot" marks the pilot ward; other labels group the rollout waves),
 #   interim_review (sơ kết) and final_review (tổng kết) dates, dose.
