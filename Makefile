@@ -23,7 +23,7 @@ endif
 # uv never downloads a Python of its own here: it uses $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: setup report test test-latest test-oldest lock lab lint demo-data bench clean-venv
+.PHONY: setup report test test-latest test-oldest lock lab lint demo-data bench clean-venv messages
 
 setup: $(STAMP)
 
@@ -34,6 +34,7 @@ setup: $(STAMP)
 # --locked: fails if uv.lock no longer matches pyproject.toml (run `make lock`), never re-resolves
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --locked --extra test --python $(PYTHON)
+	$(BIN)/python scripts/catalogue.py compile
 	@touch $(STAMP)
 
 report: $(STAMP)
@@ -88,6 +89,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+# The message catalogues (evaluation/locale): extract every say()/say_in() message, merge it into
+# the vi and en catalogues, compile them, and list what is left to translate
+messages: $(STAMP)
+	$(BIN)/python scripts/catalogue.py update
+	$(BIN)/python scripts/catalogue.py compile
+	$(BIN)/python scripts/catalogue.py check
 
 # Regenerate the committed demo data from the seeded simulator (a test checks it is identical).
 demo-data: $(STAMP)

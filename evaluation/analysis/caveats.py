@@ -155,8 +155,8 @@ CATALOGUE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
 
 def vietnamese(caveat: str) -> str:
     """The Vietnamese of one caveat; an untranslated one is marked as English, never lost."""
-    for pattern, say in CATALOGUE:
+    for pattern, translate in CATALOGUE:
         m = pattern.search(caveat)
         if m:
-            return say(m)
+            return translate(m)
     return f"(Lưu ý kỹ thuật, chưa có bản tiếng Việt) {caveat}"

@@ -30,7 +30,8 @@ from typing import Any
 import pandas as pd
 
 from evaluation import formats as fmt
-from evaluation.analysis.robustness import robustness_words
+from evaluation.analysis.robustness import robustness_text
+from evaluation.i18n import say
 
 __all__ = [
     "DecisionCard",
@@ -332,11 +333,13 @@ def robustness(heads: Sequence[Record]) -> Line | None:
     parts = []
     for h in heads:
         who = (
-            ("thí điểm", "the pilot") if h.get("level") == "pilot" else ("nhân rộng", "the rollout")
+            (say("the pilot") if h.get("level") == "pilot" else say("the rollout"))
+            if len(heads) > 1
+            else None
         )
-        vi = robustness_words(h, "vi", who[0] if len(heads) > 1 else "")
-        if vi:
-            parts.append((h, vi, robustness_words(h, "en", who[1] if len(heads) > 1 else "")))
+        words = robustness_text(h, who)
+        if words.vi:
+            parts.append((h, words.vi, words.en))
     if not parts:
         return None
     up = [h.get("robust_up_to") if h.get("robust_applies") else None for h, _, _ in parts]

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from evaluation import formats as fmt
+from evaluation.i18n import Text, both, say
 
 if TYPE_CHECKING:  # the findings' record reads the words here: no import back at run time
     from evaluation.analysis.district import District
@@ -55,61 +56,54 @@ def robustness_record(sens) -> dict[str, Any]:
     }
 
 
-def robustness_words(record: Mapping[str, Any], lang: str = "vi", what: str = "") -> str:
+def robustness_words(record: Mapping[str, Any], lang: str = "vi", what: Text | None = None) -> str:
     """One sentence on the fragility of a finding's conclusion, from its record ("" when no
     sensitivity was computed or there is no conclusion to test); ``what`` names whose
-    conclusion it is ("thí điểm" / "the pilot")."""
+    conclusion it is (``say("the pilot")``)."""
+    return robustness_text(record, what).lang(lang)
+
+
+def robustness_text(record: Mapping[str, Any], what: Text | None = None) -> Text:
+    """:func:`robustness_words` in both languages (``Text("", "")`` when there is none)."""
     if "robust_max_m" not in record:
-        return ""
-    vi = lang == "vi"
-    conclusion = ("kết luận" if vi else "the conclusion") + (
-        (f" về {what}" if vi else f" on {what}") if what else ""
-    )
+        return Text("", "")
+    conclusion = say("the conclusion on {what}", what=what) if what else say("the conclusion")
     if not record.get("robust_applies"):
         if not _excludes_zero(record):
-            return ""  # no conclusion about the sign to test
-        return (
-            f"Độ vững (HonestDiD): {conclusion} không đứng vững với bất kỳ sai lệch nào so với "
-            "giả định xu hướng song song: với phương sai mà phân tích độ nhạy dùng, khoảng tin "
-            "cậy thông thường đã gồm 0."
-            if vi
-            else f"Robustness (HonestDiD): {conclusion} does not survive any departure from "
-            "parallel trends: with the variance the sensitivity analysis uses, the conventional "
-            "interval already includes 0."
+            return Text("", "")  # no conclusion about the sign to test
+        return say(
+            "Robustness (HonestDiD): {conclusion} does not survive any departure from parallel "
+            "trends: with the variance the sensitivity analysis uses, the conventional interval "
+            "already includes 0.",
+            conclusion=conclusion,
         )
     up_to, top = record.get("robust_up_to"), float(record["robust_max_m"])
     if up_to is None:
-        return (
-            f"Độ vững (HonestDiD): {conclusion} không đứng vững với bất kỳ sai lệch nào so với giả "
-            "định xu hướng song song (M̄ = 0) — nó dựa hoàn toàn vào giả định đó."
-            if vi
-            else f"Robustness (HonestDiD): {conclusion} does not survive any departure from "
-            "parallel trends (M̄ = 0) — it rests entirely on that assumption."
+        return say(
+            "Robustness (HonestDiD): {conclusion} does not survive any departure from parallel "
+            "trends (M̄ = 0) — it rests entirely on that assumption.",
+            conclusion=conclusion,
         )
-    m = fmt.number(up_to, 2, lang)
+    m = both(fmt.number, up_to, 2)
     if math.isclose(up_to, top):
-        return (
-            f"Độ vững (HonestDiD): {conclusion} đứng vững với mọi mức lệch xu hướng đã xét, tới {m} "
-            f"lần mức lệch lớn nhất trước khi bắt đầu (M̄ = {m})."
-            if vi
-            else f"Robustness (HonestDiD): {conclusion} survives every divergence of trends "
-            f"examined, up to {m} times the largest before the start (M̄ = {m})."
+        return say(
+            "Robustness (HonestDiD): {conclusion} survives every divergence of trends examined, "
+            "up to {m} times the largest before the start (M̄ = {m}).",
+            conclusion=conclusion,
+            m=m,
         )
     if up_to == 0:
-        return (
-            f"Độ vững (HonestDiD): {conclusion} chỉ đứng vững nếu xu hướng sau khi bắt đầu song song "
-            "đúng như trước (M̄ = 0); lệch dù nhỏ là không còn chắc."
-            if vi
-            else f"Robustness (HonestDiD): {conclusion} holds only if trends after the start "
-            "stay exactly parallel (M̄ = 0); any divergence leaves it in doubt."
+        return say(
+            "Robustness (HonestDiD): {conclusion} holds only if trends after the start stay "
+            "exactly parallel (M̄ = 0); any divergence leaves it in doubt.",
+            conclusion=conclusion,
         )
-    return (
-        f"Độ vững (HonestDiD): {conclusion} đứng vững nếu sau khi bắt đầu, xu hướng lệch không quá "
-        f"{m} lần mức lệch lớn nhất trước đó (M̄ = {m}); lệch hơn thì không còn chắc."
-        if vi
-        else f"Robustness (HonestDiD): {conclusion} survives if trends after the start diverge "
-        f"by no more than {m} times the largest divergence before it (M̄ = {m}); beyond that it "
-        "is in doubt."
+    return say(
+        "Robustness (HonestDiD): {conclusion} survives if trends after the start diverge by no "
+        "more than {m} times the largest divergence before it (M̄ = {m}); beyond that it is in "
+        "doubt.",
+        conclusion=conclusion,
+        m=m,
     )
 
 
@@ -154,14 +148,12 @@ def add_robustness(
             else:
                 continue
         except Exception:  # noqa: BLE001 - a sensitivity the design cannot give is said so
-            f.notes_vi.append(
-                "Chưa tính được độ vững HonestDiD cho kết quả này (không đủ kỳ trước khi bắt đầu "
-                "hoặc không đủ phường đối chứng)."
-            )
-            f.notes_en.append(
+            note = say(
                 "The HonestDiD robustness of this result could not be computed (too few periods "
                 "before the start or too few comparison wards)."
             )
+            f.notes_vi.append(note.vi)
+            f.notes_en.append(note.en)
             continue
         f.details["honest_did"] = sens
         record = robustness_record(sens)

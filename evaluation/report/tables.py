@@ -341,11 +341,11 @@ def sensitivity_text(result, what_vi: str, what_en: str) -> str:
     (Vietnamese first) — from a :class:`~evaluation.inference.honest_did.HonestDiDResult`, in
     the same sentence the findings' records and the decision cards use
     (:func:`evaluation.analysis.robustness.robustness_words`)."""
-    from evaluation.analysis.robustness import robustness_record, robustness_words
+    from evaluation.analysis.robustness import robustness_record, robustness_text
+    from evaluation.i18n import Text
 
     record = robustness_record(result)
-    vi = robustness_words(record, "vi", what_vi)
-    en = robustness_words(record, "en", what_en)
+    vi, en = robustness_text(record, Text(what_vi, what_en))
     if not vi:
         vi = (
             f"Khoảng tin cậy ban đầu của {what_vi} đã gồm 0: không có kết luận về chiều tác động "
