@@ -196,7 +196,9 @@ def etwfe(
     null_batch = _randomization_batch(prep, events)
     refits = {
         "cluster": engine.StandardError(
-            se, fit.df, f"delta method, clustered by '{prep.cluster_name}' ({fit.n_clusters} clusters)"
+            se,
+            fit.df,
+            f"delta method, clustered by '{prep.cluster_name}' ({fit.n_clusters} clusters)",
         ),
         "randomization": engine.RandomizationRefit(
             fit_fn,
@@ -271,8 +273,12 @@ def fit_etwfe(prep: Panel, fixed_effects: str = "unit") -> EtwfeFit:
     # the effects of its cells cannot be separated, so it is left out
     # ... and so does a period whose untreated units have no count (λ_t = −∞: nothing to scale
     # the treated cells' expected counts by)
-    untreated_in = np.bincount(prep.time[keep & ~treated], weights=prep.y[keep & ~treated], minlength=T) > 0
-    dropped_periods = [prep.times[t] for t in range(T) if not untreated_in[t] and (keep & (prep.time == t)).any()]
+    untreated_in = (
+        np.bincount(prep.time[keep & ~treated], weights=prep.y[keep & ~treated], minlength=T) > 0
+    )
+    dropped_periods = [
+        prep.times[t] for t in range(T) if not untreated_in[t] and (keep & (prep.time == t)).any()
+    ]
     keep &= untreated_in[prep.time]
     if not (keep & treated).any():
         raise DesignError(
@@ -375,7 +381,9 @@ def _regressors(prep: Panel, fit_rows, cells, cell_key, by_cohort: bool = False)
         names += [f"{n}×period[{prep.times[t]}]" for n in prep.control_names for t in periods]
         if by_cohort:  # a slope per cohort: what the unit effects absorb otherwise
             groups = np.unique(prep.cohort_pos[prep.unit][fit_rows])
-            names += [f"{n}×cohort[{_cohort_name(prep, g)}]" for n in prep.control_names for g in groups]
+            names += [
+                f"{n}×cohort[{_cohort_name(prep, g)}]" for n in prep.control_names for g in groups
+            ]
 
     def build(rows: np.ndarray) -> np.ndarray:
         ck = cell_key[rows]
@@ -485,9 +493,11 @@ def aggregate(fit: EtwfeFit, kind: str = "simple") -> pd.DataFrame:
         raise DataError(f"aggregate: kind must be one of {', '.join(KINDS)}; got {kind!r}")
     key = {"simple": None, "group": "group", "event": "event", "calendar": "time"}[kind]
     rows = fit.rows
-    groups = [(None, rows.index.to_numpy())] if key is None else [
-        (k, g.index.to_numpy()) for k, g in rows.groupby(key, sort=True)
-    ]
+    groups = (
+        [(None, rows.index.to_numpy())]
+        if key is None
+        else [(k, g.index.to_numpy()) for k, g in rows.groupby(key, sort=True)]
+    )
     out = []
     for k, idx in groups:
         att, att_se = _count_att(fit, idx)
@@ -540,10 +550,11 @@ def _randomization_batch(prep: Panel, events):
         log_e,
         np.searchsorted(at, prep.cohort_pos[rows]),
         events=events,
+        periods=at,
     )
 
     def batch(units, donors, tau):
         C = reassigned_cohorts(prep.units, prep.cohort_pos, units, donors)
-        return model.estimates(np.searchsorted(at, C[:, rows]), tau)
+        return model.estimates(np.searchsorted(at, C[:, rows]), tau, event_starts=C[:, rows])
 
     return batch

@@ -60,9 +60,12 @@ class EtwfeBatch:
     events
         Optional (lo, hi): the statistic covers only treated cells with event time
         t − g in lo … hi (periods since the start); default every treated cell.
+    periods
+        Optional (T,) position of each column on the caller's full time grid (columns of
+        all-zero periods removed), against which event times are counted; default 0 … T − 1.
     """
 
-    def __init__(self, y, log_exposure, observed, events=None):
+    def __init__(self, y, log_exposure, observed, events=None, periods=None):
         y = np.asarray(y, dtype=float)
         if y.ndim != 2 or (y < 0).any():
             raise ValueError("EtwfeBatch: y must be an (N, T) array of non-negative counts")
@@ -74,28 +77,36 @@ class EtwfeBatch:
         self.E = np.exp(logE - logE.max())  # a constant factor is absorbed by the effects
         self.observed = np.asarray(observed, dtype=np.int64)
         self.events = events
+        self.periods = np.arange(self.T) if periods is None else np.asarray(periods)
 
     def _treated(self, starts: np.ndarray) -> np.ndarray:
         return np.arange(self.T)[None, None, :] >= starts[:, :, None]
 
-    def estimates(self, starts: np.ndarray, tau: float = 0.0) -> np.ndarray:
+    def estimates(
+        self, starts: np.ndarray, tau: float = 0.0, event_starts: np.ndarray | None = None
+    ) -> np.ndarray:
         """θ under each assignment on the counts Y·exp(−τ·D_observed).
 
         ``starts`` is (A, N): each unit's first treated position under each assignment (T for
-        none). Returns (A,) statistics; NaN where the model has no finite fit (a unit whose
-        untreated cells hold no count and whose cohort has no other unit).
+        none); ``event_starts`` the same starts on the full grid of ``periods`` (default
+        ``starts``), from which event times are counted. Returns (A,) statistics; NaN where
+        the model has no finite fit.
         """
         starts = np.asarray(starts, dtype=np.int64)
         if starts.ndim != 2 or starts.shape[1] != self.N:
             raise ValueError(f"EtwfeBatch: starts must be (A, {self.N}), got {starts.shape}")
         d_obs = self._treated(self.observed[None, :])[0]
         y = self.y * np.exp(-tau * d_obs)
+        if event_starts is None:
+            event_starts = self.periods[np.minimum(starts, self.T - 1)]
+        event_starts = np.asarray(event_starts)
         out = np.full(len(starts), np.nan)
         for lo in range(0, len(starts), _BLOCK):
-            out[lo : lo + _BLOCK] = self._solve(y, starts[lo : lo + _BLOCK])
+            block = slice(lo, lo + _BLOCK)
+            out[block] = self._solve(y, starts[block], event_starts[block])
         return out
 
-    def _solve(self, y: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    def _solve(self, y: np.ndarray, starts: np.ndarray, event_starts: np.ndarray) -> np.ndarray:
         A, N, T = len(starts), self.N, self.T
         E = self.E
         D = self._treated(starts)  # (A, N, T) treated cells
@@ -171,7 +182,7 @@ class EtwfeBatch:
         mu0 = np.exp(alpha[:, :, None] + lam[:, None, :]) * E[None]
         cover = Df
         if self.events is not None:
-            e = np.arange(T)[None, None, :] - starts[:, :, None]
+            e = self.periods[None, None, :] - event_starts[:, :, None]
             cover = Df * ((e >= self.events[0]) & (e <= self.events[1]))
         num = (y[None] * cover).sum(axis=(1, 2))
         den = (mu0 * cover).sum(axis=(1, 2))
