@@ -423,5 +423,6 @@ def count_contrast(programme, ind, data, head, n_starts) -> Finding | None:
         baseline=head.baseline,
         window=head.window,
         wards=head.wards,
+        truth=head.truth,  # the same treated cells as the headline
         details=details,
     )

@@ -297,6 +297,9 @@ def fit_etwfe(prep: Panel, fixed_effects: str = "unit") -> EtwfeFit:
             "etwfe: no treated cohort has a count before its start; there is no level to "
             "compare with."
         )
+    # a unit whose counts all fell in left-out periods adds nothing either (α = −∞)
+    has = np.bincount(prep.unit[keep], weights=prep.y[keep], minlength=prep.N) > 0
+    keep &= has[prep.unit]
     cell_key = np.where(treated, g_pos * (T + 1) + prep.time, -1)
     # cells whose counts are all zero: τ = −∞, their rows leave the fit (the limit of the
     # full model) and enter the averages with μ¹ = 0
@@ -427,11 +430,15 @@ def _two_way_fill(prep: Panel, level_of, fit_rows, keep, fe_fit) -> np.ndarray:
     u = level_of[fit_rows]
     t = prep.time[fit_rows]
     L = int(level_of.max()) + 1
-    Z = np.zeros((len(u), L + prep.T))
-    Z[np.arange(len(u)), u] = 1.0
-    Z[np.arange(len(u)), L + t] = 1.0
-    coef = np.linalg.lstsq(Z, fe_fit, rcond=None)[0]
-    return coef[level_of[keep]] + coef[L + prep.time[keep]]
+    # alternating means (backfitting) reach the exact decomposition: the values are additive
+    a, b = np.zeros(L), np.zeros(prep.T)
+    nu, nt = np.bincount(u, minlength=L), np.bincount(t, minlength=prep.T)
+    for _ in range(10_000):
+        a = np.bincount(u, fe_fit - b[t], minlength=L) / np.maximum(nu, 1)
+        b = np.bincount(t, fe_fit - a[u], minlength=prep.T) / np.maximum(nt, 1)
+        if np.abs(fe_fit - a[u] - b[t]).max() < 1e-12:
+            break
+    return a[level_of[keep]] + b[prep.time[keep]]
 
 
 def _fit_warnings(fit: EtwfeFit) -> list[str]:

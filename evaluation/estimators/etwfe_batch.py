@@ -78,6 +78,9 @@ class EtwfeBatch:
         self.observed = np.asarray(observed, dtype=np.int64)
         self.events = events
         self.periods = np.arange(self.T) if periods is None else np.asarray(periods)
+        # solutions at the τ already solved for the last assignments: the next τ starts from
+        # the nearest (a test inversion walks τ in small steps; Newton then needs 2–3 steps)
+        self._warm: tuple[bytes, dict] = (b"", {})
 
     def _treated(self, starts: np.ndarray) -> np.ndarray:
         return np.arange(self.T)[None, None, :] >= starts[:, :, None]
@@ -100,13 +103,23 @@ class EtwfeBatch:
         if event_starts is None:
             event_starts = self.periods[np.minimum(starts, self.T - 1)]
         event_starts = np.asarray(event_starts)
+        key = starts.tobytes() + np.asarray(event_starts).tobytes()
+        if self._warm[0] != key:
+            self._warm = (key, {})
+        solved = self._warm[1]
+        near = min(solved, key=lambda t: abs(t - tau)) if solved else None
         out = np.full(len(starts), np.nan)
+        alpha_all, lam_all = np.zeros((len(starts), self.N)), np.zeros((len(starts), self.T))
         for lo in range(0, len(starts), _BLOCK):
             block = slice(lo, lo + _BLOCK)
-            out[block] = self._solve(y, starts[block], event_starts[block])
+            start = None if near is None else (solved[near][0][block], solved[near][1][block])
+            out[block], alpha_all[block], lam_all[block] = self._solve(
+                y, starts[block], event_starts[block], start
+            )
+        solved[float(tau)] = (alpha_all, lam_all)
         return out
 
-    def _solve(self, y: np.ndarray, starts: np.ndarray, event_starts: np.ndarray) -> np.ndarray:
+    def _solve(self, y, starts, event_starts, start=None):
         A, N, T = len(starts), self.N, self.T
         E = self.E
         D = self._treated(starts)  # (A, N, T) treated cells
@@ -114,7 +127,7 @@ class EtwfeBatch:
         same = starts[:, :, None] == starts[:, None, :]  # (A, N, N) same cohort
         # a cohort without a single count before its start has no level to compare with (its
         # effects are +∞ against a rate of zero): its units leave the model, as in the fit
-        pre = np.einsum("aij,aj->ai", same.astype(float), (y[None] * U).sum(axis=2))
+        pre = np.matmul(same.astype(float), (y[None] * U).sum(axis=2)[:, :, None])[:, :, 0]
         out = (pre <= 0) & (starts < T)
         D &= ~out[:, :, None]
         U &= ~out[:, :, None]
@@ -123,10 +136,16 @@ class EtwfeBatch:
         blank = (y[None] * U).sum(axis=1) <= 0  # (A, T)
         D &= ~blank[:, None, :]
         U &= ~blank[:, None, :]
+        # a unit left without a count (all of them in blank periods) has α = −∞ and adds
+        # nothing to either side of the ratio: it leaves too
+        empty = (y[None] * (D | U)).sum(axis=2) <= 0
+        out |= empty
+        D &= ~empty[:, :, None]
+        U &= ~empty[:, :, None]
         Df = D.astype(float)
         # cell totals seen from each unit: Y_c of the cell (i, t) belongs to
         yD = y[None] * Df
-        Ycell = np.einsum("aij,ajt->ait", same.astype(float), yD) * Df
+        Ycell = np.matmul(same.astype(float), yD) * Df
         # start: every unit's rate over all its cells (each unit has a count somewhere), the
         # periods' from their untreated totals
         yu = y[None] * U
@@ -136,7 +155,9 @@ class EtwfeBatch:
         lam = np.log(np.maximum(yu.sum(axis=1), 1e-300) / np.maximum(fitted, 1e-300))
         lam[blank] = 0.0
         lam -= lam[:, :1]
-        P = N + T - 1  # λ_0 = 0
+        if start is not None:  # a nearby τ's solution, where it is one
+            good = np.isfinite(start[0]).all(axis=1) & np.isfinite(start[1]).all(axis=1)
+            alpha[good], lam[good] = start[0][good], start[1][good]
         active = np.arange(A)
         done = np.zeros(A, dtype=bool)
         failed = np.zeros(A, dtype=bool)
@@ -148,21 +169,18 @@ class EtwfeBatch:
             mu_u = mu * Ua
             r = yu[active] - mu_u  # untreated residuals
             w = np.exp(a)[:, :, None] * E[None] * Da  # treated weights ∝ shares
-            W = np.einsum("aij,ajt->ait", Sa, w)
+            W = np.matmul(Sa, w)
             s = np.divide(w, W, out=np.zeros_like(w), where=W > 0)
             g_alpha = r.sum(axis=2) + (yD[active] - Ya * s).sum(axis=2)
             g_lam = r.sum(axis=1)[:, 1:]
-            H = np.zeros((len(active), P, P))
+            # minus the Hessian is [[H_αα, H_αλ], [H_λα, diag(h_λ)]]: the period block is
+            # diagonal, so the step solves the N × N Schur complement and back-substitutes
             idx = np.arange(N)
-            Haa = -np.einsum("ait,ajt->aij", Ya * s, s) * Sa
+            Haa = -np.matmul(Ya * s, s.transpose(0, 2, 1)) * Sa
             Haa[:, idx, idx] += mu_u.sum(axis=2) + (Ya * s).sum(axis=2) + out[active]
-            H[:, :N, :N] = Haa
-            tdx = np.arange(T - 1)
-            H[:, N + tdx, N + tdx] = mu_u.sum(axis=1)[:, 1:] + blank[active, 1:]
-            H[:, :N, N:] = mu_u[:, :, 1:]
-            H[:, N:, :N] = mu_u[:, :, 1:].transpose(0, 2, 1)
-            g = np.concatenate([g_alpha, g_lam], axis=1)
-            step = _solve_steps(H, g)
+            Hal = mu_u[:, :, 1:]  # (a, N, T − 1), λ_0 = 0
+            h_l = mu_u.sum(axis=1)[:, 1:] + blank[active, 1:]
+            step = _schur_steps(Haa, Hal, h_l, g_alpha, g_lam)
             bad = ~np.isfinite(step).all(axis=1)
             if bad.any():
                 failed[active[bad]] = True
@@ -189,7 +207,17 @@ class EtwfeBatch:
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = np.log(num / den)
         ok = done & ~failed & np.isfinite(alpha).all(axis=1) & (den > 0)
-        return np.where(ok, theta, np.nan)
+        return np.where(ok, theta, np.nan), alpha, lam
+
+
+def _schur_steps(Haa, Hal, h_l, g_a, g_l) -> np.ndarray:
+    """Newton steps for the (α, λ) system with a diagonal λ block, stacked as (α, λ)."""
+    inv = 1.0 / h_l
+    S = Haa - np.matmul(Hal * inv[:, None, :], Hal.transpose(0, 2, 1))
+    rhs = g_a - np.matmul(Hal, (g_l * inv)[:, :, None])[:, :, 0]
+    d_a = _solve_steps(S, rhs)
+    d_l = (g_l - np.matmul(d_a[:, None, :], Hal)[:, 0, :]) * inv
+    return np.concatenate([d_a, d_l], axis=1)
 
 
 def _solve_steps(H: np.ndarray, g: np.ndarray) -> np.ndarray:
