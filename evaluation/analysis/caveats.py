@@ -122,6 +122,35 @@ CATALOGUE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
             ),
         ),
         (
+            r"(\d+) cohort × period cells had no count at all",
+            lambda m: (
+                f"{m[1]} ô (đợt × kỳ) không có vụ nào: tác động riêng của từng ô đó là giảm "
+                "100 % (không có ước lượng hữu hạn); chúng vẫn được tính vào mức trung bình, số "
+                "quan sát bằng 0 so với số dự kiến nếu không có mô hình."
+            ),
+        ),
+        (
+            r"(\d+) cohorts had no count at all before their start",
+            lambda m: (
+                f"{m[1]} đợt không có vụ nào trước ngày bắt đầu nên được bỏ ra: không có mức "
+                "trước đó thì không đo được thay đổi."
+            ),
+        ),
+        (
+            r"(\d+) periods were left out because the units not yet treated then had no count",
+            lambda m: (
+                f"{m[1]} kỳ được bỏ ra vì các phường chưa triển khai trong kỳ đó không có vụ nào "
+                "(hoặc không còn phường nào chưa triển khai): không có gì để so sánh."
+            ),
+        ),
+        (
+            r"No confidence interval: the randomization interval of the ETWFE",
+            lambda m: (
+                "Không có khoảng tin cậy: khoảng tin cậy hoán vị của mô hình ETWFE cần bảng số "
+                "liệu đầy đủ mọi phường và mọi kỳ, không có biến kiểm soát; chỉ có giá trị p."
+            ),
+        ),
+        (
             r"No confidence interval: the randomization interval of the Poisson model",
             lambda m: (
                 "Không có khoảng tin cậy: khoảng tin cậy hoán vị của mô hình Poisson cần bảng số "

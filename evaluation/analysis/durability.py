@@ -15,8 +15,12 @@ so (once the last wave has started, only wards that never took the programme rem
 answered quarter carries the HonestDiD sensitivity of Rambachan & Roth (2023): how far the
 trends could diverge after the start, relative to before, before its effect could be zero.
 
-Counts (Poisson outcomes) and weighted shares are not answered here yet: their quarterly
-effects need the count model's own staggered estimator; the page says so.
+The fire programmes' counts are answered the same way with their own staggered estimator,
+Wooldridge's (2023) Poisson extended TWFE (:func:`evaluation.estimators.etwfe.etwfe`): quarter
+q is the ratio of observed to expected-without-the-programme counts over the treated ward ×
+month cells 3·q … 3·q + 2 months after each ward's start, every cell compared only with the
+wards untreated in its month, with randomization inference over which wards start when.
+Other counts and weighted shares are not answered here yet.
 """
 
 from __future__ import annotations
@@ -45,6 +49,9 @@ from evaluation.errors import DataError, DesignError, InferenceError
 __all__ = ["QUARTER_DAYS", "durability_findings"]
 
 QUARTER_DAYS = 91
+#: re-assignments of each count quarter's randomization test: a dozen quarters per programme,
+#: each inverting its test by search, so fewer than the headline's 999 (smallest p = 1/500)
+QUARTER_REASSIGNMENTS = 499
 #: the fewest untreated wards a quarter's comparison needs
 MIN_COMPARISON = 2
 
@@ -58,6 +65,8 @@ def durability_findings(
 ) -> list[Finding]:
     """One finding per quarter since the start, up to the end of the data (see the module
     docstring); verdicts are adjusted together (Holm) within the programme's quarters."""
+    if ind.family == "poisson" and district.programme_meta(programme).get("domain") == "fire":
+        return count_durability_findings(district, programme, ind)
     if ind.family != "gaussian" or ind.weights:
         return []
     panel = ind.data(district, programme)
@@ -317,3 +326,112 @@ def _add_sensitivity(district, programme, ind, panel, finding: Finding, pilot) -
 def _period_days(panel: pd.DataFrame) -> float:
     t = np.sort(pd.to_datetime(panel[TIME]).unique())
     return float(np.median(np.diff(t)) / np.timedelta64(1, "D")) if len(t) > 1 else 7.0
+
+
+def count_durability_findings(district: District, programme: str, ind: Indicator) -> list[Finding]:
+    """Quarter by quarter since each ward's start for a count: the Poisson ETWFE's average over
+    the cells of that quarter of event time (see the module docstring)."""
+    from evaluation.analysis.staggered import count_panel
+    from evaluation.estimators.etwfe import etwfe
+
+    panel = count_panel(ind.data(district, programme), ind.outcome)
+    cohorts = panel.groupby(UNIT)["cohort"].first()
+    if cohorts.notna().sum() == 0 or cohorts.isna().sum() + cohorts.nunique() < 2:
+        return []
+    per_q = max(1, int(round(QUARTER_DAYS / _period_days(panel))))
+    times = np.sort(pd.to_datetime(panel[TIME]).unique())
+    pos = pd.Series(np.arange(len(times)), index=times)
+    event = (
+        pos.reindex(pd.to_datetime(panel[TIME])).to_numpy()
+        - pos.reindex(pd.to_datetime(panel["cohort"])).to_numpy()
+    )
+    o = outcome_info(ind.outcome)
+    d_vi, d_en = direction_words(ind.outcome)
+    name_vi = district.programme_label(programme, "vi")
+    name_en = district.programme_label(programme, "en")
+    never = sorted(cohorts.index[cohorts.isna()])
+    comp_vi, comp_en = comparison_words(never, district.comparison_wards)
+    family = f"{programme}:{ind.outcome}:durability"
+    out: list[Finding] = []
+    for q in range(int(_event_periods_max(panel) // per_q) + 1):
+        lo, hi = q * per_q, q * per_q + per_q - 1
+        mine = panel[(event >= lo) & (event <= hi)]
+        if mine.empty:
+            continue
+        fid = f"{programme}:{ind.outcome}:quarter{q + 1}"
+        question = (
+            f"Quý {q + 1} sau khi bắt đầu ({ind.period_vi} {lo}–{hi} của mỗi phường): "
+            f"«{name_vi}» còn {d_vi} {o.vi} không?",
+            f"Quarter {q + 1} after the start ({ind.period_en}s {lo}–{hi} of each ward): does "
+            f"“{name_en}” still {d_en} {o.en}?",
+        )
+        base = dict(level="quarter", role="durability", family=family, question_vi=question[0],
+                    question_en=question[1])  # fmt: skip
+        first = pd.Timestamp(mine[TIME].min())
+        last = pd.Timestamp(mine["period_end"].max() if "period_end" in mine else mine[TIME].max())
+        try:
+            est = quiet(etwfe, panel, ind.outcome, UNIT, TIME, "cohort", exposure=ind.exposure,
+                        events=(lo, hi), n_boot=QUARTER_REASSIGNMENTS)  # fmt: skip
+        except (DesignError, InferenceError, DataError) as exc:
+            out.append(
+                not_estimable(
+                    fid,
+                    programme,
+                    ind.outcome,
+                    reason_vi=(
+                        f"Không ước lượng được tác động của quý này ({fmt.date_text(first)} – "
+                        f"{fmt.date_text(last)}): không còn phường nào chưa triển khai có số "
+                        "liệu để so sánh, hoặc mô hình không có lời giải."
+                    ),
+                    reason_en=(
+                        f"This quarter's effect cannot be estimated ({fmt.date_text(first)} – "
+                        f"{fmt.date_text(last)}): no ward still untreated had data to compare "
+                        f"with, or the model has no solution ({exc})."
+                    ),
+                    window=(first, last),
+                    **base,
+                )
+            )
+            continue
+        from evaluation.analysis.wording import inference_words
+
+        ivi, ien = inference_words(est)
+        treated = sorted(mine[UNIT].unique())
+        out.append(
+            Finding(
+                id=fid,
+                programme=programme,
+                outcome=ind.outcome,
+                estimate=est,
+                method_vi=(
+                    "hồi quy hai chiều mở rộng (ETWFE, Wooldridge 2023), mô hình Poisson với dân "
+                    f"số làm mẫu số, trung bình các {ind.period_vi} {lo}–{hi} sau khi bắt đầu; {ivi}"
+                ),
+                method_en=(
+                    "extended two-way fixed effects (ETWFE, Wooldridge 2023), Poisson model with "
+                    f"population exposure, average of {ind.period_en}s {lo}–{hi} after the "
+                    f"start; {ien}"
+                ),
+                design_vi=(
+                    f"{len(treated)} phường trong quý {q + 1} kể từ ngày bắt đầu của mình "
+                    f"({', '.join(treated)}), mỗi tháng so với các phường chưa triển khai trong "
+                    "cùng tháng"
+                    + (f" và {comp_vi}" if never else "")
+                    + f"; {fmt.date_text(first)} – {fmt.date_text(last)}."
+                ),
+                design_en=(
+                    f"{len(treated)} wards in quarter {q + 1} since their own start "
+                    f"({', '.join(treated)}), each month against the wards not yet treated in "
+                    "the same month"
+                    + (f" and {comp_en}" if never else "")
+                    + f"; {fmt.date_text(first)} – {fmt.date_text(last)}."
+                ),
+                baseline=baseline(panel, treated, ind.outcome),
+                window=(first, last),
+                wards=treated,
+                comparison=never,
+                truth=truth_for(district, ind.outcome, mine[[UNIT, TIME]]),
+                **base,
+            )
+        )
+    return out

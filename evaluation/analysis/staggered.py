@@ -1,6 +1,7 @@
 """Findings of a rollout: Callaway & Sant'Anna's average over the wards and weeks that still had
-a comparison (for weekly outcomes) or two-way fixed effects (Poisson with population exposure
-for counts, weighted for shares), one finding per wave, and the two-way fixed effects contrast
+a comparison (for weekly outcomes), Wooldridge's (2023) Poisson extended TWFE for the fire
+programmes' counts (population exposure), two-way fixed effects otherwise (Poisson for other
+counts, weighted for shares), one finding per wave, and the two-way fixed effects contrast
 with its Goodman-Bacon decomposition.
 """
 
@@ -22,6 +23,7 @@ from evaluation.analysis.windows import (
     Indicator,
     baseline,
     estimate,
+    quiet,
     treated_cells,
     truth_for,
 )
@@ -82,6 +84,8 @@ def rollout_findings(
     first_start = pd.Timestamp(starts[treated].min())
     if ind.family == "gaussian" and not ind.weights:
         return rollout_att_gt(district, programme, ind, panel, fid, base, first_start, pilot)
+    if ind.family == "poisson" and district.programme_meta(programme).get("domain") == "fire":
+        return rollout_etwfe(district, programme, ind, panel, fid, base, first_start, never)
     try:
         est = estimate(panel, ind)
     except (DesignError, InferenceError) as exc:
@@ -283,3 +287,142 @@ def contrast_findings(programme, ind, panel, head) -> list[Finding]:
             details={"bacon": bacon},
         )
     ]
+
+
+def count_panel(panel: pd.DataFrame, outcome: str) -> pd.DataFrame:
+    """The wards with at least one event: a ward without any carries no information on a rate
+    ratio with ward effects (as :func:`evaluation.analysis.windows.estimate` leaves it out)."""
+    return panel[panel.groupby(UNIT)[outcome].transform("sum") > 0]
+
+
+def rollout_etwfe(district, programme, ind, panel, fid, base, first_start, never) -> list[Finding]:
+    """The headline of a fire programme's rollout: the Poisson extended TWFE of Wooldridge
+    (2023) — every wave × month its own rate ratio against the wards untreated that month — as
+    the percent change of observed over expected fires; the Poisson TWFE it replaces and the
+    Goodman-Bacon decomposition stay as a check under it."""
+    from evaluation.estimators.etwfe import etwfe
+
+    outcome = ind.outcome
+    data = count_panel(panel, outcome)
+    try:
+        est = quiet(etwfe, data, outcome, UNIT, TIME, "cohort", exposure=ind.exposure)
+    except (DesignError, InferenceError, DataError) as exc:
+        return [unsupported_finding(fid, programme, outcome, None, exc, None, base)]
+    cohorts = data.groupby(UNIT)["cohort"].first()
+    treated = sorted(cohorts.index[cohorts.notna()])
+    n_starts = int(cohorts.dropna().nunique())
+    end = pd.Timestamp(panel["period_end"].max() if "period_end" in panel else panel[TIME].max())
+    ivi, ien = inference_words(est)
+    head = Finding(
+        id=fid,
+        programme=programme,
+        outcome=outcome,
+        estimate=est,
+        method_vi=(
+            "hồi quy hai chiều mở rộng (ETWFE, Wooldridge 2023), mô hình Poisson với dân số làm "
+            "mẫu số: mỗi đợt trong mỗi tháng có tác động riêng, chỉ so với các phường chưa triển "
+            f"khai trong cùng tháng; {ivi}"
+        ),
+        method_en=(
+            "extended two-way fixed effects (ETWFE, Wooldridge 2023), Poisson model with "
+            "population exposure: every wave in every month has its own effect, compared only "
+            f"with the wards not yet treated in the same month; {ien}"
+        ),
+        design_vi=(
+            f"{len(treated)} phường có mô hình (mỗi phường từ ngày bắt đầu của mình) so với "
+            f"các phường chưa có trong cùng {ind.period_vi}"
+            + (f"; {never} phường không triển khai" if never else "")
+            + f"; {fmt.date_text(data[TIME].min())} – {fmt.date_text(end)}."
+        ),
+        design_en=(
+            f"{len(treated)} wards with the programme (each from its own start) against those "
+            f"without it yet in the same {ind.period_en}"
+            + (f"; {never} wards never started it" if never else "")
+            + f"; {fmt.date_text(data[TIME].min())} – {fmt.date_text(end)}."
+        ),
+        baseline=baseline(data, treated, outcome),
+        window=(first_start, end),
+        wards=treated,
+        truth=truth_for(district, outcome, treated_cells(data)),
+        **base,
+    )
+    out = [head]
+    check = count_contrast(programme, ind, data, head, n_starts)
+    if check is not None:
+        pct_vi = fmt.percent(check.estimate.details["percent_change"], 0, "vi", sign=True)
+        pct_en = fmt.percent(check.estimate.details["percent_change"], 0, "en", sign=True)
+        head.notes_vi.append(
+            f"Vì sao không dùng hồi quy hai chiều (TWFE) thông thường: các phường bắt đầu vào "
+            f"{n_starts} thời điểm khác nhau, và TWFE đặt một tỷ lệ chung cho mọi đợt, so sánh cả "
+            "với phường đã triển khai, nên bị lệch khi tác động khác nhau giữa các đợt "
+            f"(Goodman-Bacon 2021). Kết quả TWFE ({pct_vi}) và phân rã Bacon được giữ bên dưới "
+            "để kiểm tra."
+        )
+        head.notes_en.append(
+            f"Why not the usual two-way fixed effects (TWFE): the wards started at {n_starts} "
+            "different times, and TWFE puts one ratio on every wave and also compares with wards "
+            "already treated, so it is biased when effects differ between waves (Goodman-Bacon "
+            f"2021). The TWFE result ({pct_en}) and the Bacon decomposition are kept below as a "
+            "check."
+        )
+        out.append(check)
+    return out
+
+
+def count_contrast(programme, ind, data, head, n_starts) -> Finding | None:
+    """The Poisson TWFE the fire headline used before, with the Goodman-Bacon (2021)
+    decomposition of the linear TWFE on the same counts: a check under the ETWFE headline."""
+    from evaluation.diagnostics.bacon import bacon_decomposition
+
+    try:
+        est = estimate(data, ind)
+    except (DesignError, DataError, InferenceError):
+        return None
+    details = {}
+    share_vi = share_en = None
+    try:
+        bacon = quiet(bacon_decomposition, data, ind.outcome, UNIT, TIME, "cohort")
+        details["bacon"] = bacon
+        share_vi = fmt.percent(100 * bacon.forbidden_weight, 0, "vi")
+        share_en = fmt.percent(100 * bacon.forbidden_weight, 0, "en")
+    except (DesignError, DataError, InferenceError):
+        pass
+    mvi, men = method_words(ind, est)
+    return Finding(
+        id=f"{head.id}:twfe",
+        programme=programme,
+        outcome=ind.outcome,
+        level="district",
+        role="contrast",
+        family=f"{head.id}:twfe",
+        estimate=est,
+        method_vi=(
+            "Kiểm tra: hồi quy hai chiều (TWFE) Poisson trên toàn bộ số liệu, cách tính trước "
+            f"đây của kết luận này — có thể lệch vì các phường bắt đầu vào {n_starts} thời điểm"
+            + (
+                f" ({share_vi} trọng số của TWFE tuyến tính nằm ở các so sánh dùng phường đã "
+                "triển khai làm đối chứng)"
+                if share_vi
+                else ""
+            )
+            + f"; {mvi}"
+        ),
+        method_en=(
+            "Check: Poisson two-way fixed effects (TWFE) on all the data, how this result was "
+            f"computed before — possibly biased because the wards started at {n_starts} times"
+            + (
+                f" ({share_en} of the linear TWFE's weight is on comparisons that use "
+                "already-treated wards as controls)"
+                if share_en
+                else ""
+            )
+            + f"; {men}"
+        ),
+        design_vi=head.design_vi,
+        design_en=head.design_en,
+        baseline=head.baseline,
+        window=head.window,
+        wards=head.wards,
+        truth=head.truth,  # the same treated cells as the headline
+        details=details,
+    )

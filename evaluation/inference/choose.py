@@ -70,6 +70,7 @@ METHODS: dict[str, tuple[str, ...]] = {
     "did_2x2": ("cluster", "wild", "randomization"),
     "twfe": ("cluster", "wild", "randomization", "conformal"),
     "twfe_poisson": ("cluster", "randomization"),
+    "etwfe_poisson": ("cluster", "randomization"),
     "event_study": ("cluster", "wild"),
     "att_gt": ("analytic", "randomization"),
     "synthetic_control": ("conformal", "randomization", "placebo_variance"),
@@ -113,6 +114,9 @@ NOT_OFFERED: dict[tuple[str, str], str] = {
     ("synthetic_control", "jackknife"): "the jackknife is unreliable for the synthetic control "
     "(Arkhangelsky et al. 2021, §5) and undefined with one treated unit; use ev.synthetic_did",
     ("twfe_poisson", "wild"): "Poisson PML has no wild (score) bootstrap here",
+    ("etwfe_poisson", "wild"): "Poisson PML has no wild (score) bootstrap here",
+    ("etwfe_poisson", "conformal"): "conformal inference is built on a least-squares "
+    "counterfactual",
     ("twfe_poisson", "conformal"): "conformal inference is built on a least-squares "
     "counterfactual; use family='gaussian' on rates",
     ("event_study", "randomization"): "permuting cohorts gives no interval for each event time; "
