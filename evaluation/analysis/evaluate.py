@@ -47,6 +47,7 @@ from evaluation.analysis.windows import (
     estimate,
 )
 from evaluation.analysis.wording import direction_words, method_words
+from evaluation.core.timing import stage
 from evaluation.errors import DataError, DesignError, InferenceError
 
 __all__ = [
@@ -384,7 +385,8 @@ def district_findings(district: District, policy: Policy | None = None) -> list[
                     found += _evaluate_or_explain(district, programme)
         return apply_policy(found, policy)
 
-    return cached(district, policy, compute)
+    with stage("findings"):
+        return cached(district, policy, compute)
 
 
 def default_programme(district: District, domain: str, requested: str | None = None) -> str | None:
