@@ -31,7 +31,7 @@ from typing import Any
 
 from evaluation.core.files import sha256_file
 
-__all__ = ["cache_dir", "cache_key", "cached", "shared"]
+__all__ = ["cache_dir", "cache_key", "cached", "is_cached", "shared", "shared_parts"]
 
 _MEMORY: dict[str, Any] = {}
 
@@ -113,6 +113,51 @@ def shared(district, name: str, compute: Callable[[], Any]) -> Any:
     for part in (_data_digest(district), _code_digest(), _library_versions(), name):
         h.update(part.encode())
     return _through_disk("shared", h.hexdigest()[:32], compute)
+
+
+def is_cached(district, policy) -> bool:
+    """Whether the district's findings under ``policy`` are already computed (memory or disk)."""
+    key = cache_key(district, policy)
+    folder = cache_dir()
+    return f"findings-{key}" in _MEMORY or (
+        folder is not None and (folder / f"findings-{key}.pkl").is_file()
+    )
+
+
+def shared_parts(district, names: list[str], compute: Callable[[str], Any]) -> dict[str, Any]:
+    """``compute(name)`` for every name, shared like :func:`shared` — but the processes of a
+    batch that ask at once split the work: each takes the parts no other process is computing
+    (a lock it can have without waiting), then waits for the parts the others took. A city's
+    findings, computed programme by programme, so keep both cores busy."""
+    keys = {}
+    for name in names:
+        h = hashlib.sha256()
+        for part in (_data_digest(district), _code_digest(), _library_versions(), name):
+            h.update(part.encode())
+        keys[name] = h.hexdigest()[:32]
+    folder = cache_dir()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:  # first pass: only what nobody else is computing
+            memo = f"shared-{keys[name]}"
+            if memo in _MEMORY:
+                continue
+            with open(folder / f"{memo}.lock", "a+b") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # another process computes it: take the next one
+                try:
+                    value = _read(folder / f"{memo}.pkl")
+                    if value is None:
+                        value = compute(name)
+                        _write(folder / f"{memo}.pkl", value)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            _MEMORY[memo] = value
+    # then every part: from memory, from the other processes' files (waiting for them), or
+    # computed here (no cache)
+    return {name: _through_disk("shared", keys[name], lambda n=name: compute(n)) for name in names}
 
 
 def _through_disk(kind: str, key: str, compute: Callable[[], Any]) -> Any:

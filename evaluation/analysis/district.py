@@ -265,11 +265,16 @@ class District:
         ``households`` and ``home`` (a ward of the district itself, not a comparison ward
         from a neighbouring district)."""
         level = level or self.level()
-        f = self.ward_table.frame(level.codes)
-        homes = self.home_districts
-        out = f[["ward", "ward_code", "district", "urban_class", "population", "households"]].copy()
-        out["home"] = out["district"].isin(homes) if homes else True
-        return out.reset_index(drop=True)
+        frames = self.__dict__.setdefault("_ward_frames", {})
+        key = (level.date, level.codes)
+        if key not in frames:  # once per level: every finding of a city asks
+            f = self.ward_table.frame(level.codes)
+            homes = self.home_districts
+            cols = ["ward", "ward_code", "district", "urban_class", "population", "households"]
+            out = f[cols].copy()
+            out["home"] = out["district"].isin(homes) if homes else True
+            frames[key] = out.reset_index(drop=True)
+        return frames[key].copy()
 
     @property
     def wards(self) -> pd.DataFrame:
