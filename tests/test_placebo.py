@@ -221,3 +221,52 @@ def test_placebo_in_space_with_rollout_uses_window_before_next_cohort():
     assert direct.details["n_post_periods"] == 3
     assert res.n_placebos == 8  # the later wards serve as placebo units too
     assert any("before 23" in w for w in res.warnings)
+
+
+def _unbalanced_weighted_panel(n_units: int = 40, n_periods: int = 30, seed: int = 3):
+    """Units × weeks with holes and weights (as the traffic windows of a city), the first unit
+    treated from week 20 with a planted effect of −3."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_units):
+        for t in range(n_periods):
+            if rng.random() < 0.05:
+                continue  # a missing week
+            y = 10 + 0.3 * i + 0.1 * t + rng.normal(0, 1) - (3.0 if i == 0 and t >= 20 else 0)
+            rows.append((f"u{i:02d}", pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=t), y))
+    df = pd.DataFrame(rows, columns=["unit", "week", "y"])
+    df["n_obs"] = rng.integers(4, 9, len(df)).astype(float)
+    df["cohort"] = pd.NaT
+    df.loc[df["unit"] == "u00", "cohort"] = pd.Timestamp("2024-01-01") + pd.Timedelta(weeks=20)
+    return df
+
+
+@pytest.mark.parametrize("weights", [None, "n_obs"])
+def test_batched_twfe_placebos_equal_one_run_per_placebo(weights):
+    """The placebos of TWFE are computed together (one absorption for every fake treated unit
+    and every fake start, :func:`evaluation.estimators.twfe.twfe_designs`); a wrapper function
+    is not recognised as TWFE, so it runs the estimator once per placebo — a second
+    implementation. Both must give the same table and the same rank p-values."""
+    from evaluation.estimators.twfe import twfe
+
+    df = _unbalanced_weighted_panel()
+    kw = {"weights": weights} if weights else {}
+
+    def one_by_one(*args, **kwargs):
+        return twfe(*args, **kwargs)
+
+    for check, extra in ((ev.placebo_in_space, {}), (ev.placebo_in_time, {"max_fake_starts": 6})):
+        fast = check("twfe", df, "y", "unit", "week", "cohort", **extra, **kw)
+        slow = check(one_by_one, df, "y", "unit", "week", "cohort", **extra, **kw)
+        assert list(fast.table.columns) == list(slow.table.columns)
+        assert list(fast.table["label"]) == list(slow.table["label"])
+        np.testing.assert_allclose(
+            fast.table["estimate"], slow.table["estimate"], rtol=1e-9, atol=1e-12
+        )
+        assert (fast.pvalue, fast.share_as_large, fast.n_placebos) == (
+            slow.pvalue,
+            slow.share_as_large,
+            slow.n_placebos,
+        )
+    # in space the planted effect of −3 ranks first among the 39 comparison units
+    assert ev.placebo_in_space("twfe", df, "y", "unit", "week", "cohort", **kw).pvalue == 1 / 40

@@ -7,6 +7,11 @@ every data file and of the registry, the package's source code, and the verdict 
 first process of a batch computes them while the others wait on a file lock, then read them;
 a change to any input or to the code makes a new key, so a stale result is never read.
 
+The district's panels (ward × week traffic, ward × month fires, …) and the planted truth are
+shared the same way (:func:`shared`): a city's ward report needs the panels of every ward, and
+reading and aggregating three years of daily junction data in each of hundreds of runs made
+the batch's cost grow with the square of the number of wards.
+
 The cache lives in ``$PILOT_EVAL_CACHE`` (default ``~/.cache/pilot-eval``); set
 ``PILOT_EVAL_CACHE=off`` to compute every time. Files are written atomically (temporary file,
 then rename), and a cache file that cannot be read is recomputed, never trusted.
@@ -26,7 +31,7 @@ from typing import Any
 
 from evaluation.core.files import sha256_file
 
-__all__ = ["cache_dir", "cache_key", "cached"]
+__all__ = ["cache_dir", "cache_key", "cached", "is_cached", "shared", "shared_parts"]
 
 _MEMORY: dict[str, Any] = {}
 
@@ -64,14 +69,31 @@ def _library_versions() -> str:
     return ";".join(out)
 
 
+def _data_digest(district) -> str:
+    """The content of every data file and of the registry, hashed once per process for as long
+    as no file changes (size and modification time)."""
+    files = sorted(p for p in Path(district.data_dir).rglob("*") if p.is_file())
+    files.append(Path(district.registry_path))
+    stamps = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _digest(str(district.data_dir), stamps)
+
+
+@lru_cache(maxsize=8)
+def _digest(data_dir: str, stamps: tuple[tuple[str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    *data, registry = stamps
+    for path, _, _ in data:
+        h.update(str(Path(path).relative_to(data_dir)).encode())
+        h.update(sha256_file(Path(path)).encode())
+    h.update(sha256_file(Path(registry[0])).encode())
+    return h.hexdigest()
+
+
 def cache_key(district, policy) -> str:
     """The key of a district's findings: data files, registry, code, library versions and
     policy."""
     h = hashlib.sha256()
-    for path in sorted(p for p in Path(district.data_dir).rglob("*") if p.is_file()):
-        h.update(str(path.relative_to(district.data_dir)).encode())
-        h.update(sha256_file(path).encode())
-    h.update(sha256_file(Path(district.registry_path)).encode())
+    h.update(_data_digest(district).encode())
     h.update(_code_digest().encode())
     h.update(_library_versions().encode())
     h.update(repr(policy).encode())
@@ -80,17 +102,76 @@ def cache_key(district, policy) -> str:
 
 def cached(district, policy, compute: Callable[[], Any]) -> Any:
     """``compute()``'s result for this district and policy, from memory, disk, or computed."""
+    return _through_disk("findings", cache_key(district, policy), compute)
+
+
+def shared(district, name: str, compute: Callable[[], Any]) -> Any:
+    """``compute()``'s result for ``name`` — something derived from the district's data alone,
+    such as a panel (``name`` says which, and how it was built) — from memory, disk, or
+    computed by this process (one process of a batch computes, the others wait and read)."""
+    h = hashlib.sha256()
+    for part in (_data_digest(district), _code_digest(), _library_versions(), name):
+        h.update(part.encode())
+    return _through_disk("shared", h.hexdigest()[:32], compute)
+
+
+def is_cached(district, policy) -> bool:
+    """Whether the district's findings under ``policy`` are already computed (memory or disk)."""
     key = cache_key(district, policy)
-    if key in _MEMORY:
-        return _MEMORY[key]
+    folder = cache_dir()
+    return f"findings-{key}" in _MEMORY or (
+        folder is not None and (folder / f"findings-{key}.pkl").is_file()
+    )
+
+
+def shared_parts(district, names: list[str], compute: Callable[[str], Any]) -> dict[str, Any]:
+    """``compute(name)`` for every name, shared like :func:`shared` — but the processes of a
+    batch that ask at once split the work: each takes the parts no other process is computing
+    (a lock it can have without waiting), then waits for the parts the others took. A city's
+    findings, computed programme by programme, so keep both cores busy."""
+    keys = {}
+    for name in names:
+        h = hashlib.sha256()
+        for part in (_data_digest(district), _code_digest(), _library_versions(), name):
+            h.update(part.encode())
+        keys[name] = h.hexdigest()[:32]
+    folder = cache_dir()
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in names:  # first pass: only what nobody else is computing
+            memo = f"shared-{keys[name]}"
+            if memo in _MEMORY:
+                continue
+            with open(folder / f"{memo}.lock", "a+b") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # another process computes it: take the next one
+                try:
+                    value = _read(folder / f"{memo}.pkl")
+                    if value is None:
+                        value = compute(name)
+                        _write(folder / f"{memo}.pkl", value)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+            _MEMORY[memo] = value
+    # then every part: from memory, from the other processes' files (waiting for them), or
+    # computed here (no cache)
+    return {name: _through_disk("shared", keys[name], lambda n=name: compute(n)) for name in names}
+
+
+def _through_disk(kind: str, key: str, compute: Callable[[], Any]) -> Any:
+    memo = f"{kind}-{key}"
+    if memo in _MEMORY:
+        return _MEMORY[memo]
     folder = cache_dir()
     if folder is None:
         value = compute()
-        _MEMORY[key] = value
+        _MEMORY[memo] = value
         return value
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"findings-{key}.pkl"
-    with open(folder / f"findings-{key}.lock", "a+b") as lock:
+    path = folder / f"{kind}-{key}.pkl"
+    with open(folder / f"{kind}-{key}.lock", "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one process computes, the others wait and read
         try:
             value = _read(path)
@@ -99,7 +180,7 @@ def cached(district, policy, compute: Callable[[], Any]) -> Any:
                 _write(path, value)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-    _MEMORY[key] = value
+    _MEMORY[memo] = value
     return value
 
 

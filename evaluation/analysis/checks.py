@@ -28,6 +28,7 @@ from evaluation.analysis.windows import (
     estimate,
     quiet,
 )
+from evaluation.core.timing import stage
 from evaluation.diagnostics.placebo import placebo_in_space, placebo_in_time
 from evaluation.errors import DataError, DesignError, InferenceError
 
@@ -40,6 +41,11 @@ def add_checks(district: District, finding: Finding) -> Finding:
     """Run the checks of a pilot or ward finding that has its own number; returns it."""
     if finding.level not in ("pilot", "ward") or not finding.has_number or finding.checks:
         return finding
+    with stage("findings"):
+        return _add_checks(district, finding)
+
+
+def _add_checks(district: District, finding: Finding) -> Finding:
     ind = INDICATORS.get(finding.outcome)
     if ind is None:
         return finding

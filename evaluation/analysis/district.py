@@ -38,16 +38,24 @@ data with planted effects, as the demo), the reports show the truth beside the e
 
 from __future__ import annotations
 
+import hashlib
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pandas as pd
 
+from evaluation.core.timing import stage
 from evaluation.data import panels as _panels
 from evaluation.data.io import read_table
 from evaluation.data.levels import Carried, carry_counts, junction_wards
 from evaluation.data.notes import DATA_NOTES, DataNotes, load_data_notes
-from evaluation.data.registry import Registry, add_cohort, home_district, load_registry
+from evaluation.data.registry import (
+    Registry,
+    add_cohort,
+    home_district,
+    home_districts,
+    load_registry,
+)
 from evaluation.data.schema import SCHEMAS
 from evaluation.data.wards import Level, WardTable, find_ward_table, load_wards
 from evaluation.errors import DataError
@@ -217,7 +225,8 @@ class District:
         paths = _files(self.data_dir, name)
         stamps = tuple(p.stat().st_mtime_ns for p in paths)
         key = tuple(str(p) for p in paths)
-        return _read(key, stamps, TABLE_FILES[name][1], self.ward_table).copy()
+        with stage("read"):
+            return _read(key, stamps, TABLE_FILES[name][1], self.ward_table).copy()
 
     @cached_property
     def junctions(self) -> pd.DataFrame | None:
@@ -235,6 +244,12 @@ class District:
         wards have in the ward table); "" when the table names no districts."""
         return home_district(self.registry, self.ward_table)
 
+    @cached_property
+    def home_districts(self) -> list[str]:
+        """Every district a programme of the registry reached (a city's registry reaches
+        many); their wards are the district's (or city's) own, the others' comparisons."""
+        return home_districts(self.registry, self.ward_table)
+
     def level(self, programme: str | None = None) -> Level:
         """The wards a programme is analysed over: those valid on its first start (default:
         the registry's first start) — the level at which it was assigned."""
@@ -250,11 +265,16 @@ class District:
         ``households`` and ``home`` (a ward of the district itself, not a comparison ward
         from a neighbouring district)."""
         level = level or self.level()
-        f = self.ward_table.frame(level.codes)
-        home = self.home_district
-        out = f[["ward", "ward_code", "district", "urban_class", "population", "households"]].copy()
-        out["home"] = (out["district"] == home) if home else True
-        return out.reset_index(drop=True)
+        frames = self.__dict__.setdefault("_ward_frames", {})
+        key = (level.date, level.codes)
+        if key not in frames:  # once per level: every finding of a city asks
+            f = self.ward_table.frame(level.codes)
+            homes = self.home_districts
+            cols = ["ward", "ward_code", "district", "urban_class", "population", "households"]
+            out = f[cols].copy()
+            out["home"] = out["district"].isin(homes) if homes else True
+            frames[key] = out.reset_index(drop=True)
+        return frames[key].copy()
 
     @property
     def wards(self) -> pd.DataFrame:
@@ -307,13 +327,44 @@ class District:
         cache = self.__dict__.setdefault("_panels", {})
         base_key = (name, level.date)
         if base_key not in cache:
-            cache[base_key] = build(level)
+            with stage("panels"):
+                cache[base_key] = self._shared(
+                    f"panel {name} {level.date} {self.carry}", build, level
+                )
         if programme is None:
             return cache[base_key].copy()
         key = (name, level.date, programme)
         if key not in cache:
             cache[key] = self.with_cohort(cache[base_key], programme)
         return cache[key].copy()
+
+    def _shared(self, name: str, build, *args):
+        """``build(*args)``, computed once per batch: by this process, or read from the analysis
+        cache where another process of the batch left it (:func:`~evaluation.analysis.cache.
+        shared`: keyed on the data, the registry, the code and — here — the ward table), with
+        what the build recorded in :attr:`carried`."""
+        from evaluation.analysis.cache import shared
+
+        def run():
+            before = dict(self.carried)
+            value = build(*args)
+            return value, {k: v for k, v in self.carried.items() if before.get(k) is not v}
+
+        value, carried = shared(self, f"{name} wards={self._wards_digest}", run)
+        self.carried.update(carried)
+        return value
+
+    @cached_property
+    def _wards_digest(self) -> str:
+        """The ward table's content (it may lie outside the data folder, in a plan's
+        ``ward_table:``), for the keys of :meth:`_shared`."""
+        t = self.ward_table
+        parts = [t.table.to_csv(index=False)]
+        for name in ("adjacency", "crosswalk"):
+            frame = getattr(t, name, None)
+            if isinstance(frame, pd.DataFrame):
+                parts.append(frame.to_csv(index=False))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
     # ------------------------------------------------------------------ traffic
     def _traffic_weekly(self, level: Level) -> pd.DataFrame:
@@ -337,6 +388,9 @@ class District:
     @cached_property
     def holidays(self) -> list[pd.Timestamp]:
         """Days flagged as public holidays or Tết in the traffic table (empty without it)."""
+        return self._shared("holidays", self._holidays)
+
+    def _holidays(self) -> list[pd.Timestamp]:
         t = self.table("traffic")
         if "is_holiday" not in t:
             return []
@@ -499,6 +553,9 @@ class District:
         and speed side by side: ``effect_congestion``, ``effect_speed``, counterfactual means."""
         if not (self.data_dir / "truth" / "traffic_daily.parquet").exists():
             return None
+        return self._shared("traffic truth weekly", self._traffic_truth_weekly)
+
+    def _traffic_truth_weekly(self) -> pd.DataFrame:
         from evaluation.data.embedded import traffic_truth
 
         c = traffic_truth("week", "congestion", folder=self.data_dir)

@@ -48,6 +48,7 @@ from evaluation.analysis.windows import (
     estimate,
 )
 from evaluation.analysis.wording import direction_words, method_words
+from evaluation.core.timing import stage
 from evaluation.errors import DataError, DesignError, InferenceError
 
 __all__ = [
@@ -369,23 +370,32 @@ def district_findings(district: District, policy: Policy | None = None) -> list[
 
     Computed once per data, registry, code version and policy (:mod:`evaluation.analysis.cache`).
     """
-    from evaluation.analysis.cache import cached
+    from evaluation.analysis.cache import cached, is_cached, shared_parts
 
     policy = policy or Policy()
+    used = set(district.registry.pilots["programme"])
+    programmes = [p for p in district.registry.programmes if p in used]
+    names = {f"findings of programme {p}": p for p in programmes}
 
-    def compute() -> list[Finding]:
+    def evaluate(name: str) -> list[Finding]:
         from threadpoolctl import threadpool_limits
 
-        found: list[Finding] = []
         # a district's models are small (13 wards): one BLAS thread each is fastest, and a
         # multi-threaded LAPACK call on a busy machine costs ~100 times a single-threaded one
         with threadpool_limits(limits=1):
-            for programme in district.registry.programmes:
-                if programme in set(district.registry.pilots["programme"]):
-                    found += _evaluate_or_explain(district, programme)
-        return apply_policy(found, policy)
+            return _evaluate_or_explain(district, names[name])
 
-    return cached(district, policy, compute)
+    def compute() -> list[Finding]:
+        parts = shared_parts(district, list(names), evaluate)
+        return apply_policy([f for name in names for f in parts[name]], policy)
+
+    with stage("findings"):
+        if not is_cached(district, policy):
+            # the programmes are evaluated once each, by whichever processes of the batch ask
+            # at once (one takes the traffic model while another takes the fire points); the
+            # verdicts, which weigh every programme's findings together, then once
+            shared_parts(district, list(names), evaluate)
+        return cached(district, policy, compute)
 
 
 def default_programme(district: District, domain: str, requested: str | None = None) -> str | None:

@@ -214,8 +214,9 @@ def ward_findings(district, programme, ind: Indicator, pilot, covered_by) -> lis
     starts = district.starts(programme)
     family = f"{programme}:{outcome}:wards"
     out = []
+    present = set(panel[UNIT])  # once: rebuilding it for every ward grew with wards squared
     for ward in starts.sort_values().index:
-        if ward == pilot or ward not in set(panel[UNIT]):
+        if ward == pilot or ward not in present:
             continue
         fid = f"{programme}:{outcome}:ward:{ward}"
         base = dict(level="ward", role="ward", family=family, ward=ward)

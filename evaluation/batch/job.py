@@ -30,6 +30,7 @@ from evaluation.batch import engine as pilot_engine
 from evaluation.batch.engine import CellTimeout, RunTimeout
 from evaluation.batch.manifest import now
 from evaluation.batch.paths import Redactor
+from evaluation.core import timing
 from evaluation.report import html
 
 __all__ = ["Job", "WORK_DIR", "execute_job", "failure_record", "error_info"]
@@ -116,13 +117,15 @@ def execute_job(job: Job) -> dict[str, Any]:
     paths and modules beside the notebook behave as in JupyterLab.
     """
     final, partial = _paths(job)
+    timing.reset()  # this run's stages, not what the warm worker did before forking it
     t0, started = time.time(), now()
     nb, status, error = _run_notebook(job, partial, final)
     n_findings = None
     if status == "ok":
         n_findings, status, error = _check_results(partial["results"])
     duration = time.time() - t0
-    written, status, error = _write_outputs(job, nb, status, error, started, t0)
+    with timing.stage("reports"):
+        written, status, error = _write_outputs(job, nb, status, error, started, t0)
     for p in partial.values():
         if p.exists():
             p.unlink()
@@ -135,6 +138,10 @@ def execute_job(job: Job) -> dict[str, Any]:
         "n_findings": n_findings,
         "error": error,
         "worker": {"host": os.uname().nodename, "pid": os.getpid()},
+        # where the run's time went (read, panels, findings, reports) and its process's peak
+        # memory: benchmarks/city.py reads them
+        "stages": timing.stage_seconds(),
+        "peak_rss_mb": timing.peak_rss_mb(),
     }
 
 

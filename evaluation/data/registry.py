@@ -36,6 +36,7 @@ __all__ = [
     "Target",
     "add_cohort",
     "home_district",
+    "home_districts",
     "home_wards",
     "load_registry",
 ]
@@ -432,15 +433,24 @@ def add_cohort(
     return out
 
 
+def home_districts(registry: Registry, wards: WardTable) -> list[str]:
+    """The districts whose programmes ``registry`` records: every ``district`` of the ward
+    table holding a ward of the registry, most such wards first (empty when the table names
+    no districts). One for a district's registry; for a city's, every district a programme
+    reached — wards of the others are the outside comparison wards."""
+    codes = registry.pilots["ward_code"] if "ward_code" in registry.pilots else []
+    if not len(codes):
+        return []
+    d = wards.frame(sorted(set(codes)))["district"]
+    d = d[d != ""]
+    return [str(x) for x in d.value_counts().index]
+
+
 def home_district(registry: Registry, wards: WardTable) -> str:
     """The district whose programmes ``registry`` records: the ``district`` most of its wards
     have in the ward table ("" when the table names no districts)."""
-    codes = registry.pilots["ward_code"] if "ward_code" in registry.pilots else []
-    if not len(codes):
-        return ""
-    d = wards.frame(sorted(set(codes)))["district"]
-    d = d[d != ""]
-    return str(d.value_counts().index[0]) if len(d) else ""
+    homes = home_districts(registry, wards)
+    return homes[0] if homes else ""
 
 
 def home_wards(registry: Registry, wards: WardTable) -> list[str]:
@@ -450,7 +460,7 @@ def home_wards(registry: Registry, wards: WardTable) -> list[str]:
     first = registry.pilots["start"].min() if len(registry.pilots) else None
     level = wards.level(first)
     frame = wards.frame(level.codes)
-    home = home_district(registry, wards)
-    if home:
-        frame = frame[frame["district"] == home]
+    homes = home_districts(registry, wards)
+    if homes:
+        frame = frame[frame["district"].isin(homes)]
     return frame["ward"].tolist()

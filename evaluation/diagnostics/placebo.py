@@ -29,7 +29,7 @@ from evaluation.errors import DataError, DesignError, InferenceError, examples
 from evaluation.estimators.did2x2 import did_2x2
 from evaluation.estimators.sdid import synthetic_did
 from evaluation.estimators.synth import synthetic_control
-from evaluation.estimators.twfe import twfe
+from evaluation.estimators.twfe import twfe, twfe_designs
 from evaluation.inference.rank_test import placebo_sets, rank_pvalue, rmspe_ratio
 from evaluation.results import Estimate
 
@@ -88,6 +88,30 @@ def _runner(fn: Callable, outcome, unit, time, cohort, kw: dict) -> Callable[...
         return _run(fn, _with_cohort(frame, unit, cohort, starts), outcome, unit, time, cohort, kw)
 
     return run
+
+
+def _batched_runs(
+    fn: Callable, frame: pd.DataFrame, designs: list[dict], labels: list, args: tuple, kw: dict
+) -> list[dict] | None:
+    """The placebo rows of every design at once, where the estimator has a batched form: TWFE
+    by least squares, point estimates only (:func:`~evaluation.estimators.twfe.twfe_designs`,
+    equal to a run per design to rounding). None where it has not: run them one by one."""
+    if fn is not twfe or not designs or set(kw) - {"weights"}:
+        return None
+    outcome, unit, time, cohort = args
+    first = _with_cohort(frame, unit, cohort, designs[0])
+    try:
+        estimates = twfe_designs(first, outcome, unit, time, cohort, designs, **kw)
+    except (DesignError, DataError):
+        return None  # the one-by-one runs say why, design by design
+    rows = []
+    for label, value in zip(labels, estimates, strict=True):
+        if np.isfinite(value):
+            rows.append({**_row("placebo", label, None), "estimate": float(value), "error": ""})
+            rows[-1].update(pvalue=math.nan, ci_low=math.nan, ci_high=math.nan)
+        else:
+            rows.append(_row("placebo", label, None, "the treatment is absorbed by the effects"))
+    return rows
 
 
 def _placebo_run(run: Callable, frame: pd.DataFrame, starts: dict, label: Any):
@@ -385,6 +409,18 @@ def placebo_in_space(
     rows = [dict(_row("real", ", ".join(map(str, first_group)), real))]
     real_paths = getattr(real, "paths", None)
     gaps: dict[str, np.ndarray] = {}
+    chosen_sets = [[controls[j] for j in s] for s in sets]
+    batched = _batched_runs(
+        fn,
+        rest,
+        [dict.fromkeys(c, start) for c in chosen_sets],
+        [", ".join(map(str, c)) for c in chosen_sets],
+        (outcome, unit, time, cohort),
+        kw,
+    )
+    if batched is not None:
+        rows += batched
+        sets = []
     for s in sets:
         chosen = [controls[j] for j in s]
         label = ", ".join(map(str, chosen))
@@ -491,6 +527,13 @@ def placebo_in_time(
     real = run(window, dict.fromkeys(first_group, start))
     pre_window = window[window[time] < start]
     rows = [_row("real", start, real)]
-    for s in fake_starts:
-        rows.append(_placebo_run(run, pre_window, dict.fromkeys(first_group, s), s)[0])
+    designs = [dict.fromkeys(first_group, s) for s in fake_starts]
+    batched = _batched_runs(
+        fn, pre_window, designs, list(fake_starts), (outcome, unit, time, cohort), kw
+    )
+    if batched is not None:
+        rows += batched
+    else:
+        for s in fake_starts:
+            rows.append(_placebo_run(run, pre_window, dict.fromkeys(first_group, s), s)[0])
     return _summarise("time", name, real, rows, "effect", warnings)

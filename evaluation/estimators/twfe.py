@@ -277,6 +277,51 @@ def _projected_batch(prep: Panel):
     return batch
 
 
+def twfe_designs(
+    data: pd.DataFrame,
+    outcome: str,
+    unit: str,
+    time: str,
+    cohort: str,
+    designs: Sequence[dict],
+    *,
+    weights: str | None = None,
+) -> np.ndarray:
+    """:func:`twfe`'s least-squares point estimate (no controls) on ``data`` under each of many
+    designs at once: ``designs[a]`` maps the units treated in design a to their first treated
+    period (every other unit untreated). The placebo runs of
+    :mod:`evaluation.diagnostics.placebo` — each comparison ward as if treated, each fake start
+    date — are such designs on one frame.
+
+    By Frisch–Waugh–Lovell β̂_a = D̃_a′W ỹ / D̃_a′W D̃_a, with ~ the W-weighted residual of the
+    unit and period effects: the absorption is set up once (for an unbalanced panel, one
+    pseudo-inverse of the effects' normal equations) and the treatment columns are residualised
+    in blocks, where a loop of :func:`twfe` calls would set it up again for every design — the
+    cost of a city's placebos grew with the square of its wards. Equal to :func:`twfe` run on
+    each design to rounding (a test compares them). ``data[cohort]`` must hold a valid design
+    (the inputs are checked once, on it); a design whose treatment the effects absorb
+    entirely gives NaN.
+    """
+    prep = prepare(data, outcome, unit, time, cohort, estimator="twfe", weights=weights)
+    w = np.ones(prep.n) if prep.weights is None else prep.weights
+    absorber = Absorber([prep.unit, prep.time], weights=prep.weights)
+    wy = w * absorber.demean(prep.y)
+    units = data[unit].to_numpy()
+    times = data[time]
+    out = np.empty(len(designs))
+    for lo in range(0, len(designs), _PROJECTION_BLOCK):
+        block = designs[lo : lo + _PROJECTION_BLOCK]
+        D = np.zeros((prep.n, len(block)))
+        for j, design in enumerate(block):
+            for u, start in design.items():
+                D[:, j] += (units == u) & (times >= start).to_numpy()
+        D = absorber.demean(D)
+        den = np.einsum("ia,ia->a", D, D * w[:, None])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[lo : lo + len(block)] = np.where(den > 1e-12, (D.T @ wy) / den, np.nan)
+    return out
+
+
 def unit_contributions(prep: Panel):
     """The TWFE estimate under re-assigned cohorts, on *any* outcome, as a sum over units.
 

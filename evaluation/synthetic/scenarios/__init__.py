@@ -14,6 +14,8 @@ beside them:
   in every ward on one day;
 * :func:`random_scenario` draws scenarios of a kind (``KINDS``) for a simulation study: the
   pilot ward, the wave order, dates and effect sizes at random;
+* :func:`city_scenario` describes a generated city (:mod:`.city`): N units grouped into
+  districts or not, three programmes rolled out area by area, one of them without effect;
 * :func:`write_district` simulates the tables from ``(scenario, seed)`` and writes them, the
   pilot registry, ``data_notes.yaml`` (data-quality events) and the truth (``truth/`` tables
   in the demo's formats, ``truth.yaml``); it returns a :class:`Truth` whose helpers give the
@@ -50,9 +52,20 @@ The package, by role: :mod:`.scenario` (the truth to plant and :func:`random_sce
 effects) and :mod:`.write` (:func:`write_district`).
 """
 
+from evaluation.synthetic.scenarios.city import city_scenario, city_universe
 from evaluation.synthetic.scenarios.scenario import KINDS, Scenario, Wave, random_scenario
 from evaluation.synthetic.scenarios.truth import Truth
 from evaluation.synthetic.scenarios.universe import Universe
 from evaluation.synthetic.scenarios.write import write_district
 
-__all__ = ["KINDS", "Wave", "Scenario", "Truth", "Universe", "random_scenario", "write_district"]
+__all__ = [
+    "KINDS",
+    "Wave",
+    "Scenario",
+    "Truth",
+    "Universe",
+    "city_scenario",
+    "city_universe",
+    "random_scenario",
+    "write_district",
+]

@@ -40,7 +40,8 @@ NAME_POOL = (
 @dataclass(frozen=True)
 class UniverseWard:
     """One ward: ``rental_ratio`` is rental houses per household (fires in rented rooms
-    scale with it)."""
+    scale with it); ``district`` is the ward's own district in a city of several (empty: the
+    universe's)."""
 
     name: str
     code: str
@@ -48,6 +49,7 @@ class UniverseWard:
     urban_class: str
     rental_ratio: float
     households: float
+    district: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,19 +77,27 @@ class Universe:
             }
         )
 
+    @property
+    def districts(self) -> list[str]:
+        """Each ward's district, in ward order ("" for every ward of a city without a district
+        level)."""
+        return [w.district or self.district for w in self.wards]
+
     def wards_csv(self) -> pd.DataFrame:
-        """The district's ``wards.csv`` in the documented format."""
+        """The district's (or city's) ``wards.csv`` in the documented format; without a
+        district level (no ward has a district) the optional ``district`` column is left out."""
         f = self.frame()
-        return pd.DataFrame(
+        table = pd.DataFrame(
             {
                 "ward": f["ward"],
                 "ward_code": f["code"],
                 "population": f["population"].round().astype(int),
-                "district": self.district,
+                "district": self.districts,
                 "households": f["households"].round().astype(int),
                 "urban_class": f["urban_class"],
             }
         )
+        return table if any(self.districts) else table.drop(columns="district")
 
     def adjacency_csv(self) -> pd.DataFrame:
         return pd.DataFrame(list(self.adjacency), columns=["ward_a", "ward_b"])
@@ -96,7 +106,7 @@ class Universe:
     def table(self) -> WardTable:
         """The wards as a :class:`~evaluation.data.wards.WardTable` (spellings, borders)."""
         return WardTable(
-            self.wards_csv(), self.adjacency_csv(), source=f"{self.district} (generated)"
+            self.wards_csv(), self.adjacency_csv(), source=f"{self.district or 'city'} (generated)"
         )
 
     def normalize(self, name: str) -> str:
@@ -159,19 +169,34 @@ class Universe:
         *,
         district: str = "Quận Mẫu",
         code_start: int = 80000,
+        districts: int = 0,
+        median_population: float = 25_000,
     ) -> Universe:
         """``n`` wards with generated names, populations from a log-normal spread (median
-        25,000; a ward of 2,000 to 150,000 people), urban class by population rank and borders
-        on a grid (each ward bordering its neighbours to the east, west, north and south)."""
+        ``median_population``, by default 25,000 with a ward of 2,000 to 150,000 people — the
+        bounds scale with the median), urban class by population rank and borders on a grid
+        (each ward bordering its neighbours to the east, west, north and south).
+
+        ``districts`` > 0 groups the wards into that many districts of neighbouring wards
+        (contiguous runs of the grid, named ``"{district} 1"``, ``"{district} 2"``, …): a city
+        before 1 July 2025. ``district=""`` with ``districts=0`` gives a city without a
+        district level (Hà Nội's wards and communes since 1 July 2025)."""
         if n < 3:
             raise ValueError("a generated district needs at least 3 wards")
+        if not 0 <= districts <= n:
+            raise ValueError(f"districts must be 0 … {n} (the number of wards), not {districts}")
         pool = list(NAME_POOL)
         order = rng.permutation(len(pool))
         names = []
         for i in range(n):
             base = pool[order[i % len(pool)]]
             names.append(base if i < len(pool) else f"{base} {i // len(pool) + 1}")
-        pops = np.clip(np.round(np.exp(rng.normal(math.log(25_000), 0.45, n)), -1), 2_000, 150_000)
+        scale = median_population / 25_000
+        pops = np.clip(
+            np.round(np.exp(rng.normal(math.log(median_population), 0.45, n)), -1),
+            2_000 * scale,
+            150_000 * scale,
+        )
         width = max(2, int(math.ceil(math.sqrt(n))))
         pairs = []
         for i in range(n):
@@ -180,7 +205,22 @@ class Universe:
                 if j is not None and j < n:
                     pairs.append((names[i], names[j]))
         codes = [f"{code_start + 3 * i:05d}" for i in range(n)]
-        return cls.of(district, names, list(pops), adjacency=pairs, codes=codes)
+        universe = cls.of(district, names, list(pops), adjacency=pairs, codes=codes)
+        if districts:
+            # consecutive runs of a snake through the grid (each row starts where the row
+            # before ended, the last, partial row running forward): connected blocks
+            rows = -(-n // width)
+            snake = [
+                r * width + (c if (rows - 1 - r) % 2 == 0 else width - 1 - c)
+                for r, c in (divmod(i, width) for i in range(n))
+            ]
+            rank = np.argsort(np.argsort(snake))
+            own = [f"{district} {k * districts // n + 1}".strip() for k in rank]
+            wards = tuple(
+                dataclasses.replace(w, district=d) for w, d in zip(universe.wards, own, strict=True)
+            )
+            universe = dataclasses.replace(universe, wards=wards)
+        return universe
 
 
 _RENTAL = {"dense": 0.10, "mid": 0.06, "peri-urban": 0.035}
