@@ -191,15 +191,14 @@ class DaskExecutor:
         batch = uuid.uuid4().hex[:8]
         shared = Path(jobs[0].work) / f"dask-batch-{batch}.json"
         payloads = job_payloads(jobs, shared)
-        futures: dict[str, tuple[Any, Job]] = {}
+        pending: dict[str, tuple[Any, Job]] = {}
         for i, (job, payload) in enumerate(zip(jobs, payloads, strict=True)):
             key = f"pilot-eval-{batch}-{job.run_id}"
             # submitted longest first: the higher priority runs first
             fut = self.client.submit(
                 run_task, payload, str(shared), key=key, pure=False, priority=len(jobs) - i
             )
-            futures[key] = (fut, job)
-        pending = dict(futures)
+            pending[key] = (fut, job)
         started: set[str] = set()
         try:
             while pending:
@@ -211,7 +210,12 @@ class DaskExecutor:
                     time.sleep(0.25)
                 for key in done:
                     fut, job = pending.pop(key)
-                    on_done(job, self._record(fut))
+                    record = self._record(fut)
+                    # forget the result at once: a finished run's record lives in its worker's
+                    # memory, and while a future holds it the scheduler would run it again
+                    # (rewriting its outputs) if that worker died later in the batch
+                    fut.release()
+                    on_done(job, record)
                 tick()
         except BaseException:
             self._stop([fut for fut, _ in pending.values()], jobs[0].out_dir)

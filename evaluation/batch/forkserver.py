@@ -329,7 +329,10 @@ def serve(preload: Sequence[str]) -> None:
     # nothing to clean up (the runs are reaped, the protocol is line-buffered): skipping the
     # interpreter's finalization of numpy, pandas, matplotlib and IPython saves the batch the
     # better part of a second at its end
-    proto.flush()
+    try:
+        proto.flush()
+    except OSError:  # the batch (or the Dask worker) that started the server is gone
+        pass
     os._exit(0)
 
 
