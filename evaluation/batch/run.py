@@ -43,7 +43,7 @@ from evaluation.batch.manifest import (
     run_outputs,
     sha256_file,
 )
-from evaluation.batch.outputs import collect_findings, write_index, write_tables
+from evaluation.batch.outputs import collect_findings, ward_groups, write_index, write_tables
 from evaluation.batch.paths import (
     Redactor,
     locate,
@@ -321,6 +321,7 @@ class _Batch:
         self.done = self.total = 0
         self.plan_dir = plan_folder(plan)
         self.redact = Redactor(out_dir, self.plan_dir)
+        self.wards = ward_groups(plan.ward_table, plan.data)  # the index groups a city's wards
 
     def run(self) -> BatchResult:
         previous = read_manifest(self.out_dir)
@@ -339,7 +340,7 @@ class _Batch:
         manifest = self._new_manifest(records, env, data_hashes)
         self.writer = ManifestWriter(self.out_dir / "manifest.json", manifest)
         self.writer.write()
-        write_index(self.out_dir, manifest, [])
+        write_index(self.out_dir, manifest, [], self.wards)
         self._report_skipped(records)
         if jobs:
             self._execute(_longest_first(jobs, runs, prev_runs))
@@ -353,7 +354,7 @@ class _Batch:
         manifest["tables"] = {"csv": "findings.csv", "xlsx": "findings.xlsx"}
         # order matters: the tables, then the manifest, then the index that points at them
         self.writer.write()
-        write_index(self.out_dir, manifest, findings)
+        write_index(self.out_dir, manifest, findings, self.wards)
         shutil.rmtree(self.out_dir / WORK_DIR, ignore_errors=True)
         return BatchResult(out=self.out_dir, manifest=manifest, findings=findings)
 
@@ -557,7 +558,7 @@ class _Batch:
         except BaseException:  # Ctrl-C, SIGTERM: the folder must say so
             self.writer.mark_interrupted()
             self.writer.flush(force=True)
-            write_index(self.out_dir, self.writer.manifest, [])
+            write_index(self.out_dir, self.writer.manifest, [], self.wards)
             raise
 
     def _record_warm_worker(self, manifest: dict[str, Any]) -> None:
