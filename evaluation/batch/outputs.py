@@ -86,7 +86,7 @@ def ward_groups(ward_table: Path | None, data: Path | None = None) -> WardGroups
             if d:
                 info[str(w)]["group"] = d
         return info, "district"
-    if table.has_crosswalk():
+    if table.has_crosswalk:
         names = table.name_of
         pieces = table.pieces("pop_share").sort_values("share", ascending=False)
         for old, new in pieces.drop_duplicates("old_code")[["old_code", "new_code"]].itertuples(
