@@ -410,6 +410,7 @@ def _local_cluster(n_workers: int) -> Any:
             host="127.0.0.1",
             dashboard_address=None,
             silence_logs=logging.ERROR,
+            preload=["evaluation.batch.dask_worker"],  # Ctrl-C is the batch's to handle
         )
     except Exception as exc:
         raise BatchError(f"--executor dask: could not start a Dask LocalCluster ({exc})") from None
