@@ -77,18 +77,22 @@ def _add_run_options(p: argparse.ArgumentParser, *, batch: bool) -> None:
             "--workers",
             type=_positive_int,
             metavar="N",
-            help="runs at a time (default: the number of cores)",
+            help="runs at a time (default: the number of cores); with --executor dask and no "
+            "--scheduler, the worker processes of the cluster it starts",
         )
         p.add_argument(
             "--executor",
             choices=("local", "dask"),
             default="local",
-            help="local processes (default) or a Dask distributed cluster",
+            help="local processes (default) or a Dask distributed cluster: without --scheduler "
+            "a LocalCluster on this machine, started for the batch and shut down after it "
+            "(also on Ctrl-C)",
         )
         p.add_argument(
             "--scheduler",
             metavar="ADDR",
-            help="Dask scheduler address for --executor dask, e.g. tcp://host:8786",
+            help="an existing Dask cluster's scheduler for --executor dask, e.g. "
+            "tcp://host:8786 (left running; OUT must be on a file system its workers share)",
         )
         p.add_argument(
             "--resume",
@@ -247,6 +251,11 @@ class _Progress:
             print(f"[{done}/{total}] {line}", file=sys.stderr, flush=True)
 
 
+def _notice(text: str) -> None:
+    """What the executor says about itself (the Dask cluster it started and shut down)."""
+    print(text, file=sys.stderr, flush=True)
+
+
 def _one_line(text: Any, limit: int = 300) -> str:
     s = " ".join(str(text or "").split())
     return s if len(s) <= limit else s[: limit - 1] + "…"
@@ -270,6 +279,7 @@ def _execute(plan, args: argparse.Namespace, out: str | None) -> int:
         engine=args.engine,
         resume=getattr(args, "resume", False),
         progress=_Progress(args.quiet),
+        notice=None if args.quiet else _notice,
     )
     parts = [
         f"{result.count(s)} {s}" for s in ("ok", "skipped", "failed", "timeout") if result.count(s)

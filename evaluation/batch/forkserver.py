@@ -35,6 +35,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ __all__ = [
     "cpu_count",
     "default_preload",
     "import_modules",
+    "kill_runs_in",
     "limit_threads",
     "prestart",
     "run_isolated",
@@ -187,7 +189,7 @@ def _child(job: Any, server_pid: int) -> None:
     os.close(devnull)
     record = execute_job(job)
     # a scratch file read once by the parent: atomic, but not worth an fsync
-    write_json_atomic(job.work / f"{job.run_id}.record.json", record, durable=False)
+    write_json_atomic(job.record_path, record, durable=False)
 
 
 def _killpg(pid: int, group_only: bool = False) -> None:
@@ -327,7 +329,10 @@ def serve(preload: Sequence[str]) -> None:
     # nothing to clean up (the runs are reaped, the protocol is line-buffered): skipping the
     # interpreter's finalization of numpy, pandas, matplotlib and IPython saves the batch the
     # better part of a second at its end
-    proto.flush()
+    try:
+        proto.flush()
+    except OSError:  # the batch (or the Dask worker) that started the server is gone
+        pass
     os._exit(0)
 
 
@@ -371,6 +376,7 @@ class WarmServer:
         self.info: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._waiters: dict[str, _Waiter] = {}
+        self._folders: dict[str, str] = {}  # token -> the run folder of its batch
         self._counter = 0
         self.dead = False
         self._reader = threading.Thread(target=self._read, name="pilot-eval-warm", daemon=True)
@@ -426,6 +432,7 @@ class WarmServer:
             self._counter += 1
             token = f"{job.run_id}#{self._counter}"
             w = self._waiters[token] = _Waiter()
+            self._folders[token] = str(job.out_dir)
         self._send({"op": "run", "token": token, "job": dataclasses.asdict(job)})
         return token, w
 
@@ -435,14 +442,21 @@ class WarmServer:
         except (BatchError, OSError):
             pass
 
-    def kill_all(self) -> None:
+    def kill_all(self, out_dir: str | None = None) -> int:
+        """Kill the runs in flight (only those writing into ``out_dir``, when given)."""
+        killed = 0
         for token, w in list(self._waiters.items()):
-            if not w.exited.is_set():
+            if w.exited.is_set():
+                continue
+            if out_dir is None or self._folders.get(token) == str(out_dir):
                 self.kill(token)
+                killed += 1
+        return killed
 
     def forget(self, token: str) -> None:
         with self._lock:
             self._waiters.pop(token, None)
+            self._folders.pop(token, None)
 
     def close(self) -> None:
         with self._lock:
@@ -488,6 +502,12 @@ def prestart(code_key: str) -> None:
     warm_server(BASE_PRELOAD, code_key)
 
 
+def kill_runs_in(out_dir: str) -> int:
+    """Kill this process's runs in flight that write into ``out_dir`` (a batch interrupted
+    while its runs were on a Dask cluster it does not own); returns how many."""
+    return sum(server.kill_all(out_dir) for server in list(_servers.values()))
+
+
 def _close_servers() -> None:
     for server in list(_servers.values()):
         server.close()
@@ -516,6 +536,7 @@ def run_isolated(
     """
     if job.blas_threads is None:
         job = dataclasses.replace(job, blas_threads=_dask_share_of_cores())
+    job = dataclasses.replace(job, attempt=uuid.uuid4().hex[:10])
     server = server or warm_server(job.preload or BASE_PRELOAD, job.code_key)
     t0 = time.time()
     job.work.mkdir(parents=True, exist_ok=True)
@@ -530,7 +551,9 @@ def run_isolated(
             w.exited.wait(30)
     finally:
         server.forget(token)
-    record = _read_json(job.work / f"{job.run_id}.record.json")
+    record = _read_json(job.record_path)
+    if job.record_path.exists():
+        job.record_path.unlink()
     if record is not None and not killed:
         return record
     return _unreported(job, w, killed, t0)
@@ -565,7 +588,7 @@ def _unreported(job: Any, w: _Waiter, killed: bool, t0: float) -> dict[str, Any]
     else:
         evalue = f"the run's process ended without a result (exit status {w.status})"
     for rel in job.outputs.values():  # nothing half-written may stay behind
-        p = Path(job.out_dir) / (rel + ".partial")
+        p = Path(job.out_dir) / (rel + job.partial_suffix)
         if p.exists():
             p.unlink()
     error = error_info(

@@ -69,10 +69,22 @@ class Job:
     recorded_notebook: str = ""
     recorded_parameters: dict[str, Any] | None = None
     env: dict[str, str] = field(default_factory=dict)  # set in the run's process
+    # this attempt's tag, in the names of its *.partial files and its record: a run retried
+    # after its Dask worker died never shares a file with the attempt that was cut off
+    attempt: str = ""
 
     @property
     def work(self) -> Path:
         return Path(self.out_dir) / WORK_DIR
+
+    @property
+    def partial_suffix(self) -> str:
+        return f".{self.attempt}.partial" if self.attempt else ".partial"
+
+    @property
+    def record_path(self) -> Path:
+        tag = f".{self.attempt}" if self.attempt else ""
+        return self.work / f"{self.run_id}{tag}.record.json"
 
 
 def error_info(
@@ -148,7 +160,7 @@ def execute_job(job: Job) -> dict[str, Any]:
 def _paths(job: Job) -> tuple[dict[str, Path], dict[str, Path]]:
     """A run's final output files, and the ``*.partial`` names they are written under."""
     final = {k: Path(job.out_dir) / v for k, v in job.outputs.items()}
-    return final, {k: p.with_name(p.name + ".partial") for k, p in final.items()}
+    return final, {k: p.with_name(p.name + job.partial_suffix) for k, p in final.items()}
 
 
 def _run_notebook(job: Job, partial, final) -> tuple[Any, str, dict[str, Any] | None]:
@@ -165,7 +177,7 @@ def _run_notebook(job: Job, partial, final) -> tuple[Any, str, dict[str, Any] | 
         for p in partial.values():
             p.parent.mkdir(parents=True, exist_ok=True)
         os.chdir(Path(job.notebook).parent)
-        nb = _parameterized(job, final["notebook"])
+        nb = _parameterized(job, final["notebook"], partial["results"])
         status, error = _execute(nb, job)
     except RunTimeout:  # outside the notebook's cells (in papermill, say)
         status, error = "timeout", error_info("Timeout", message)
@@ -177,8 +189,9 @@ def _run_notebook(job: Job, partial, final) -> tuple[Any, str, dict[str, Any] | 
     return nb, status, error
 
 
-def _parameterized(job: Job, output_path: Path) -> Any:
-    """The notebook with papermill's injected-parameters cell and metadata (not run yet)."""
+def _parameterized(job: Job, output_path: Path, results_partial: Path) -> Any:
+    """The notebook with papermill's injected-parameters cell and metadata (not run yet);
+    ``results_path`` names this attempt's own ``*.partial`` file."""
     import papermill
     from papermill.engines import papermill_engines
     from papermill.translators import papermill_translators
@@ -190,10 +203,13 @@ def _parameterized(job: Job, output_path: Path) -> Any:
         papermill_translators.register("python", pilot_engine.readable_python_translator())
     else:  # a source checkout run without `pip install -e .` has no entry point
         papermill_engines.register(engine_name, pilot_engine.PilotEvalEngine)
+    parameters = dict(job.parameters)
+    if "results_path" in parameters:
+        parameters["results_path"] = str(results_partial)
     nb = papermill.execute_notebook(
         job.notebook,
         None,
-        parameters=job.parameters,
+        parameters=parameters,
         engine_name=engine_name,
         kernel_name="python3" if engine_name is None else None,
         prepare_only=True,

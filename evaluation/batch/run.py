@@ -44,7 +44,7 @@ from evaluation.batch.manifest import (
     run_outputs,
     sha256_file,
 )
-from evaluation.batch.outputs import collect_findings, write_index, write_tables
+from evaluation.batch.outputs import collect_findings, ward_groups, write_index, write_tables
 from evaluation.batch.paths import (
     Redactor,
     locate,
@@ -116,6 +116,7 @@ def run_batch(
     resume: bool = False,
     progress: Progress | None = None,
     run_env: Mapping[str, str] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Run every notebook × ward of a plan into a run folder; one failure never stops the rest.
 
@@ -127,11 +128,14 @@ def run_batch(
     out
         The run folder (default: the plan's ``out``, else ``output/<plan name>``).
     workers
-        Runs at a time on this machine (default: the number of cores). Ignored by Dask.
+        Runs at a time on this machine (default: the number of cores): the local executor's
+        processes, or the worker processes of the Dask cluster the batch starts. Ignored with
+        ``scheduler`` (the cluster there has the workers it has).
     executor, scheduler
         ``"local"`` (processes forked from a pre-warmed worker on this machine) or ``"dask"``
-        (the same runs as tasks on the Dask cluster at ``scheduler``; OUT must then be on a
-        file system the workers share).
+        (the same runs as tasks on a Dask cluster: the one at ``scheduler``, whose workers must
+        share OUT's file system, or without ``scheduler`` a ``LocalCluster`` the batch starts
+        on this machine and shuts down when it ends, also when interrupted).
     timeout
         Seconds per run, overriding the plan. A run past it is stopped and reported as
         ``timeout``, with the cell it was in.
@@ -147,6 +151,9 @@ def run_batch(
     run_env
         Environment variables set in each run's process (``pilot-eval reproduce`` gives the
         re-run a cache of its own); not recorded in the manifest.
+    notice
+        Called with a line of text when the executor has something to say (the Dask cluster
+        it started, and that it shut it down).
 
     Returns
     -------
@@ -172,12 +179,17 @@ def run_batch(
     if executor == "local":
         pool: Any = LocalExecutor(workers=workers, preload=preload, code_key=code_hash)
     else:
-        pool = DaskExecutor(scheduler)
-    with OutputLock(out_dir):
-        try:
-            return _Batch(plan, out_dir, pool, options, preload, code_hash, progress).run()
-        finally:
-            pool.close()
+        pool = DaskExecutor(scheduler, workers, preload=preload, code_key=code_hash, notice=notice)
+    try:
+        with OutputLock(out_dir):
+            try:
+                return _Batch(plan, out_dir, pool, options, preload, code_hash, progress).run()
+            finally:
+                pool.close()
+                _clear_partials(out_dir)  # nothing runs any more: no attempt's file is live
+    except BaseException:
+        pool.close()  # the lock was busy, say: a cluster the batch started still goes
+        raise
 
 
 def _check_options(options: _Options) -> None:
@@ -185,8 +197,8 @@ def _check_options(options: _Options) -> None:
         raise PlanError(f"--engine: {options.engine!r} is not one of {', '.join(ENGINES)}")
     if options.executor not in ("local", "dask"):
         raise PlanError(f"--executor: {options.executor!r} is not one of local, dask")
-    if options.executor == "dask" and not options.scheduler:
-        raise PlanError("--executor dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    if options.scheduler and options.executor != "dask":
+        raise PlanError("--scheduler: a Dask scheduler's address needs --executor dask")
 
 
 def _make_writable(out_dir: Path) -> None:
@@ -205,6 +217,16 @@ def _remove(path: Path) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+def _clear_partials(out_dir: Path) -> None:
+    """The ``*.partial`` files of runs that were cut off (killed, or their worker died)."""
+    for sub in ("notebooks", "reports", "results"):
+        d = out_dir / sub
+        if d.is_dir():
+            for p in d.iterdir():
+                if p.name.endswith(".partial") and p.is_file():
+                    _remove(p)
 
 
 def _clear_leftovers(out_dir: Path, current_ids: set[str], previous_ids: set[Any]) -> None:
@@ -300,6 +322,7 @@ class _Batch:
         self.done = self.total = 0
         self.plan_dir = plan_folder(plan)
         self.redact = Redactor(out_dir, self.plan_dir)
+        self.wards = ward_groups(plan.ward_table, plan.data)  # the index groups a city's wards
 
     def run(self) -> BatchResult:
         previous = read_manifest(self.out_dir)
@@ -318,7 +341,7 @@ class _Batch:
         manifest = self._new_manifest(records, env, data_hashes)
         self.writer = ManifestWriter(self.out_dir / "manifest.json", manifest)
         self.writer.write()
-        write_index(self.out_dir, manifest, [])
+        write_index(self.out_dir, manifest, [], self.wards)
         self._report_skipped(records)
         if jobs:
             self._execute(_longest_first(jobs, runs, prev_runs))
@@ -333,7 +356,7 @@ class _Batch:
         manifest["tables"] = {"csv": "findings.csv", "xlsx": "findings.xlsx"}
         # order matters: the tables, then the manifest, then the index that points at them
         self.writer.write()
-        write_index(self.out_dir, manifest, findings)
+        write_index(self.out_dir, manifest, findings, self.wards)
         # the index stage (findings read back, tables, index page), for benchmarks/city.py
         manifest["stages"] = {"index": round(time.perf_counter() - t_index, 4)}
         self.writer.write()
@@ -540,15 +563,14 @@ class _Batch:
         except BaseException:  # Ctrl-C, SIGTERM: the folder must say so
             self.writer.mark_interrupted()
             self.writer.flush(force=True)
-            write_index(self.out_dir, self.writer.manifest, [])
+            write_index(self.out_dir, self.writer.manifest, [], self.wards)
             raise
 
     def _record_warm_worker(self, manifest: dict[str, Any]) -> None:
         """What the warm worker imported, and what it could not (skipped, see load_plan)."""
-        server = getattr(self.pool, "server", None)
-        if server is None or not server.ready.is_set():
+        info = self.pool.warm_info()
+        if info is None:
             return
-        info = server.info
         # the server may have imported for an earlier batch of this process: this batch's list
         failed = {
             m: why

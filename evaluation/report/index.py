@@ -18,7 +18,11 @@ something to average away.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +32,36 @@ from evaluation.analysis.decision import decision_card
 from evaluation.analysis.outcomes import OUTCOMES
 from evaluation.analysis.policy import LABELS, Policy
 
-__all__ = ["describe_row", "policy_of", "render_index", "unique_findings"]
+__all__ = [
+    "CITY_FROM",
+    "GROUP_KINDS",
+    "describe_row",
+    "policy_of",
+    "render_index",
+    "search_key",
+    "unique_findings",
+]
 
 Exists = Callable[[str | None], bool]
 
 #: the fields two copies of one finding must agree on
 _SAME = ("estimate", "ci_low", "ci_high", "pvalue", "verdict_category", "ward")
 _LEVEL_ORDER = {"pilot": 0, "district": 1, "wave": 2, "ward": 3}
+
+#: From this many wards with findings of their own in one programme (a city: 126 or 580 units),
+#: the programme's wards are shown one compact row per ward — every indicator of the ward side
+#: by side, its explanation on the ward's own report — in folded groups by district (or new
+#: ward), each summarised by its verdicts. Below it (a district: 13 wards) the full rows stay:
+#: they read better, and the page is small anyway.
+CITY_FROM = 30
+
+#: what the wards are grouped by on a city's index → (Vietnamese, English) names
+GROUP_KINDS = {
+    "district": ("quận, huyện", "districts"),
+    "new_ward": ("phường, xã mới", "new wards and communes"),
+}
+
+_PREFIXES = re.compile(r"^(?:phuong|xa|thi tran|quan|huyen|p|q|x)\s+")
 
 
 # --------------------------------------------------------------------------------------------
@@ -201,14 +228,119 @@ def _outcome_name(key: Any, lang: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# a city: wards in groups, found by typing their name
+# --------------------------------------------------------------------------------------------
+
+
+def search_key(text: Any) -> str:
+    """What the ward finder compares: no diacritics (đ → d), lower case, words of letters and
+    digits. The page's script reduces what is typed the same way, so "co nhue" (or "Cổ Nhuế")
+    finds "Cổ Nhuế 2"."""
+    decomposed = unicodedata.normalize("NFD", str(text or ""))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = plain.replace("đ", "d").replace("Đ", "D").lower()
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+
+
+def _ward_key(ward: str, wards: Mapping[str, Mapping[str, Any]]) -> str:
+    """A ward's row key: its name, code and group, so typing any of them finds it."""
+    info = wards.get(ward) or {}
+    return search_key(" ".join(str(x) for x in (ward, info.get("code"), info.get("group")) if x))
+
+
+def _city_wards(
+    rows: Sequence[Mapping[str, Any]],
+    exists: Exists,
+    wards: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any] | None:
+    """A programme's ward findings as one row per ward, in groups (see :data:`CITY_FROM`);
+    None below that size."""
+    by_ward: dict[str, dict[str, Mapping[str, Any]]] = {}
+    outcomes: list[str] = []
+    for f in rows:
+        ward = str(f.get("ward") or "")
+        outcome = str(f.get("outcome") or "")
+        if not ward:
+            continue
+        if outcome not in outcomes:
+            outcomes.append(outcome)
+        by_ward.setdefault(ward, {}).setdefault(outcome, f)
+    if len(by_ward) < CITY_FROM:
+        return None
+    columns = [
+        {"key": o, "name_vi": _outcome_name(o, "vi") or o, "name_en": _outcome_name(o, "en")}
+        for o in outcomes
+    ]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for ward, found in by_ward.items():
+        cells, report = [], None
+        for o in outcomes:
+            f = found.get(o)
+            cells.append(_city_cell(f) if f is not None else None)
+            if f is not None and report is None and exists(f.get("report")):
+                report = f.get("report")
+        row = {"ward": ward, "key": _ward_key(ward, wards), "cells": cells, "report": report}
+        groups.setdefault(str((wards.get(ward) or {}).get("group") or ""), []).append(row)
+    return {
+        "columns": columns,
+        "n_wards": len(by_ward),
+        "groups": [
+            _city_group(label, members)
+            for label, members in sorted(groups.items(), key=lambda g: (not g[0], search_key(g[0])))
+        ],
+    }
+
+
+def _city_cell(f: Mapping[str, Any]) -> dict[str, Any]:
+    cat = f.get("verdict_category") or ""
+    has_number = f.get("estimate") is not None
+    percent = f.get("percent_vi") or ""
+    return {
+        "anchor": _anchor(f.get("finding_id")),
+        "category": cat,
+        "label_vi": LABELS.get(cat, ("", ""))[0] if cat else "",
+        "has_number": has_number,
+        "effect": f.get("effect_vi") or _effect_fallback(f),
+        "percent": percent if percent not in ("", "—") else "",
+        "p": _p_text(f.get("pvalue")),
+        "p_adjusted": _p_text(f.get("p_adjusted")) if f.get("family_size", 1) > 1 else "",
+        "covered_by": _anchor(f.get("covered_by")) if f.get("covered_by") else "",
+    }
+
+
+def _city_group(label: str, members: list[dict[str, Any]]) -> dict[str, Any]:
+    """One folded group: its wards by name, and how the first indicator's verdicts fell."""
+    members = sorted(members, key=lambda r: search_key(r["ward"]))
+    counts: dict[str, int] = {}
+    for r in members:
+        first = r["cells"][0]
+        if first is not None and first["category"]:
+            counts[first["category"]] = counts.get(first["category"], 0) + 1
+    order = list(LABELS)
+    return {
+        "label": label,
+        "key": search_key(label),
+        "rows": members,
+        "counts": [
+            {"category": c, "label_vi": LABELS[c][0], "label_en": LABELS[c][1], "n": counts[c]}
+            for c in sorted(counts, key=order.index)
+        ],
+    }
+
+
+# --------------------------------------------------------------------------------------------
 # programmes
 # --------------------------------------------------------------------------------------------
 
 
-def _programme_blocks(findings: Sequence[Mapping[str, Any]], exists: Exists) -> list[dict]:
+def _programme_blocks(
+    findings: Sequence[Mapping[str, Any]],
+    exists: Exists,
+    wards: Mapping[str, Mapping[str, Any]],
+) -> list[dict]:
     """One block per programme, in the order the findings were recorded: its headline answers
     (pilot, then rollout), and folded beneath them the other methods, the other indicators, the
-    waves, the wards and the technical notes."""
+    waves, the wards (a city's in groups, :func:`_city_wards`) and the technical notes."""
     by_programme: dict[str, list[Mapping[str, Any]]] = {}
     for f in findings:
         by_programme.setdefault(str(f.get("programme") or ""), []).append(f)
@@ -241,7 +373,7 @@ def _programme_blocks(findings: Sequence[Mapping[str, Any]], exists: Exists) -> 
                 "secondary": [_row(f, exists) for f in of("secondary")],
                 "waves": [_row(f, exists) for f in of("wave")],
                 "durability": [_row(f, exists) for f in of("durability")],
-                "wards": [_row(f, exists) for f in of("ward")],
+                **_ward_rows(of("ward"), exists, wards),
                 "notes": [_row(f, exists) for f in of("contrast") + of("check")],
                 "design": [_row(f, exists) for f in items if f.get("role") == "design"],
                 "other": [_row(f, exists) for f in items if not f.get("role")],
@@ -257,6 +389,20 @@ def _card(items: Sequence[Mapping[str, Any]]):
 
     card = decision_card(items)
     return Markup(decision_html(card)) if card is not None else None
+
+
+def _ward_rows(
+    rows: Sequence[Mapping[str, Any]], exists: Exists, wards: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    city = _city_wards(rows, exists, wards)
+    if city is not None:
+        return {"wards": [], "city": city}
+    shown = []
+    for f in rows:
+        row = _row(f, exists)
+        row["key"] = _ward_key(row["ward"], wards) if row["ward"] else ""
+        shown.append(row)
+    return {"wards": shown, "city": None}
 
 
 def policy_of(findings: Sequence[Mapping[str, Any]]) -> Policy:
@@ -297,13 +443,26 @@ def _truth_shown(findings: Sequence[Mapping[str, Any]]) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+@cache
+def _finder_script() -> str:
+    """The ward finder, inlined in the index (no library, no request)."""
+    return resources.files("evaluation.report").joinpath("templates/finder.js").read_text("utf-8")
+
+
 def render_index(
     manifest: Mapping[str, Any],
     findings: Sequence[Mapping[str, Any]],
     out_dir: str | Path | None = None,
+    wards: Mapping[str, Mapping[str, Any]] | None = None,
+    group_kind: str | None = None,
 ) -> str:
     """The index page of a run folder. ``out_dir``: links are offered only to files that exist
-    there (every link when None)."""
+    there (every link when None).
+
+    ``wards`` maps a ward's name to its ``code`` and its ``group`` (the district it belongs to,
+    or the new ward that absorbed it), and ``group_kind`` names what the groups are (a key of
+    :data:`GROUP_KINDS`): a city's wards are grouped by them (:data:`CITY_FROM`), and the ward
+    finder finds a ward by its name, code or group."""
     from markupsafe import Markup
 
     from evaluation.report import html
@@ -313,9 +472,14 @@ def render_index(
     def exists(rel: str | None) -> bool:
         return bool(rel) and (folder is None or (folder / rel).is_file())
 
+    wards = wards or {}
     unique, conflicts = unique_findings(findings)
     runs = manifest.get("runs", [])
     run_rows, problems = html.runs_and_problems(runs, exists)
+    for row in run_rows:
+        row["key"] = _ward_key(row["ward"], wards) if row["ward"] else ""
+    programmes = _programme_blocks(unique, exists, wards)
+    kind_vi, kind_en = GROUP_KINDS.get(group_kind or "", ("nhóm", "groups"))
     env = manifest.get("environment") or {}
     data = manifest.get("data") or {}
     batch_status = manifest.get("status", "running")
@@ -323,13 +487,17 @@ def render_index(
     started, finished = manifest.get("started"), manifest.get("finished")
     return html.template("index.html.j2").render(
         css=Markup(html.css()),
+        finder_script=Markup(_finder_script()),
         title=manifest.get("title") or "pilot-eval",
         started=fmt.datetime_text(started) if started else "—",
         finished=fmt.datetime_text(finished) if finished else "",
         batch_status=batch_status,
         n_runs=len(runs),
         counts=html.status_counts(runs),
-        programmes=_programme_blocks(unique, exists),
+        programmes=programmes,
+        finder=any(p["wards"] or p["city"] for p in programmes) or any(r["key"] for r in run_rows),
+        group_kind_vi=kind_vi,
+        group_kind_en=kind_en,
         n_findings=len(unique),
         n_rows=len(findings),
         conflicts=conflicts,
