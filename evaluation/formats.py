@@ -29,6 +29,7 @@ __all__ = [
     "datetime_text",
     "interval",
     "interval_end",
+    "month_text",
     "number",
     "percent",
     "pvalue",
@@ -152,6 +153,14 @@ def date_text(d: Any) -> str:
     if d is None or (not isinstance(d, str | date) and pd.isna(d)):
         return _MISSING
     return pd.Timestamp(d).strftime("%d/%m/%Y")
+
+
+def month_text(d: Any) -> str:
+    """A month as mm/yyyy ("07/2024": the month and year of a date, as dd/mm/yyyy writes
+    them); "—" when missing. Charts label monthly ticks with it."""
+    if d is None or (not isinstance(d, str | date) and pd.isna(d)):
+        return _MISSING
+    return pd.Timestamp(d).strftime("%m/%Y")
 
 
 def datetime_text(ts: Any, lang: str = "vi") -> str:

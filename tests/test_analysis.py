@@ -21,7 +21,7 @@ from evaluation.analysis.district import load_district
 from evaluation.analysis.findings import Finding, apply_policy
 from evaluation.analysis.record import validate_findings
 from evaluation.analysis.single_ward import coherent
-from evaluation.analysis.windows import comparison_window
+from evaluation.analysis.windows import base_period, comparison_window
 from evaluation.errors import DataError
 from evaluation.report import tables
 from evaluation.results import Estimate
@@ -83,6 +83,24 @@ def test_a_long_post_period_is_cut_to_the_pre_period_so_time_can_be_permuted():
     assert not win.cut and win.n_post == 68
 
 
+def test_the_base_period_is_every_period_before_the_start_less_the_anticipation():
+    p = _toy_panel({"a": 4, "b": None}, 10)
+    week = pd.Timedelta(weeks=1)
+    first = pd.Timestamp("2024-01-01")
+    assert base_period(p, first + 4 * week) == (first, first + 4 * week - pd.Timedelta(days=1))
+    # two periods of anticipation: the base stops two weeks earlier
+    assert base_period(p, first + 4 * week, 2) == (
+        first,
+        first + 2 * week - pd.Timedelta(days=1),
+    )
+    # with period ends in the panel, the base ends where its last period ends
+    ends = p.assign(period_end=p["period_start"] + pd.Timedelta(days=4))
+    assert base_period(ends, first + 4 * week)[1] == first + 3 * week + pd.Timedelta(days=4)
+    assert base_period(p, first) is None  # a start at the beginning of the data: no base
+    win = comparison_window(p, _starts(p), "a")
+    assert win.before == base_period(win.data, win.cohort)
+
+
 def test_no_window_when_every_ward_is_treated_by_then():
     p = _toy_panel({"a": 4, "b": 4})
     assert comparison_window(p, _starts(p), "a") is None
@@ -102,6 +120,26 @@ def test_the_pilot_is_the_registry_pilot_and_its_headline_covers_the_truth(distr
     assert head.truth_covered() is True
     assert head.verdict.category == "improved"  # its own family: p below the level, CI < 0
     assert head.window[0] == district.starts("traffic_model")[pilot]  # the registry date
+
+
+def test_windows_show_the_base_before_the_start_and_the_period_after(district, by_id):
+    """ "Thời kỳ" says both periods compared: the weeks before the start (from the first week
+    of data) and the weeks after it."""
+    pilot = by_id["traffic_model:congestion_minutes:pilot"]
+    weeks = district.traffic_weekly("traffic_model")
+    first_week = weeks["period_start"].min()
+    assert pilot.before[0] == first_week
+    assert pilot.before[1] < pilot.window[0] <= pilot.before[1] + pd.Timedelta(days=7)
+    text = pilot.window_text()
+    assert text.startswith(f"Trước: {first_week:%d/%m/%Y} – {pilot.before[1]:%d/%m/%Y}; sau: ")
+    assert text.endswith(f"{pilot.window[0]:%d/%m/%Y} – {pilot.window[1]:%d/%m/%Y}")
+    assert pilot.window_text("en").startswith("Before: ")
+    assert pilot.record("x")["before"] == [d.date().isoformat() for d in pilot.before]
+    roll = by_id["traffic_model:congestion_minutes:district"]
+    assert roll.before[0] == first_week and roll.before[1] < roll.window[0]
+    for f in by_id.values():  # every estimate says what it is compared with
+        if f.has_number and f.window is not None and f.role in ("headline", "wave", "ward"):
+            assert f.before is not None and f.before[1] < f.window[0], f.id
 
 
 def test_the_rollout_headline_leaves_the_pilot_out_and_says_its_window(district, by_id):

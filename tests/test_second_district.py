@@ -22,6 +22,7 @@ import pytest
 from evaluation.analysis.outcomes import outcome_info
 from evaluation.data.wards import hanoi_reference
 from evaluation.synthetic.scenarios import Scenario, Universe, Wave, write_district
+from tests import page_checks
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PILOT, DEMO_WAVE_A = "Cổ Nhuế 2", "2024-07-01"
@@ -135,6 +136,16 @@ def test_no_demo_date_pilot_or_ward_name_reaches_any_page(run):
         text = page.read_text(encoding="utf-8")
         leaked = sorted(n for n in BTL_NAMES if n in text)
         assert not leaked, (page.name, leaked)
+
+
+def test_its_pages_read_on_a_phone_print_on_a4_and_write_no_yyyy_mm_dd(run):
+    _, _, out, _ = run
+    for page in [out / "index.html", *sorted((out / "reports").glob("*.html"))]:
+        html = page.read_text(encoding="utf-8")
+        assert page_checks.table_problems(html) == [], page.name
+        assert page_checks.wide_settings(html) == [], page.name
+        assert page_checks.print_problems(html) == [], page.name
+        assert page_checks.iso_dates(html) == [], page.name
 
 
 def test_wards_all_means_this_districts_wards(run):

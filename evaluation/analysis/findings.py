@@ -108,7 +108,9 @@ class Finding:
     """One answer of the reports (see the module docstring).
 
     ``window`` is (first day, last day) the estimate covers, in calendar dates (the registry's
-    start date, not the first day of the week it falls in); ``wards`` the treated wards whose
+    start date, not the first day of the week it falls in); ``before`` the periods before the
+    start it is compared with (the comparison's base: first day, last day), when there is an
+    estimate; ``wards`` the treated wards whose
     outcomes the number averages; ``truth`` the planted effect over exactly those cells, on the
     display scale, when the data are simulated.
     """
@@ -128,6 +130,7 @@ class Finding:
     wave: str | None = None
     baseline: float | None = None
     window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    before: tuple[pd.Timestamp, pd.Timestamp] | None = None
     wards: list[str] = field(default_factory=list)
     comparison: list[str] = field(default_factory=list)
     truth: float | None = None
@@ -227,10 +230,18 @@ class Finding:
         return is_bound(s.ci_low) and is_bound(s.ci_high)  # ends may be ±∞ (unbounded)
 
     def window_text(self, lang: str = "vi") -> str:
+        """The periods compared: "Trước: 03/01/2022 – 11/02/2024; sau: 15/02/2024 –
+        30/06/2024" — before the start (the base) and after it; only the after period when
+        the finding has no base; "—" without a window."""
         if self.window is None:
             return "—"
-        a, b = (fmt.date_text(x) for x in self.window)
-        return f"{a} – {b}"
+        after_start, after_end = (fmt.date_text(x) for x in self.window)
+        if self.before is None:
+            return f"{after_start} – {after_end}"
+        before_start, before_end = (fmt.date_text(x) for x in self.before)
+        if lang == "vi":
+            return f"Trước: {before_start} – {before_end}; sau: {after_start} – {after_end}"
+        return f"Before: {before_start} – {before_end}; after: {after_start} – {after_end}"
 
     def truth_text(self, lang: str = "vi") -> str:
         if not is_finite(self.truth):
@@ -278,6 +289,7 @@ class Finding:
             "notes_vi": list(self.notes_vi),
             "notes_en": list(self.notes_en),
             "window": [d.date().isoformat() for d in self.window] if self.window else None,
+            "before": [d.date().isoformat() for d in self.before] if self.before else None,
             "truth": float(self.truth) if is_finite(self.truth) else None,
             "baseline": float(self.baseline) if is_finite(self.baseline) else None,
             # the texts every page prints, written once here (Vietnamese number forms)

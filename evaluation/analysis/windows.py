@@ -35,6 +35,7 @@ __all__ = [
     "TIME",
     "UNIT",
     "Window",
+    "base_period",
     "comparison_window",
     "estimate",
     "quiet",
@@ -178,12 +179,39 @@ class Window:
         return pd.Timestamp(last)
 
     @property
+    def before(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The periods before the start the comparison rests on (first day, last day)."""
+        return base_period(self.data, self.cohort)
+
+    @property
     def n_pre(self) -> int:
         return int(self.data.loc[self.data[TIME] < self.cohort, TIME].nunique())
 
     @property
     def n_post(self) -> int:
         return int(self.data.loc[self.data[TIME] >= self.cohort, TIME].nunique())
+
+
+def base_period(
+    panel: pd.DataFrame, cohort, anticipation: int = 0
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The periods of ``panel`` before ``cohort`` (a first treated period) that a comparison
+    takes as its base, as (first day, last day): from the panel's first period to the last
+    before the start, less the ``anticipation`` periods just before it. None when there are
+    none (a start at the beginning of the data)."""
+    times = np.sort(pd.to_datetime(panel[TIME]).unique())
+    pre = times[times < np.datetime64(pd.Timestamp(cohort), "ns")]
+    if anticipation > 0:
+        pre = pre[: max(len(pre) - anticipation, 0)]
+    if len(pre) == 0:
+        return None
+    last = pd.Timestamp(pre[-1])
+    if "period_end" in panel:
+        end = pd.Timestamp(panel.loc[pd.to_datetime(panel[TIME]) == last, "period_end"].max())
+    else:
+        later = times[times > pre[-1]]
+        end = pd.Timestamp(later[0]) - pd.Timedelta(days=1) if len(later) else last
+    return pd.Timestamp(pre[0]), end
 
 
 def comparison_window(

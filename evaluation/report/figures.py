@@ -1,38 +1,196 @@
-"""Figures for the reports: indicators over time with programme dates, timelines, forest plots.
+"""Figures for the reports: indicators over time with programme dates, timelines, forest plots,
+event studies, the sensitivity of a conclusion to parallel trends, power curves.
 
-Titles and labels are Vietnamese with the English beneath or after a slash; matplotlib's
-default font (DejaVu Sans) has every Vietnamese glyph. Each function returns the matplotlib
-Figure (or Axes) and never calls ``plt.show()``, so a notebook decides when to display.
+Titles are Vietnamese with the English beneath; matplotlib's default font (DejaVu Sans) has
+every Vietnamese glyph. Each function returns the matplotlib Figure (or Axes, or a list of
+Figures shown side by side) and never calls ``plt.show()``, so a notebook decides when to
+display: :func:`show` draws each figure once as a PNG.
+
+Sized for a phone first. A report's column is about 366 px wide on a 390 px phone and 1 050 px
+on a desk screen; a figure's text, scaled to the column, is ``points × 366 / (72 × width in
+inches)`` pixels high on the phone whatever the resolution, so every figure is
+:data:`WIDTH` inches wide (one panel each — several panels are several figures, laid out side
+by side on a wide screen and one under the other on a phone) with 9–11 pt text, legends below
+the plot, long titles wrapped, and matplotlib's constrained layout so that nothing overlaps.
+
+Numbers and dates on every axis go through the one formatter (:mod:`evaluation.formats`):
+:class:`NumberTicks` writes "−2,5" and "1.000" (true minus sign, comma decimals, dot thousands)
+and :class:`DateTicks` "15/02/2024", "07/2024" or "2024"; :func:`vietnamese_ticks` puts them on
+every axis of a figure, and :func:`png_bytes` applies it to every figure it renders, so a chart
+drawn by another part of the package (an estimator's own ``plot``) reaches a page in the same
+format.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import html
+import math
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import matplotlib.dates as mdates
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
+from evaluation import formats as fmt
 from evaluation.analysis.district import District
 
 __all__ = [
-    "show",
-    "png_bytes",
-    "PNG",
+    "DPI",
     "PALETTE",
-    "short_name",
+    "PNG",
+    "WIDTH",
+    "Charts",
+    "DateTicks",
+    "NumberTicks",
+    "bacon_plot",
+    "district_fires_plot",
+    "event_study_plot",
+    "forest_plot",
     "mark_programmes",
-    "ward_indicators",
+    "naive_plot",
+    "png_bytes",
+    "power_plot",
     "programme_timeline",
     "rollout_timeline",
-    "forest_plot",
+    "sensitivity_plot",
+    "short_name",
+    "show",
+    "synthetic_plot",
+    "title_of",
+    "vietnamese_ticks",
+    "ward_indicators",
 ]
 
 #: programme colours, in the registry's order of programmes
 PALETTE = ("#1f5fa8", "#c0392b", "#e08a00", "#2e7d32", "#7b1fa2", "#00838f", "#6d4c41")
 WARD_COLOUR = "#1f5fa8"
-#: resolution of report figures: sharp on screen, small in an e-mailed report
-DPI = 80
 OTHERS_COLOUR = "0.55"
+#: width of every report figure in inches: its text stays readable scaled to a phone's column
+WIDTH = 5.6
+#: resolution of report figures: 560 px wide, sharp on screen and small in an e-mailed report
+DPI = 100
+#: text sizes in points: titles, axis labels, tick labels, legends and notes on the plot
+TITLE, LABEL, TICK, LEGEND, NOTE = 11.5, 10.5, 10, 9.5, 9
+
+
+# --------------------------------------------------------------------------------------------
+# Numbers and dates on the axes, through evaluation.formats
+# --------------------------------------------------------------------------------------------
+
+
+def _decimals(values: Sequence[float], most: int = 4) -> int:
+    """The fewest decimals that write every tick value exactly (0,25 needs 2; 1 000 needs 0)."""
+    for d in range(most + 1):
+        scaled = [v * 10**d for v in values if math.isfinite(v)]
+        if all(abs(x - round(x)) <= 1e-6 * max(1.0, abs(x)) for x in scaled):
+            return d
+    return most
+
+
+class NumberTicks(mticker.Formatter):
+    """Tick labels through :func:`evaluation.formats.number`: "−2,5", "1.000", "0,25" in
+    Vietnamese ("−2.5", "1,000" in English) with as many decimals as the ticks need, and an
+    optional ``suffix`` ("%")."""
+
+    def __init__(self, lang: str = "vi", *, digits: int | None = None, suffix: str = ""):
+        self.lang = lang
+        self.digits = digits
+        self.suffix = suffix
+        self._auto = 0
+
+    def set_locs(self, locs) -> None:
+        super().set_locs(locs)
+        values = [float(v) for v in locs]
+        if self.axis is not None:
+            lo, hi = sorted(self.axis.get_view_interval())
+            pad = 1e-9 * max(1.0, abs(hi - lo))
+            values = [v for v in values if lo - pad <= v <= hi + pad] or values
+        self._auto = _decimals(values)
+
+    def __call__(self, x, pos=None) -> str:
+        digits = self.digits if self.digits is not None else self._auto
+        return fmt.number(x, digits, self.lang) + self.suffix
+
+    def format_data_short(self, value) -> str:
+        return fmt.number(value, 2, self.lang) + self.suffix
+
+
+class DateTicks(mticker.Formatter):
+    """Date tick labels through :mod:`evaluation.formats`: ``"day"`` dd/mm/yyyy,
+    ``"month"`` mm/yyyy, ``"year"`` yyyy."""
+
+    def __init__(self, kind: str = "day"):
+        if kind not in ("day", "month", "year"):
+            raise ValueError(f"kind must be 'day', 'month' or 'year', got {kind!r}")
+        self.kind = kind
+
+    def __call__(self, x, pos=None) -> str:
+        when = pd.Timestamp(mdates.num2date(x)).tz_localize(None)
+        if self.kind == "year":
+            return str(when.year)
+        return fmt.month_text(when) if self.kind == "month" else fmt.date_text(when)
+
+
+_PLAIN_NUMBER = re.compile(r"^\s*[-−]?\d+(?:\.\d+)?\s*$")
+
+
+def _date_kind(axis) -> str:
+    """What a date axis's ticks mark: years (every tick on 1 January), months (on the 1st) or
+    days."""
+    lo, hi = sorted(axis.get_view_interval())
+    ticks = [pd.Timestamp(mdates.num2date(t)).tz_localize(None) for t in axis.get_ticklocs()]
+    ticks = [t for t, x in zip(ticks, axis.get_ticklocs(), strict=True) if lo <= x <= hi]
+    if ticks and all(t.day == 1 and t.month == 1 for t in ticks) and hi - lo > 2 * 365:
+        return "year"
+    if ticks and all(t.day == 1 for t in ticks):
+        return "month"
+    return "day"
+
+
+def vietnamese_ticks(fig, lang: str = "vi"):
+    """Put :class:`NumberTicks` on every numeric axis of ``fig`` (a Figure or Axes) and
+    :class:`DateTicks` on every date axis that still has matplotlib's own date labels; fixed
+    labels that are plain numbers ("0.5", "-1") are rewritten the same way, words are kept.
+    Returns ``fig``."""
+    figure = getattr(fig, "figure", fig)
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            f = axis.get_major_formatter()
+            if isinstance(f, NumberTicks | DateTicks):
+                continue
+            if isinstance(f, mticker.ScalarFormatter):
+                axis.set_major_formatter(NumberTicks(lang))
+            elif isinstance(f, mdates.AutoDateFormatter | mdates.ConciseDateFormatter):
+                axis.set_major_formatter(DateTicks(_date_kind(axis)))
+            elif isinstance(f, mdates.DateFormatter):
+                kind = {"%Y": "year", "%m/%Y": "month"}.get(f.fmt, "day")
+                axis.set_major_formatter(DateTicks(kind))
+            elif isinstance(f, mticker.FixedFormatter):
+                labels = list(f.seq)
+                numbers = [float(t.replace("−", "-")) for t in labels if _PLAIN_NUMBER.match(t)]
+                if numbers:
+                    digits = _decimals(numbers)
+                    axis.set_major_formatter(
+                        mticker.FixedFormatter(
+                            [
+                                fmt.number(float(t.replace("−", "-")), digits, lang)
+                                if _PLAIN_NUMBER.match(t)
+                                else t
+                                for t in labels
+                            ]
+                        )
+                    )
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Showing figures
+# --------------------------------------------------------------------------------------------
 
 
 class PNG:
@@ -49,29 +207,64 @@ class PNG:
         return self.alt
 
 
-def show(fig, alt: str | None = None) -> None:
-    """Display ``fig`` (a Figure or Axes) as a PNG drawn once (:func:`png_bytes`), then close it.
+class Charts:
+    """Several rendered figures shown together: side by side where the page is wide enough,
+    one under the other on a phone (the stylesheet's ``.charts`` grid)."""
+
+    def __init__(self, images: Sequence[tuple[bytes, str]]):
+        self.images = list(images)
+
+    def _repr_html_(self) -> str:
+        figures = "".join(
+            f'<figure><img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" '
+            f'alt="{html.escape(alt)}"></figure>'
+            for data, alt in self.images
+        )
+        return f'<div class="charts">{figures}</div>'
+
+    def __repr__(self) -> str:
+        return "\n".join(alt for _, alt in self.images)
+
+
+def title_of(fig) -> str:
+    """A figure's title as drawn (its own title, else its first axes' title), or ""."""
+    fig = getattr(fig, "figure", fig)
+    own = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    titles = [own] + [ax.get_title(loc="left") or ax.get_title() for ax in fig.axes]
+    return next((t for t in titles if t), "")
+
+
+def _alt(fig) -> str:
+    return re.sub(r"\s*\n\s*", " ", title_of(fig)) or "Biểu đồ / Chart"
+
+
+def show(fig, alt: str | None = None, lang: str = "vi") -> None:
+    """Display ``fig`` — a Figure or Axes, or a list of them shown side by side — as PNGs drawn
+    once (:func:`png_bytes`), then close it.
 
     ``plt.show()`` in a notebook saves with ``bbox_inches="tight"``, which draws every figure
-    twice; report figures here have fixed margins, so one draw is enough.
+    twice; report figures here are laid out when drawn (constrained layout), so once is enough.
     """
     from IPython.display import display
 
-    fig = getattr(fig, "figure", fig)
-    if alt is None:
-        titles = [ax.get_title(loc="left") or ax.get_title() for ax in fig.axes]
-        alt = next((t for t in titles if t), "Biểu đồ / Chart").replace("\n", " — ")
-    display(PNG(png_bytes(fig), alt))
-    _plt().close(fig)
+    many = isinstance(fig, list | tuple)
+    figs = [getattr(f, "figure", f) for f in (fig if many else [fig])]
+    images = [(png_bytes(f, lang), alt or _alt(f)) for f in figs]
+    for f in figs:
+        _plt().close(f)
+    display(Charts(images) if many else PNG(*images[0]))
 
 
-def png_bytes(fig) -> bytes:
-    """The figure as a 256-colour PNG: a third of the size of matplotlib's true-colour PNG
-    for line charts (reports travel by e-mail), with no visible difference."""
+def png_bytes(fig, lang: str = "vi") -> bytes:
+    """The figure as a 256-colour PNG, numbers and dates on its axes in the page's format
+    (:func:`vietnamese_ticks`): a third of the size of matplotlib's true-colour PNG for line
+    charts (reports travel by e-mail), with no visible difference."""
     import io
 
     from PIL import Image
 
+    fig = getattr(fig, "figure", fig)
+    vietnamese_ticks(fig, lang)
     fig.canvas.draw()
     w, h = fig.canvas.get_width_height(physical=True)
     image = Image.frombuffer("RGBA", (w, h), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
@@ -85,6 +278,48 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _figure(height: float, *, width: float = WIDTH, **kwargs):
+    """A report figure: :data:`WIDTH` inches wide, laid out when drawn (constrained layout:
+    titles, tick labels and legends below never overlap)."""
+    return _plt().subplots(figsize=(width, height), dpi=DPI, layout="constrained", **kwargs)
+
+
+def _wrap(title: str, width: float = WIDTH, size: float = TITLE) -> str:
+    """Each line of ``title`` wrapped to ``width`` inches (about 0,55 em a character in
+    DejaVu Sans)."""
+    chars = max(12, int(width * 72 / (size * 0.55)))
+    return "\n".join(textwrap.fill(line, chars) for line in title.split("\n"))
+
+
+def _labels(names, chars: int = 24) -> list[str]:
+    """Category labels of an axis (wards, programmes) wrapped, so that they leave the chart
+    most of the figure's width."""
+    return [textwrap.fill(str(n), chars) for n in names]
+
+
+def _legend_below(fig, handles, labels, *, size: float = LEGEND) -> None:
+    """The legend under the plot, in as many columns as its widest entries allow."""
+    if not handles:
+        return
+    room = fig.get_figwidth() * 72 - 20
+    entry = [len(str(lab)) * size * 0.56 + 30 for lab in labels]
+    ncol = 1
+    for k in range(len(labels), 0, -1):
+        if k * max(entry) <= room:
+            ncol = k
+            break
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=ncol,
+        fontsize=size,
+        frameon=False,
+        columnspacing=1.2,
+        handlelength=1.8,
+    )
 
 
 _ORDER: list[str] = []
@@ -128,120 +363,152 @@ def mark_programmes(ax, entries: pd.DataFrame, *, label: bool = False, names=Non
         )
 
 
-def _ward_vs_others(ax, panel: pd.DataFrame, ward: str, col: str, *, rolling: int = 1) -> None:
-    own = panel[panel["ward"] == ward].set_index("period_start")[col]
-    others = panel[panel["ward"] != ward].groupby("period_start")[col].mean()
-    if rolling > 1:
-        own = own.rolling(rolling, min_periods=1, center=True).mean()
-        others = others.rolling(rolling, min_periods=1, center=True).mean()
+def _others_line(ax, others: pd.Series, **style) -> None:
+    """The other wards' average, in grey."""
     ax.plot(
         others.index,
         others.to_numpy(),
         color=OTHERS_COLOUR,
         lw=1.1,
         label="Trung bình các phường khác",
+        **style,
     )
+
+
+def _ward_vs_others(ax, panel: pd.DataFrame, ward: str, col: str, *, rolling: int = 1) -> None:
+    own = panel[panel["ward"] == ward].set_index("period_start")[col]
+    others = panel[panel["ward"] != ward].groupby("period_start")[col].mean()
+    if rolling > 1:
+        own = own.rolling(rolling, min_periods=1, center=True).mean()
+        others = others.rolling(rolling, min_periods=1, center=True).mean()
+    _others_line(ax, others)
     ax.plot(own.index, own.to_numpy(), color=WARD_COLOUR, lw=1.5, label=ward)
 
 
 def _date_axis(ax) -> None:
-    """Year labels with quarter ticks: a fixed locator draws much faster than matplotlib's
-    automatic date locator, which recomputes calendar rules at every draw."""
-    import matplotlib.dates as mdates
-
+    """Year labels with half-year ticks over long spans, month/year labels over shorter ones
+    (through :class:`DateTicks`): a fixed locator draws much faster than matplotlib's automatic
+    date locator, which recomputes calendar rules at every draw."""
     lo, hi = ax.get_xlim()
     if hi - lo > 3 * 365:
         ax.xaxis.set_major_locator(mdates.YearLocator())
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        ax.xaxis.set_major_formatter(DateTicks("year"))
         ax.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(7,)))
-    else:
+    elif hi - lo > 200:
         ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 7)))
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
+        ax.xaxis.set_major_formatter(DateTicks("month"))
         ax.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 10)))
+    else:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=range(1, 13, 2)))
+        ax.xaxis.set_major_formatter(DateTicks("month"))
+        ax.xaxis.set_minor_locator(mdates.MonthLocator())
 
 
-def _style(ax, title: str, ylabel: str = "", dates: bool = True) -> None:
+def _alone(ax) -> bool:
+    """Whether ``ax`` is the figure's only chart (a twin axis on it does not count)."""
+    others = [a for a in ax.figure.axes if a is not ax and a.bbox.bounds != ax.bbox.bounds]
+    return not others
+
+
+def _style(ax, title: str, ylabel: str = "", dates: bool = True, lang: str = "vi") -> None:
     if dates:
         _date_axis(ax)
     ax.set_title("")  # the package plots' own (English) titles make way for ours
-    ax.set_title(title, fontsize=10, loc="left")
+    fig = ax.figure
+    if _alone(ax):
+        # the figure's title, from its left edge: the axes may start far to the right of it
+        # (long ward or programme names on the y axis), a title of the axes would run off
+        fig.suptitle(_wrap(title, fig.get_figwidth() - 0.2), x=0.01, ha="left", fontsize=TITLE)
+    else:
+        ax.set_title(_wrap(title, ax.figure.get_figwidth() - 0.75), fontsize=TITLE, loc="left")
     if ylabel:
-        ax.set_ylabel(ylabel, fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=LABEL)
+    ax.xaxis.label.set_fontsize(LABEL)
     ax.grid(alpha=0.25)
-    ax.tick_params(labelsize=8)
+    ax.tick_params(labelsize=TICK)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
+    vietnamese_ticks(ax, lang)
 
 
-def ward_indicators(district: District, ward: str):
-    """Four panels for one ward against the other wards' average, programme dates marked:
-    weekly congestion, fires per quarter, road accidents and the share of criminal cases
-    solved per police period. Returns the Figure."""
+# --------------------------------------------------------------------------------------------
+# A ward's indicators and programmes
+# --------------------------------------------------------------------------------------------
+
+
+def _starts_legend(district: District, entries: pd.DataFrame, domains: Sequence[str]):
     plt = _plt()
+    programmes = [p for dom in domains for p in _domain(district, dom)]
+    mine = entries[entries["programme"].isin(programmes)].drop_duplicates("programme")
+    handles, labels = [], []
+    for row in mine.itertuples(index=False):
+        handles.append(plt.Line2D([], [], color=_colour(row.programme), ls="--", lw=1.2))
+        labels.append(f"Bắt đầu: {short_name(district, row.programme)}")
+    return mine, handles, labels
+
+
+def ward_indicators(district: District, ward: str) -> list:
+    """Four figures for one ward against the other wards' average, programme dates marked:
+    weekly congestion, fires per quarter, road accidents and the share of criminal cases
+    solved per police period. Returns the four Figures (:func:`show` lays them out side by
+    side on a wide page, one under the other on a phone), on one time axis."""
     use_registry(district)
     entries = district.programmes_of(ward)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 6.4), dpi=DPI)
-    (a, b), (c, d) = axes
+    panels = []
 
-    def marks(ax, domains):
-        programmes = [p for dom in domains for p in _domain(district, dom)]
-        mark_programmes(ax, entries[entries["programme"].isin(programmes)])
+    def panel(title: str, unit: str, domains: Sequence[str], draw) -> None:
+        fig, ax = _figure(3.5)
+        draw(ax)
+        mine, handles, labels = _starts_legend(district, entries, domains)
+        mark_programmes(ax, mine)
+        _style(ax, title, unit)
+        own, own_labels = ax.get_legend_handles_labels()
+        _legend_below(fig, own + handles, own_labels + labels)
+        panels.append((fig, ax))
 
     traffic = district.traffic_weekly()
-    _ward_vs_others(a, traffic, ward, "congestion_minutes")
-    marks(a, ["traffic"])
-    _style(
-        a,
+    panel(
         "Thời gian ùn tắc giờ cao điểm (phút mỗi nút giao, mỗi khung giờ; trung bình tuần)\n"
         "Peak-hour congestion (minutes per junction and peak, weekly mean)",
         "phút",
+        ["traffic"],
+        lambda ax: _ward_vs_others(ax, traffic, ward, "congestion_minutes"),
     )
 
     fires = district.fires_quarterly()
-    own = fires[fires["ward"] == ward]
-    others = fires[fires["ward"] != ward].groupby("period_start")["fires"].mean()
-    b.bar(own["period_start"], own["fires"], width=60, color=WARD_COLOUR, alpha=0.8, label=ward)
-    b.plot(others.index, others.to_numpy(), color=OTHERS_COLOUR, lw=1.1, marker="o", ms=3)
-    marks(b, ["fire"])
-    _style(b, "Số vụ cháy theo quý\nFires per quarter", "vụ")
+
+    def fire_bars(ax) -> None:
+        own = fires[fires["ward"] == ward]
+        others = fires[fires["ward"] != ward].groupby("period_start")["fires"].mean()
+        _others_line(ax, others, marker="o", ms=3)
+        ax.bar(
+            own["period_start"], own["fires"], width=60, color=WARD_COLOUR, alpha=0.8, label=ward
+        )
+
+    panel("Số vụ cháy theo quý\nFires per quarter", "vụ", ["fire"], fire_bars)
 
     sec = district.security()
-    _ward_vs_others(c, sec, ward, "traffic_accidents", rolling=3)
-    marks(c, ["traffic"])
-    _style(
-        c,
-        "Tai nạn giao thông theo kỳ công an (trung bình 3 kỳ)\nRoad accidents per police period (3-period mean)",
+    panel(
+        "Tai nạn giao thông theo kỳ công an (trung bình 3 kỳ)\n"
+        "Road accidents per police period (3-period mean)",
         "vụ",
+        ["traffic"],
+        lambda ax: _ward_vs_others(ax, sec, ward, "traffic_accidents", rolling=3),
     )
-
-    _ward_vs_others(d, sec, ward, "solved_share", rolling=3)
-    marks(d, ["security"])
-    _style(
-        d,
-        "Tỷ lệ án hình sự được làm rõ (%, trung bình 3 kỳ)\nShare of criminal cases solved (3-period mean)",
+    panel(
+        "Tỷ lệ án hình sự được làm rõ (%, trung bình 3 kỳ)\n"
+        "Share of criminal cases solved (3-period mean)",
         "%",
+        ["security"],
+        lambda ax: _ward_vs_others(ax, sec, ward, "solved_share", rolling=3),
     )
-
-    # one time axis for the four panels, so that dates line up down the page
-    lo = min(ax.get_xlim()[0] for ax in (a, b, c, d))
-    hi = max(ax.get_xlim()[1] for ax in (a, b, c, d))
-    for ax in (a, b, c, d):
+    # one time axis for the four figures, so that dates line up from one to the next
+    lo = min(ax.get_xlim()[0] for _, ax in panels)
+    hi = max(ax.get_xlim()[1] for _, ax in panels)
+    for _, ax in panels:
         ax.set_xlim(lo, hi)
         _date_axis(ax)
-    handles, labels = a.get_legend_handles_labels()
-    seen = set(labels)
-    for row in entries.drop_duplicates("programme").itertuples(index=False):
-        name = short_name(district, row.programme)
-        if name not in seen:
-            handles.append(plt.Line2D([], [], color=_colour(row.programme), ls="--", lw=1.2))
-            labels.append(f"Bắt đầu: {name}")
-            seen.add(name)
-    fig.legend(
-        handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=8.5, frameon=False
-    )
-    # fixed margins: tight_layout would draw the whole figure once more just to measure it
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.91, bottom=0.14, hspace=0.55, wspace=0.16)
-    return fig
+    return [fig for fig, _ in panels]
 
 
 def programme_timeline(district: District, ward: str):
@@ -251,7 +518,7 @@ def programme_timeline(district: District, ward: str):
     use_registry(district)
     entries = district.programmes_of(ward)
     end = district.traffic_weekly()["period_end"].max()
-    fig, ax = plt.subplots(figsize=(9, 0.55 * max(len(entries), 1) + 1.2), dpi=DPI)
+    fig, ax = _figure(0.5 * max(len(entries), 1) + 1.7)
     for i, row in enumerate(entries.itertuples(index=False)):
         colour = _colour(row.programme, i)
         start = pd.Timestamp(row.start)
@@ -260,11 +527,11 @@ def programme_timeline(district: District, ward: str):
         )
         ax.plot(start, i, "o", color=colour, ms=7)
         ax.annotate(
-            start.strftime("%d/%m/%Y"),
+            fmt.date_text(start),
             (start, i),
-            xytext=(4, 7),
+            xytext=(4, 6),
             textcoords="offset points",
-            fontsize=8,
+            fontsize=NOTE,
         )
         for attr, marker in (("interim_review", "^"), ("final_review", "s")):
             when = getattr(row, attr, None)
@@ -272,31 +539,28 @@ def programme_timeline(district: District, ward: str):
                 ax.plot(pd.Timestamp(when), i, marker, color="0.25", ms=6)
     ax.set_yticks(
         range(len(entries)),
-        [short_name(district, p) for p in entries["programme"]],
-        fontsize=8.5,
+        _labels(short_name(district, p) for p in entries["programme"]),
+        fontsize=TICK,
     )
     ax.invert_yaxis()
     ax.set_ylim(len(entries) - 0.4, -0.8)
     handles = [
-        plt.Line2D([], [], marker="o", color="0.3", ls="", label="Bắt đầu / start"),
-        plt.Line2D([], [], marker="^", color="0.25", ls="", label="Sơ kết / interim review"),
-        plt.Line2D([], [], marker="s", color="0.25", ls="", label="Tổng kết / final review"),
+        plt.Line2D([], [], marker="o", color="0.3", ls=""),
+        plt.Line2D([], [], marker="^", color="0.25", ls=""),
+        plt.Line2D([], [], marker="s", color="0.25", ls=""),
     ]
-    ax.legend(
-        handles=handles, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0)
-    )
-    _style(ax, f"Các mô hình tại phường {ward} / Programmes in {ward}")
-    fig.subplots_adjust(left=0.15, right=0.78, top=0.85, bottom=0.12)
+    labels = ["Bắt đầu / start", "Sơ kết / interim review", "Tổng kết / final review"]
+    _style(ax, f"Các mô hình tại phường {ward}\nProgrammes in {ward}")
+    _legend_below(fig, handles, labels)
     return fig
 
 
 def rollout_timeline(district: District, programme: str, ax=None):
     """One row per ward: when ``programme`` started there (never: no marker). Returns Axes."""
-    plt = _plt()
     starts = district.starts(programme)
     order = list(starts.index) + [w for w in district.ward_names if w not in starts.index]
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.28 * len(order) + 1.0), dpi=DPI)
+        _, ax = _figure(0.27 * len(order) + 1.3)
     domain = district.programme_meta(programme).get("domain")
     end = district.traffic_weekly()["period_end"].max() if domain == "traffic" else None
     colour = _colour(programme)
@@ -314,16 +578,21 @@ def rollout_timeline(district: District, programme: str, ax=None):
                 transform=ax.get_yaxis_transform(),
                 ha="right",
                 va="center",
-                fontsize=8,
+                fontsize=NOTE,
                 color="0.4",
             )
-    ax.set_yticks(range(len(order)), order, fontsize=8.5)
+    ax.set_yticks(range(len(order)), _labels(order), fontsize=TICK)
     ax.invert_yaxis()
     _style(
         ax,
         f"{district.programme_label(programme, 'vi')}\nNgày bắt đầu theo phường / start by ward",
     )
     return ax
+
+
+# --------------------------------------------------------------------------------------------
+# Estimates
+# --------------------------------------------------------------------------------------------
 
 
 def forest_plot(
@@ -346,10 +615,9 @@ def forest_plot(
     "—". ``truth`` adds the planted values as crosses; ``highlight`` (a boolean column)
     colours the rows it marks. Returns the Axes.
     """
-    plt = _plt()
     n = len(table)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.32 * n + 1.2), dpi=DPI)
+        _, ax = _figure(0.3 * n + 1.9)
     y = np.arange(n)
     est = table[estimate].to_numpy(dtype=float)
     lo = table[low].to_numpy(dtype=float)
@@ -367,9 +635,10 @@ def forest_plot(
             "— không ước lượng được / not estimable",
             transform=ax.get_yaxis_transform(),
             va="center",
-            fontsize=7.5,
+            fontsize=NOTE,
             color="0.4",
         )
+    truth_shown = False
     if truth is not None and truth in table:
         t = table[truth].to_numpy(dtype=float)
         tf = np.isfinite(t)
@@ -382,10 +651,7 @@ def forest_plot(
             zorder=4,
             label="Giá trị cài sẵn (dữ liệu mô phỏng) / planted truth",
         )
-        if tf.any():  # below the axis label, where it can cover neither a row nor the title
-            ax.legend(
-                fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2
-            )
+        truth_shown = bool(tf.any())
     ax.axvline(0, color="0.3", lw=0.8)
     # an interval unbounded at an end (the design rejects no effect that far): dashed to the
     # edge of the axis, and said in words, never drawn as if it stopped there
@@ -407,11 +673,11 @@ def forest_plot(
                 "KTC không giới hạn / unbounded CI",
                 transform=ax.get_yaxis_transform(),
                 ha="right",
-                fontsize=6.5,
+                fontsize=NOTE,
                 color="0.4",
             )
         ax.set_xlim(x0, x1)
-    ax.set_yticks(y, table[label].astype(str).tolist(), fontsize=8)
+    ax.set_yticks(y, _labels(table[label].astype(str)), fontsize=TICK)
     ax.invert_yaxis()
     if groups is not None:
         prev = None
@@ -419,33 +685,29 @@ def forest_plot(
             if prev is not None and g != prev:
                 ax.axhline(i - 0.5, color="0.8", lw=0.8)
             prev = g
-    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_xlabel(xlabel, fontsize=LABEL)
     _style(ax, title, dates=False)
+    if truth_shown:  # below the plot, where it can cover neither a row nor the title
+        _legend_below(ax.figure, *ax.get_legend_handles_labels())
     return ax
 
 
-def synthetic_plot(est, ward: str, *, unit: str = "phút"):
+def synthetic_plot(est, ward: str, *, unit: str = "phút") -> list:
     """A synthetic control / synthetic DiD: the ward against its synthetic copy, and the gap.
-    Returns the Figure."""
-    plt = _plt()
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6), dpi=DPI)
+    Returns the two Figures (shown side by side on a wide page)."""
+    fig_a, a = _figure(3.4)
     est.plot(ax=a, title="")
     handles, _ = a.get_legend_handles_labels()
-    a.legend(
-        handles, [ward, "Phường tổng hợp / synthetic", "Bắt đầu / start"], fontsize=8, frameon=False
-    )
+    a.get_legend().remove()
     _style(a, f"{ward} và phường tổng hợp\n{ward} and its synthetic comparison", unit)
+    _legend_below(fig_a, handles, [ward, "Phường tổng hợp / synthetic", "Bắt đầu / start"])
+    fig_b, b = _figure(3.4)
     est.plot_gap(ax=b, title="")
     handles, _ = b.get_legend_handles_labels()
-    b.legend(
-        handles,
-        ["Tác động trung bình / average effect", "Bắt đầu / start"],
-        fontsize=8,
-        frameon=False,
-    )
+    b.get_legend().remove()
     _style(b, "Chênh lệch (phường − tổng hợp)\nGap (ward − synthetic)", unit)
-    fig.subplots_adjust(left=0.07, right=0.99, top=0.84, bottom=0.12, wspace=0.2)
-    return fig
+    _legend_below(fig_b, handles, ["Tác động trung bình / average effect", "Bắt đầu / start"])
+    return [fig_a, fig_b]
 
 
 def weights_table(est, top: int = 8) -> pd.DataFrame:
@@ -456,9 +718,9 @@ def weights_table(est, top: int = 8) -> pd.DataFrame:
 
 
 def event_study_plot(dynamic, *, unit: str = "phút", truth: pd.Series | None = None):
-    """Effects by weeks since the start (aggregate('dynamic')), leads in red. Returns Figure."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(9, 3.8), dpi=DPI)
+    """Effects by weeks since the start (Callaway & Sant'Anna's dynamic aggregation), the weeks
+    before the start in red. Returns the Figure."""
+    fig, ax = _figure(3.5)
     dynamic.plot(ax=ax, title="")
     if truth is not None and len(truth):
         ax.plot(
@@ -469,8 +731,8 @@ def event_study_plot(dynamic, *, unit: str = "phút", truth: pd.Series | None = 
             ms=5,
             label="Giá trị cài sẵn / planted truth",
         )
-        ax.legend(fontsize=8, frameon=False, loc="lower left")
-    ax.set_xlabel("Số tuần kể từ ngày bắt đầu / weeks since the start", fontsize=9)
+        _legend_below(fig, *ax.get_legend_handles_labels())
+    ax.set_xlabel("Số tuần kể từ ngày bắt đầu / weeks since the start", fontsize=LABEL)
     _style(
         ax,
         "Tác động theo thời gian kể từ khi triển khai (trước 0: kiểm tra xu hướng)\n"
@@ -478,37 +740,31 @@ def event_study_plot(dynamic, *, unit: str = "phút", truth: pd.Series | None = 
         f"tác động ({unit})",
         dates=False,
     )
-    fig.subplots_adjust(left=0.08, right=0.99, top=0.85, bottom=0.14)
     return fig
 
 
 def bacon_plot(bacon):
     """Goodman-Bacon decomposition: each 2×2 comparison's estimate against its weight."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(11, 4), dpi=DPI)
+    fig, ax = _figure(4.2)
     bacon.plot(ax=ax, title="")
     names = {
         "earlier vs later treated": "Đợt trước so với đợt sau (chưa triển khai) — hợp lệ",
         "later vs earlier treated (already-treated control)": "Đợt sau so với đợt trước (đã triển khai) — so sánh «cấm»",
         "treated vs never treated": "Được triển khai so với chưa bao giờ",
+        "later treated vs always treated": "Đợt sau so với phường đã triển khai từ đầu — so sánh «cấm»",
     }
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(
-        handles,
-        [names.get(lab, lab) for lab in labels],
-        fontsize=8,
-        frameon=False,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-    )
-    ax.set_xlabel("Trọng số trong ước lượng TWFE / weight in TWFE", fontsize=9)
+    ax.get_legend().remove()
+    twfe = f"Ước lượng TWFE / TWFE estimate = {fmt.number(bacon.twfe, 2)}"
+    labels = [twfe if lab.startswith("TWFE") else names.get(lab, lab) for lab in labels]
+    ax.set_xlabel("Trọng số trong ước lượng TWFE / weight in TWFE", fontsize=LABEL)
     _style(
         ax,
         "Các so sánh 2×2 tạo nên ước lượng TWFE\nThe 2×2 comparisons behind the TWFE estimate",
         "ước lượng 2×2",
         dates=False,
     )
-    fig.subplots_adjust(left=0.07, right=0.62, top=0.86, bottom=0.13)
+    _legend_below(fig, handles, labels)
     return fig
 
 
@@ -523,11 +779,10 @@ def naive_plot(
 ):
     """The weeks around a launch: the ward and the other wards' average, holidays shaded —
     why a plain before/after comparison misleads. Returns the Figure."""
-    plt = _plt()
     start = pd.Timestamp(start)
     lo, hi = start - pd.Timedelta(weeks=weeks), start + pd.Timedelta(weeks=weeks)
     d = panel[(panel["period_start"] >= lo) & (panel["period_start"] <= hi)]
-    fig, ax = plt.subplots(figsize=(9, 3.4), dpi=DPI)
+    fig, ax = _figure(3.4)
     _ward_vs_others(ax, d, ward, outcome)
     for h in holidays:
         h = pd.Timestamp(h)
@@ -535,20 +790,16 @@ def naive_plot(
             ax.axvspan(h, h + pd.Timedelta(days=1), color="#e08a00", alpha=0.25, lw=0)
     ax.axvline(start, color="0.2", ls="--", lw=1.2, label="Bắt đầu / start")
     ax.plot([], [], color="#e08a00", alpha=0.4, lw=6, label="Nghỉ lễ, Tết / holidays")
-    ax.legend(fontsize=8, frameon=False, loc="lower left")
-    import matplotlib.dates as mdates
-
     _style(ax, "Các tuần quanh ngày bắt đầu\nThe weeks around the start", "phút", dates=False)
     ax.xaxis.set_major_locator(mdates.MonthLocator())
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
-    fig.subplots_adjust(left=0.08, right=0.99, top=0.84, bottom=0.12)
+    ax.xaxis.set_major_formatter(DateTicks("month"))
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
 def district_fires_plot(district: District, programme: str, events: dict | None = None):
     """District fires per month (all, and in rental housing), the number of wards running
     ``programme``, and dated events (e.g. a change in recording) marked. Returns the Figure."""
-    plt = _plt()
     p = district.fires_monthly(programme)
     total = p.groupby("period_start")[["fires", "rental"]].sum()
     treated = (
@@ -556,7 +807,7 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
         .groupby("period_start")["on"]
         .sum()
     )
-    fig, ax = plt.subplots(figsize=(10, 3.8), dpi=DPI)
+    fig, ax = _figure(3.9)
     ax.bar(
         total.index,
         total["fires"],
@@ -583,16 +834,186 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
         label=f"Số phường có «{short_name(district, programme)}» / wards running it",
     )
     ax2.set_ylim(0, len(district.ward_names) + 0.5)
-    ax2.set_ylabel("số phường / wards", fontsize=9, color="#1f5fa8")
-    ax2.tick_params(labelsize=8)
+    ax2.set_ylabel("số phường / wards", fontsize=LABEL, color="#1f5fa8")
+    ax2.tick_params(labelsize=TICK)
     for i, (label, when) in enumerate((events or {}).items()):
         ax.axvline(
             pd.Timestamp(when), color="0.2", ls=["--", ":", "-."][i % 3], lw=1.2, label=label
         )
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=7.5, frameon=False, loc="upper left")
     _style(ax, "Số vụ cháy toàn quận theo tháng\nFires per month, whole district", "vụ / fires")
     ax2.spines["top"].set_visible(False)
-    fig.subplots_adjust(left=0.07, right=0.93, top=0.86, bottom=0.1)
+    _legend_below(fig, h1 + h2, l1 + l2)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# Sensitivity and power, in the page's language
+# --------------------------------------------------------------------------------------------
+
+#: the sensitivity chart's words, (Vietnamese, English); titles show both
+_SENSITIVITY = {
+    "title": (
+        "Khoảng tin cậy của tác động khi cho phép xu hướng song song bị vi phạm",
+        "Confidence intervals for the effect when parallel trends may be violated",
+    ),
+    "original": ("ban đầu", "original"),
+    "original_legend": (
+        "Khoảng tin cậy ban đầu (xu hướng song song đúng hoàn toàn)",
+        "Original interval (exact parallel trends)",
+    ),
+    "robust_legend": ("Khoảng tin cậy vững ({method})", "Robust interval ({method})"),
+    "breakdown": (
+        "Điểm gãy: kết luận không còn từ {symbol} = {value}",
+        "Breakdown: no conclusion from {symbol} = {value}",
+    ),
+    "xlabel_relative_magnitude": (
+        "{symbol}: chênh lệch xu hướng sau khi triển khai, tính bằng số lần chênh lệch lớn "
+        "nhất trước khi triển khai",
+        "{symbol}: post-start divergence in trends, in multiples of the largest pre-start one",
+    ),
+    "xlabel_smoothness": (
+        "{symbol}: độ đổi hướng của xu hướng cho phép mỗi kỳ",
+        "{symbol}: change in the trend's slope allowed per period",
+    ),
+    "ylabel": ("KTC {level}{unit}", "{level} CI{unit}"),
+}
+
+#: the power chart's words, (Vietnamese, English)
+_POWER = {
+    "title": ("Xác suất phát hiện theo mức tác động", "Power by effect size"),
+    "xlabel": ("tác động ({unit})", "effect ({unit})"),
+    "ylabel": ("xác suất phát hiện", "power"),
+    "effect": ("tác động đang xét: {value}", "effect of interest: {value}"),
+    "target": ("mục tiêu {power}", "target {power}"),
+}
+
+
+def _say(words: Mapping[str, tuple[str, str]], key: str, lang: str, **values: Any) -> str:
+    vi, en = words[key]
+    return (vi if lang == "vi" else en).format(**values)
+
+
+def _both(words: Mapping[str, tuple[str, str]], key: str, lang: str, **values: Any) -> str:
+    """A title: the page's language first, the other beneath."""
+    first, second = ("vi", "en") if lang == "vi" else ("en", "vi")
+    return f"{_say(words, key, first, **values)}\n{_say(words, key, second, **values)}"
+
+
+def sensitivity_plot(result, *, unit: str = "", lang: str = "vi"):
+    """HonestDiD (Rambachan & Roth 2023): the original and the robust confidence intervals
+    against M̄ (or M), like R's ``createSensitivityPlot``, in the page's language; the
+    breakdown value, where the robust interval first includes 0, marked. Returns the Figure.
+
+    ``result`` is a :class:`~evaluation.inference.honest_did.HonestDiDResult`; ``unit`` the
+    effect's unit ("phút").
+    """
+    fig, ax = _figure(3.8)
+    t = result.table.sort_values("M")
+    ms = np.unique(t["M"].to_numpy(dtype=float))
+    gap = float(np.min(np.diff(ms))) if ms.size > 1 else max(float(ms[0]), 1.0) / 2
+    x0 = float(ms.min()) - gap
+    width = gap / 4
+    rows = [(x0, *result.original_ci, "#c0392b", _say(_SENSITIVITY, "original_legend", lang))]
+    robust = _say(_SENSITIVITY, "robust_legend", lang, method=result.method)
+    rows += [
+        (float(m), lo, hi, "#1f5fa8", robust)
+        for m, lo, hi in zip(t["M"], t["ci_low"], t["ci_high"], strict=True)
+    ]
+    for x, lo, hi, colour, label in rows:
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            continue
+        ax.vlines(x, lo, hi, color=colour, lw=1.8, label=label)
+        ax.hlines([lo, hi], x - width, x + width, color=colour, lw=1.6)
+    ax.axhline(0, color="0.3", lw=0.8)
+    breakdown = getattr(result, "breakdown", None)
+    if breakdown is not None and np.isfinite(breakdown):
+        ax.axvline(
+            float(breakdown),
+            color="0.35",
+            ls=":",
+            lw=1.2,
+            label=_say(
+                _SENSITIVITY,
+                "breakdown",
+                lang,
+                symbol=result.symbol,
+                value=fmt.number(breakdown, _decimals([float(breakdown)], 2), lang),
+            ),
+        )
+    digits = _decimals(list(ms), 2)
+    ax.set_xticks(
+        [x0, *ms],
+        [_say(_SENSITIVITY, "original", lang), *(fmt.number(m, digits, lang) for m in ms)],
+    )
+    ax.set_xlabel(
+        _wrap(
+            _say(_SENSITIVITY, f"xlabel_{result.restriction}", lang, symbol=result.symbol),
+            fig.get_figwidth() - 0.9,
+            size=LABEL,
+        ),
+        fontsize=LABEL,
+    )
+    level = fmt.percent(100 * result.level, 0, lang)
+    _style(
+        ax,
+        _both(_SENSITIVITY, "title", lang),
+        _say(_SENSITIVITY, "ylabel", lang, level=level, unit=f" ({unit})" if unit else ""),
+        dates=False,
+        lang=lang,
+    )
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    _legend_below(fig, list(unique.values()), list(unique.keys()))
+    return fig
+
+
+def power_plot(
+    curves: Mapping[str, Any],
+    *,
+    effect: float | None = None,
+    unit: tuple[str, str] = ("", ""),
+    target: float = 0.8,
+    lang: str = "vi",
+):
+    """Power curves of several designs (``name → PowerResult``, from
+    :func:`evaluation.design.power.power` or an MDE's ``curve``), each with its Monte-Carlo
+    band; the effect of interest and the target power marked. Returns the Figure."""
+    fig, ax = _figure(3.8)
+    colours = ("#1f5fa8", "#3f8f5a", "#c07a2c", "#7b1fa2", "#00838f")
+    scale = "additive"
+    for (name, curve), colour in zip(curves.items(), colours, strict=False):
+        t = curve.table.sort_values("effect")
+        x = t["effect"].to_numpy(dtype=float)
+        scale = curve.scale
+        if scale == "proportional":
+            x = 100 * x
+        p, se = t["power"].to_numpy(dtype=float), t["mc_se"].to_numpy(dtype=float)
+        ax.plot(x, p, color=colour, lw=1.6, label=name)
+        ax.fill_between(x, p - 2 * se, p + 2 * se, color=colour, alpha=0.15, lw=0)
+    ax.axhline(
+        target,
+        color="0.4",
+        lw=0.8,
+        ls="--",
+        label=_say(_POWER, "target", lang, power=fmt.percent(100 * target, 0, lang)),
+    )
+    unit_text = "%" if scale == "proportional" else unit[0 if lang == "vi" else 1]
+    if effect is not None:
+        value = fmt.number(effect, _decimals([effect], 2), lang)
+        ax.axvline(
+            effect,
+            color="0.3",
+            lw=0.8,
+            ls=":",
+            label=_say(_POWER, "effect", lang, value=f"{value} {unit_text}".strip()),
+        )
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(_say(_POWER, "xlabel", lang, unit=unit_text), fontsize=LABEL)
+    _style(ax, _both(_POWER, "title", lang), _say(_POWER, "ylabel", lang), dates=False, lang=lang)
+    ax.yaxis.set_major_formatter(
+        mticker.FuncFormatter(lambda v, _pos: fmt.percent(100 * v, 0, lang))
+    )
+    _legend_below(fig, *ax.get_legend_handles_labels())
     return fig

@@ -76,8 +76,9 @@ def template(name: str):
 
 @cache
 def css() -> str:
-    """The one stylesheet, inlined in every page."""
-    return resources.files("evaluation.report").joinpath("templates/style.css").read_text("utf-8")
+    """The one stylesheet, inlined in every page (its comments, for its readers, left out)."""
+    text = resources.files("evaluation.report").joinpath("templates/style.css").read_text("utf-8")
+    return re.sub(r"/\*.*?\*/\s*", "", text, flags=re.S)
 
 
 @cache

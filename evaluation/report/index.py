@@ -173,7 +173,9 @@ def _scope(f: Mapping[str, Any]) -> str:
     wards = f.get("wards") or []
     if isinstance(wards, str):
         wards = [w for w in wards.split("; ") if w]
-    window = f.get("window_text") or ""
+    # the period after the start: the window beside it gives the base before it too
+    after = f.get("window") or []
+    window = " – ".join(fmt.date_text(d) for d in after) if len(after) == 2 else ""
     if not wards and not window:
         return ""
     head = f"{len(wards)} phường / wards" if len(wards) != 1 else f"{wards[0]}"

@@ -88,7 +88,7 @@ def table(
         Column → header to show (in this order); default: every column, as named.
     formats
         Column → number of decimals, or a function giving the cell text. Numeric columns
-        without a format get one decimal; others are shown as text.
+        without a format get one decimal (integer columns none); others are shown as text.
     caption
         A caption above the table.
     classes
@@ -98,6 +98,8 @@ def table(
     formats = dict(formats or {})
     classes = dict(classes or {})
     numeric = {c for c in columns if c in df and pd.api.types.is_numeric_dtype(df[c])}
+    # counts (integer columns) as whole numbers, measurements with one decimal
+    default_digits = {c: 0 if pd.api.types.is_integer_dtype(df[c]) else 1 for c in numeric}
     num = ' class="num"'
     head = "".join(
         f"<th{num if c in numeric else ''}>{html.escape(h)}</th>" for c, h in columns.items()
@@ -111,7 +113,7 @@ def table(
             if callable(f):
                 text = f(v)
             elif c in numeric:
-                text = fmt.number(v, f if isinstance(f, int) else 1, lang)
+                text = fmt.number(v, f if isinstance(f, int) else default_digits[c], lang)
             else:
                 text = "—" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
             cls = " ".join(
