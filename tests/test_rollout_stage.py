@@ -403,3 +403,20 @@ def test_the_page_of_a_rollout_under_way_plans_and_never_starts_in_the_past(tmp_
     proposal = text.split("Lịch đề xuất", 1)[1].split("So sánh các phương án", 1)[0]
     shown = [pd.Timestamp(d) for d in re.findall(r"'(\d{4}-\d{2}-\d{2})'", proposal)]
     assert shown and min(shown) > data_end
+
+
+@pytest.mark.slow
+def test_a_wave_registered_after_the_data_end_leaves_the_started_wards_evaluated(generated):
+    """A ward whose registered start lies after the data has nothing to judge yet: it gets no
+    finding of its own, and the programme's other findings are computed as usual (it used to
+    turn the whole programme into one 'could not be evaluated' finding)."""
+    scenario, folder, registry = generated
+    district = load_district(folder, registry)
+    found = evaluate.programme_findings(district, "traffic_model")
+    assert not [f for f in found if "could not be evaluated" in (f.reason_en or "")]
+    heads = {f.level: f for f in found if f.role == "headline"}
+    assert heads["pilot"].has_number and heads["district"].has_number
+    later = set(next(w for w in scenario.waves if w.name == "B").wards)
+    assert not [f for f in found if f.ward in later]
+    first = set(next(w for w in scenario.waves if w.name == "A").wards)
+    assert set(heads["district"].wards) == first
