@@ -584,39 +584,43 @@ class DesignComparison:
             return " ".join(vi), " ".join(en)
         end = _start_text(self.horizon) if self.horizon is not None else "—"
         wv, we = self.period_words
-        na, nb = int(ra["n_treated_periods"]), int(rb["n_treated_periods"])
-        ca = number(float(ra["mean_comparisons"]), 1, "vi")
-        cb = number(float(rb["mean_comparisons"]), 1, "vi")
+
+        def count(r, column: str, lang: str, digits: int = 0) -> str:
+            return number(float(r[column]), digits, lang)
+
+        va, vb = (count(r, "n_treated_periods", "vi") for r in (ra, rb))
+        ca, cb = (count(r, "mean_comparisons", "vi", 1) for r in (ra, rb))
         vi.append(
-            "Xác suất phát hiện phụ thuộc vào số phường × "
-            f"{wv} đã triển khai (số liệu về tác động) và số phường chưa triển khai mà mỗi "
-            f"phường × {wv} đó được so sánh với: bắt đầu nhiều phường sớm cho nhiều số liệu về "
-            f"tác động nhưng để lại ít phường so sánh. Đến kỳ cuối ({end}), «{names['vi'][0]}» "
-            f"có {na} phường × {wv} đã triển khai, mỗi {wv} so với trung bình {ca} phường; "
-            f"«{names['vi'][1]}» có {nb}, so với trung bình {cb} phường."
+            f"Xác suất phát hiện phụ thuộc vào số phường × {wv} đã triển khai (số liệu về tác "
+            f"động) và số phường chưa triển khai mà mỗi phường × {wv} đó được so sánh với: bắt "
+            "đầu nhiều phường sớm cho nhiều số liệu về tác động nhưng để lại ít phường so sánh. "
+            f"Đến kỳ cuối ({end}), «{names['vi'][0]}» có {va} phường × {wv} đã triển khai, mỗi "
+            f"{wv} so với trung bình {ca} phường; «{names['vi'][1]}» có {vb}, so với trung bình "
+            f"{cb} phường."
         )
+        ea, eb = (count(r, "n_treated_periods", "en") for r in (ra, rb))
+        da, db = (count(r, "mean_comparisons", "en", 1) for r in (ra, rb))
         en.append(
             f"Power depends on the treated ward-{we} (the data on the effect) and on how many "
-            f"untreated wards each of them is compared with: starting many wards early gives "
-            f"more data on the effect but leaves fewer wards to compare with. By the last period "
-            f"({end}), “{names['en'][0]}” has {na} treated ward-{we}, each compared with "
-            f"{number(float(ra['mean_comparisons']), 1, 'en')} wards on average; "
-            f"“{names['en'][1]}” has {nb}, compared with "
-            f"{number(float(rb['mean_comparisons']), 1, 'en')}."
+            "untreated wards each of them is compared with: starting many wards early gives "
+            "more data on the effect but leaves fewer wards to compare with. By the last period "
+            f"({end}), “{names['en'][0]}” has {ea} treated ward-{we}, each compared with {da} "
+            f"wards on average; “{names['en'][1]}” has {eb}, compared with {db}."
         )
         if int(ra["n_assignments"]) != int(rb["n_assignments"]) or ra["strata"] != rb["strata"]:
+            sa, sb = (_strata_words(r["strata"], "vi") for r in (ra, rb))
             vi.append(
                 f"Kiểm định hoán vị của «{names['vi'][0]}» chọn trong "
-                f"{int(ra['n_assignments'])} cách xếp đợt ({_strata_words(ra['strata'], 'vi')}), "
-                f"của «{names['vi'][1]}» trong {int(rb['n_assignments'])} cách "
-                f"({_strata_words(rb['strata'], 'vi')}), theo đúng cách mỗi lịch được lập; với "
-                "ít cách xếp, giá trị p nhỏ nhất có thể đạt được lớn hơn."
+                f"{count(ra, 'n_assignments', 'vi')} cách xếp đợt ({sa}), của "
+                f"«{names['vi'][1]}» trong {count(rb, 'n_assignments', 'vi')} cách ({sb}), theo "
+                "đúng cách mỗi lịch được lập; với ít cách xếp, giá trị p nhỏ nhất có thể đạt được "
+                "lớn hơn."
             )
+            sa, sb = (_strata_words(r["strata"], "en") for r in (ra, rb))
             en.append(
                 f"The permutation test of “{names['en'][0]}” draws from "
-                f"{int(ra['n_assignments'])} ways to assign the waves "
-                f"({_strata_words(ra['strata'], 'en')}), that of “{names['en'][1]}” from "
-                f"{int(rb['n_assignments'])} ({_strata_words(rb['strata'], 'en')}), each as its "
+                f"{count(ra, 'n_assignments', 'en')} ways to assign the waves ({sa}), that of "
+                f"“{names['en'][1]}” from {count(rb, 'n_assignments', 'en')} ({sb}), each as its "
                 "schedule was made; with fewer ways, the smallest p-value it can reach is larger."
             )
         vi.append("Phần còn lại do phường nào rơi vào đợt nào.")
