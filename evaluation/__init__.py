@@ -1,7 +1,9 @@
 """Pilot Evaluation Workbench: honest evaluation of Bắc Từ Liêm's pilot programmes.
 
 ``import evaluation as ev`` gives the verbs an analyst uses — the estimators, the checks, the
-design tools and the data loaders. Everything else stays in its module: result types
+design tools, the data loaders, and the district's analysis as the pages compute it (its
+findings, a ward's comparison window, the pages' checks and sensitivity), so that an analyst can
+reproduce a page's number and change one thing at a time (``notebooks/explore.ipynb``). Everything else stays in its module: result types
 (``evaluation.results``, ``evaluation.estimators.att_gt.results``), the inference methods
 (``evaluation.inference``), the error hierarchy (``evaluation.errors``), findings and reports
 (``evaluation.report``) and batch runs (``evaluation.batch``).
@@ -36,6 +38,12 @@ _EXPORTS: dict[str, str] = {
     "placebo_in_space": "evaluation.diagnostics.placebo",
     "placebo_in_time": "evaluation.diagnostics.placebo",
     "bacon_decomposition": "evaluation.diagnostics.bacon",
+    # the district's analysis, as the pages compute it (notebooks/explore.ipynb)
+    "load_district": "evaluation.analysis.district",
+    "district_findings": "evaluation.analysis.evaluate",
+    "comparison_window": "evaluation.analysis.windows",
+    "add_checks": "evaluation.analysis.checks",
+    "pilot_sensitivity": "evaluation.analysis.traffic",
     # design: before the rollout
     "power": "evaluation.design.power",
     "mde": "evaluation.design.power",
@@ -73,6 +81,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # static analysers and editors see every export
+    from evaluation.analysis.checks import add_checks  # noqa: F401
+    from evaluation.analysis.district import load_district  # noqa: F401
+    from evaluation.analysis.evaluate import district_findings  # noqa: F401
+    from evaluation.analysis.traffic import pilot_sensitivity  # noqa: F401
+    from evaluation.analysis.windows import comparison_window  # noqa: F401
     from evaluation.data.embedded import load_demo  # noqa: F401
     from evaluation.data.io import read_table  # noqa: F401
     from evaluation.data.levels import to_new_wards  # noqa: F401

@@ -102,7 +102,8 @@ def _type_checking_names() -> set[str]:
 
 def test_the_public_api_is_lean_and_visible_to_type_checkers():
     exported = set(ev._EXPORTS)
-    assert len(exported) <= 30, sorted(exported)
+    # 27 verbs, and the five that let an analyst redo a page's number (notebooks/explore.ipynb)
+    assert len(exported) <= 32, sorted(exported)
     assert _type_checking_names() == exported
     for name in exported:
         assert getattr(ev, name) is not None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
+
 from evaluation import formats as fmt
 from evaluation.analysis.district import District
 from evaluation.analysis.findings import Finding, not_estimable
@@ -216,9 +218,11 @@ def ward_findings(district, programme, ind: Indicator, pilot, covered_by) -> lis
     starts = district.starts(programme)
     family = f"{programme}:{outcome}:wards"
     out = []
-    present = set(panel[UNIT])  # once: rebuilding it for every ward grew with wards squared
+    cohorts = panel.groupby(UNIT)["cohort"].first()
     for ward in starts.sort_values().index:
-        if ward == pilot or ward not in present:
+        if ward == pilot or ward not in cohorts.index:
+            continue
+        if pd.isna(cohorts[ward]):  # registered to start after the data end: nothing to judge yet
             continue
         fid = f"{programme}:{outcome}:ward:{ward}"
         base = dict(level="ward", role="ward", family=family, ward=ward)

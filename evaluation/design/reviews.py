@@ -29,12 +29,20 @@ import numpy as np
 import pandas as pd
 
 from evaluation.core.jsonable import jsonable
-from evaluation.data.registry import Registry, add_cohort, load_registry
+from evaluation.data.registry import Registry, add_cohort
 from evaluation.design.power import MDEResult, PowerResult, power_and_mde
+from evaluation.design.stage import as_registry
 from evaluation.errors import DataError, DesignError, examples
 from evaluation.formats import date_text, number, percent
 
-__all__ = ["PlanningPanel", "ReviewPlan", "planning_panel", "review_plan"]
+__all__ = [
+    "PlanningPanel",
+    "ReviewPlan",
+    "against_finding",
+    "period_step",
+    "planning_panel",
+    "review_plan",
+]
 
 REVIEWS = {
     "interim_review": ("sơ kết", "interim review (sơ kết)"),
@@ -66,9 +74,10 @@ class PlanningPanel:
     note_en: str = ""
 
 
-def _step(grid: pd.DatetimeIndex):
-    """The spacing of a period grid: a calendar month when every period starts on the same day
-    of consecutive months, else the usual difference (a week for weekly data)."""
+def period_step(grid: pd.DatetimeIndex):
+    """The spacing of a period grid and its name (``("tuần", "weeks")``): a calendar month
+    when every period starts on the same day of consecutive months, else the usual
+    difference (a week for weekly data)."""
     if len(grid) < 2:
         raise DataError("the panel needs at least two periods to plan on")
     months = grid.year * 12 + grid.month
@@ -96,7 +105,9 @@ def planning_panel(
     data
         Long panel with dates in ``time`` (period starts).
     first_start
-        The programme's first start: periods before the one containing it are untreated.
+        The programme's first start: periods before the one containing it are untreated. A
+        start after the data (planning a rollout still to come) makes every period of ``data``
+        untreated history; the calendar then runs on to the period containing the start.
     until
         The review date: the calendar holds the periods completed by then.
     min_pre
@@ -112,16 +123,24 @@ def planning_panel(
     if times.isna().any():
         raise DataError(f"argument 'time': column '{time}' must hold dates (period starts)")
     grid = pd.DatetimeIndex(sorted(times.unique()))
-    step, words = _step(grid)
+    step, words = period_step(grid)
     first_start, until = pd.Timestamp(first_start), pd.Timestamp(until)
-    pos0 = int(grid.searchsorted(first_start, side="right")) - 1
-    if pos0 < 1:
-        raise DataError(
-            f"the programme starts {date_text(first_start)}, at or before the data's first period "
-            f"{date_text(grid[0])}: there is no untreated history to plan on"
-        )
-    first_period = grid[pos0]
-    calendar = list(grid[pos0:])
+    if first_start >= grid[-1] + step:
+        # a start after the data (a plan): the whole panel is untreated history, and the
+        # calendar runs on, period by period, to the one containing the start
+        before = list(grid)
+        while before[-1] + step <= first_start:
+            before.append(before[-1] + step)
+        first_period, pos0, n_hist = before[-1], len(before) - 1, len(grid)
+    else:
+        pos0 = int(grid.searchsorted(first_start, side="right")) - 1
+        if pos0 < 1:
+            raise DataError(
+                f"the programme starts {date_text(first_start)}, at or before the data's first "
+                f"period {date_text(grid[0])}: there is no untreated history to plan on"
+            )
+        first_period, n_hist = grid[pos0], pos0
+    calendar = [first_period]
     while calendar[-1] + step <= until + pd.Timedelta(days=1):  # extend past the data
         calendar.append(calendar[-1] + step)
     post = [t for t in calendar if t + step <= until + pd.Timedelta(days=1)]
@@ -130,7 +149,7 @@ def planning_panel(
             f"the review on {date_text(until)} comes before the first period after the start "
             f"({date_text(first_period)}) is complete: there is nothing to analyse yet"
         )
-    n_post, n_hist = len(post), pos0
+    n_post = len(post)
     n_pre = n_hist - n_post
     if n_pre < min_pre:
         raise DataError(
@@ -180,7 +199,7 @@ class ReviewPlan:
 
     ``table``: one row per review — ``review`` (interim_review / final_review), ``date``,
     ``n_treated``, ``n_pre``, ``n_post`` (periods), ``estimator``, ``inference``, ``mde``,
-    ``mde_percent``, ``power`` and ``mc_se`` (at ``effect``, when given), ``shrunk``,
+    ``mde_percent``, ``target_power`` (the power the MDE is for), ``power`` and ``mc_se`` (at ``effect``, when given), ``shrunk``,
     ``sentence_vi``, ``sentence_en``. ``results`` holds the (PowerResult, MDEResult) of each.
     """
 
@@ -200,17 +219,6 @@ class ReviewPlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"programme": self.programme, "effect": self.effect, "table": jsonable(self.table)}
-
-
-def _registry(registry: Registry | str | Path) -> Registry:
-    if isinstance(registry, Registry):
-        return registry
-    if isinstance(registry, str | Path):
-        return load_registry(registry)
-    raise DataError(
-        f"argument 'registry' must be a Registry or the path of a registry YAML file, got "
-        f"{type(registry).__name__}"
-    )
 
 
 def review_plan(
@@ -264,7 +272,7 @@ def review_plan(
     -------
     ReviewPlan
     """
-    reg = _registry(registry)
+    reg = as_registry(registry)
     entries = reg.for_programme(programme)
     kinds = [k for k in REVIEWS if k in entries.columns and entries[k].notna().any()]
     if not kinds:
@@ -336,6 +344,7 @@ def review_plan(
                 "inference": md.inference_method,
                 "mde": md.mde,
                 "mde_percent": md.mde_percent,
+                "target_power": power,
                 "power": pw.power if pw is not None else math.nan,
                 "mc_se": pw.mc_se if pw is not None else math.nan,
                 "shrunk": plan.shrunk,
@@ -370,4 +379,78 @@ def _sentences(kind: str, date, md: MDEResult, plan: PlanningPanel, power: float
     if plan.shrunk:
         vi += " " + plan.note_vi
         en += " " + plan.note_en
+    return vi, en
+
+
+def against_finding(
+    review: Mapping[str, Any],
+    *,
+    estimate: float,
+    effect_text: tuple[str, str],
+    detected: bool,
+    until: Any,
+    unit: tuple[str, str] = ("", ""),
+) -> tuple[str, str]:
+    """What a review's design could detect, against what the analysis did find, in one
+    Vietnamese and one English paragraph.
+
+    ``review`` is a row of :attr:`ReviewPlan.table` (``review``, ``date``, ``mde``); the
+    finding is given by its estimate on the MDE's scale (outcome units), its effect as the
+    pages write it (``effect_text``: Vietnamese, English), whether its verdict found an effect
+    (``detected``: the verdict policy's answer, never re-derived here) and the last day of the
+    data it rests on (``until``), which may lie after the review; ``unit`` is the outcome's
+    unit in both languages (``("phút", "minutes")``). An effect smaller than the
+    MDE that was not detected is what the design foretold — the sentence says so, so that
+    "not detected" is not read as "no effect".
+    """
+    name_vi, name_en = REVIEWS[str(review["review"])]
+    day, end = date_text(review["date"]), date_text(until)
+    mde = float(review["mde"])
+    found_vi, found_en = effect_text
+    if not math.isfinite(mde):
+        return (
+            f"Tại {name_vi} ngày {day}, thiết kế không phát hiện được chắc chắn mức tác động nào; "
+            f"trên số liệu đến {end}, ước lượng là {found_vi}.",
+            f"At the {name_en} on {day} the design could not reliably detect any effect; on the "
+            f"data to {end} the estimate is {found_en}.",
+        )
+    move_vi, move_en = ("mức giảm", "reduction") if mde < 0 else ("mức tăng", "increase")
+    target = 100 * float(review.get("target_power", 0.8))
+    sure_vi, sure_en = percent(target, 0, "vi"), percent(target, 0, "en")
+    size_vi = number(abs(mde), 2, "vi") + (f" {unit[0]}" if unit[0] else "")
+    size_en = number(abs(mde), 2, "en") + (f" {unit[1]}" if unit[1] else "")
+    same_way = math.isfinite(estimate) and estimate * mde > 0
+    larger = same_way and abs(estimate) >= abs(mde)
+    vi = (
+        f"Tại {name_vi} ngày {day}, thiết kế phát hiện chắc chắn (xác suất {sure_vi}) {move_vi} từ "
+        f"{size_vi} trở lên. Trên số liệu đến {end}, ước lượng là {found_vi}"
+    )
+    en = (
+        f"At the {name_en} on {day} the design could reliably ({sure_en} power) detect a {move_en} of "
+        f"{size_en} or more. On the data to {end} the estimate is {found_en}"
+    )
+    if not same_way:
+        vi += ", ngược chiều với mức đó"
+        en += ", in the other direction"
+    elif larger:
+        vi += ", lớn hơn mức đó"
+        en += ", larger than that"
+    else:
+        vi += ", nhỏ hơn mức đó"
+        en += ", smaller than that"
+    if detected:
+        vi += ", và đã được phát hiện."
+        en += ", and it was detected."
+    else:
+        vi += ", và chưa được phát hiện."
+        en += ", and it was not detected."
+    if same_way and not larger and not detected:
+        vi += (
+            " Không phát hiện được một tác động nhỏ hơn mức thiết kế phát hiện được là điều đã "
+            "biết trước, không phải bằng chứng rằng mô hình không có tác động."
+        )
+        en += (
+            " Not detecting an effect smaller than the design can detect was to be expected; it "
+            "is not evidence that the programme has no effect."
+        )
     return vi, en

@@ -6,9 +6,15 @@ the not-yet-treated wards are a valid comparison for the treated ones, and rando
 inference over the *same* draw is exact however few wards there are (Fisher 1935; MacKinnon &
 Webb 2020, *J. Econometrics* 218(2)). :func:`rollout_schedule` makes that draw, reproducibly,
 balanced within strata (e.g. the urban class of the ward table), and records how it was made
-so it can be written into the pilot registry. :func:`compare_designs` says, for candidate
-schedules (3 waves of 4, 4 of 3, 6 of 2, everyone at once), how large an effect the analysis
-that will be run can detect (:mod:`evaluation.design.power`).
+so it can be written into the pilot registry; a proposed schedule never starts before the end
+of the data (``data_end``). :func:`registered_schedule` reads the registry's own schedule of a
+programme as the same kind of object. :func:`compare_designs` says, for candidate schedules
+(the registry's, 3 random waves of 4, 4 of 3, 6 of 2, everyone at once), how large an effect
+the analysis that will be run can detect (:mod:`evaluation.design.power`), and
+:meth:`DesignComparison.explain` why two of them differ. Each schedule names itself
+(:meth:`RolloutSchedule.name`: "đăng ký hiện tại: 4+4+4 phường, bắt đầu 01/07/2024, …" against
+"đề xuất: 3 đợt ngẫu nhiên × 4 phường, bắt đầu …"), so that two designs compared are never
+mistaken for one another.
 
 The assignment mechanism, exactly (what the randomization test must permute):
 
@@ -39,10 +45,19 @@ from evaluation.core.jsonable import jsonable
 from evaluation.data.registry import Registry, add_cohort
 from evaluation.data.wards import WardTable
 from evaluation.design.power import MDEResult, PowerResult, power_and_mde
+from evaluation.design.power_results import unit_words
+from evaluation.design.reviews import period_step
 from evaluation.errors import DataError, examples
-from evaluation.formats import number, percent
+from evaluation.formats import date_text, number, percent
 
-__all__ = ["DesignComparison", "RolloutSchedule", "compare_designs", "rollout_schedule"]
+__all__ = [
+    "DesignComparison",
+    "RolloutSchedule",
+    "compare_designs",
+    "registered_schedule",
+    "rollout_schedule",
+    "stratum_text",
+]
 
 METHOD = (
     "stratified permuted assignment: units shuffled within each stratum "
@@ -65,6 +80,37 @@ class RolloutSchedule:
     @property
     def wave_sizes(self) -> dict[str, int]:
         return dict(self.record["wave_sizes"])
+
+    @property
+    def randomised(self) -> bool:
+        """Whether the schedule was drawn at random (:func:`rollout_schedule`), not read from
+        the registry (:func:`registered_schedule`)."""
+        return bool(self.record.get("randomised", True))
+
+    def name(self, lang: str = "vi") -> str:
+        """The design in a few words that tell it from any other compared with it: where it
+        comes from (the registry, or a proposal drawn at random), the wards per wave and every
+        wave's start — "đăng ký hiện tại: 4+4+4 phường, bắt đầu 01/07/2024, 01/09/2024,
+        01/11/2024" against "đề xuất: 3 đợt ngẫu nhiên × 4 phường, bắt đầu 01/01/2026, …"."""
+        sizes = list(self.wave_sizes.values())
+        starts = ", ".join(_start_text(s) for s in self.record["wave_starts"].values())
+        n, k = sum(sizes), len(sizes)
+        joined = "+".join(str(m) for m in sizes)
+        if lang == "vi":
+            if not self.randomised:
+                return f"đăng ký hiện tại: {joined} phường, bắt đầu {starts}"
+            if k == 1:
+                return f"đề xuất: cả {n} phường cùng lúc, bắt đầu {starts}"
+            if len(set(sizes)) == 1:
+                return f"đề xuất: {k} đợt ngẫu nhiên × {sizes[0]} phường, bắt đầu {starts}"
+            return f"đề xuất: {k} đợt ngẫu nhiên ({joined} phường), bắt đầu {starts}"
+        if not self.randomised:
+            return f"current registry: {joined} wards, starting {starts}"
+        if k == 1:
+            return f"proposal: all {n} wards at once, starting {starts}"
+        if len(set(sizes)) == 1:
+            return f"proposal: {k} random waves of {sizes[0]} wards, starting {starts}"
+        return f"proposal: {k} random waves ({joined} wards), starting {starts}"
 
     def to_registry(self, programme: str, **fields: Any) -> dict[str, Any]:
         """The schedule as pilot-registry entries ``{ward, programme, start, wave}`` (plus
@@ -137,6 +183,13 @@ class RolloutSchedule:
         stratum |= {u: f"fixed: {u}" for u in fixed}
         out["stratum"] = out[unit].map(stratum).fillna("not in the rollout")
         return out
+
+
+def _start_text(v: Any) -> str:
+    """A wave's start as the pages write it: dd/mm/yyyy for a date, the number for a period."""
+    if isinstance(v, str | pd.Timestamp | np.datetime64):
+        return date_text(pd.Timestamp(v))
+    return str(v)
 
 
 def _iso(v: Any) -> Any:
@@ -283,6 +336,7 @@ def rollout_schedule(
     seed: int,
     wave_names: Sequence[str] | None = None,
     wards: WardTable | None = None,
+    data_end: Any = None,
 ) -> RolloutSchedule:
     """Assign ``units`` to rollout waves at random, balanced within strata, from ``seed``.
 
@@ -305,6 +359,10 @@ def rollout_schedule(
         Labels of the waves (default A, B, C, …).
     wards
         The district's ward table (``ev.load_wards``), needed when ``strata`` names a column.
+    data_end
+        The last day of the data. A schedule proposed now starts after it: a ``first_start``
+        on or before it is refused (a schedule "drawn" for waves that already happened
+        contradicts the registry).
 
     Returns
     -------
@@ -344,6 +402,12 @@ def rollout_schedule(
             f"argument 'wave_names': {len(labels)} names for {len(sizes)} waves; give one per wave"
         )
     starts = _starts(first_start, spacing, len(sizes))
+    if data_end is not None and _not_after(starts[0], data_end):
+        raise DataError(
+            f"argument 'first_start': the schedule would start on {_start_text(starts[0])}, not "
+            f"after the end of the data ({_start_text(data_end)}); a proposed schedule starts "
+            "in the future — pass a later first_start (e.g. the first of the next month)"
+        )
     on = first_start if isinstance(first_start, str | pd.Timestamp) else None
     stratum_of, strata_name = _unit_strata(names, strata, wards, on)
     rng = np.random.default_rng(int(seed))
@@ -375,8 +439,68 @@ def rollout_schedule(
         },
         "generator": f"numpy {np.__version__} default_rng (PCG64)",
         "units": sorted(names),
+        "randomised": True,
     }
     return RolloutSchedule(table, record, strata_name)
+
+
+def _not_after(start: Any, end: Any) -> bool:
+    if isinstance(start, pd.Timestamp):
+        return start <= pd.Timestamp(end)
+    return start <= end
+
+
+def registered_schedule(
+    registry: Registry, programme: str, units: Sequence[str] | None = None
+) -> RolloutSchedule:
+    """The registry's own schedule of ``programme`` (or of ``units`` among its wards) as a
+    :class:`RolloutSchedule`, so that it can be compared with proposals drawn at random.
+
+    Its waves are the registry's ``wave`` labels (the start date when an entry has none). It
+    was not drawn within strata, so the power simulation permutes its starts over all its
+    wards (one stratum, ``"all"``) — the design-based test the workbench can run on it.
+    """
+    entries = registry.for_programme(programme)
+    if units is not None:
+        unknown = [u for u in units if u not in set(entries["ward"])]
+        if unknown:
+            raise DataError(
+                f"argument 'units': {examples(unknown)} have no entry for programme "
+                f"{programme!r} in {registry.source}"
+            )
+        entries = entries[entries["ward"].isin(list(units))]
+    if entries.empty:
+        raise DataError(f"{registry.source}: programme {programme!r} has no entries to compare")
+    waves = entries["wave"].astype(str) if "wave" in entries else None
+    if waves is None:
+        waves = entries["start"].map(_iso)
+    else:
+        waves = waves.where(~waves.isin(["", "nan", "None"]), entries["start"].map(_iso))
+    table = pd.DataFrame(
+        {
+            "unit": entries["ward"].astype(str).to_numpy(),
+            "wave": waves.to_numpy(),
+            "start": pd.to_datetime(entries["start"]).to_numpy(),
+            "stratum": "all",
+        }
+    )
+    table = table.sort_values(["start", "unit"], kind="stable").reset_index(drop=True)
+    order = table.drop_duplicates("wave")
+    record = {
+        "seed": None,
+        "method": f"as registered in {registry.source} (not drawn at random)",
+        "strata": None,
+        "wave_sizes": {str(w): int((table["wave"] == w).sum()) for w in order["wave"]},
+        "wave_starts": {
+            str(w): _iso(s) for w, s in zip(order["wave"], order["start"], strict=True)
+        },
+        "units_per_stratum_and_wave": {
+            "all": {str(w): int((table["wave"] == w).sum()) for w in order["wave"]}
+        },
+        "units": sorted(table["unit"]),
+        "randomised": False,
+    }
+    return RolloutSchedule(table, record, None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -387,17 +511,121 @@ def rollout_schedule(
 class DesignComparison:
     """Power and MDE of the planned analysis under each candidate design.
 
-    ``table`` has one row per design: ``design``, ``waves`` (sizes), ``n_not_started`` (rollout
-    units still untreated when the data end — the comparison group that remains),
-    ``n_assignments`` (distinct assignments the randomization test permutes), ``inference``,
-    ``power`` and ``mc_se`` at the effect of interest, ``mde`` and ``mde_percent`` (NaN with a
-    note when the design has no comparison), ``note`` and ``note_vi``. ``results`` maps a design to its (PowerResult, MDEResult)."""
+    ``table`` has one row per design: ``design``, ``name_vi`` and ``name_en`` (the schedule's
+    own name, :meth:`RolloutSchedule.name`), ``randomised``, ``waves`` (sizes),
+    ``n_not_started`` (rollout units still untreated when the data end — the comparison group
+    that remains), ``n_never`` (units outside the schedule never treated: comparison wards),
+    ``n_treated_periods`` (treated unit × period cells by the end: the data on the effect),
+    ``mean_comparisons`` (untreated units at the period of each such cell, on average: what it
+    is compared with),
+    ``n_assignments`` (distinct assignments the randomization test permutes), ``strata``,
+    ``inference``, ``power`` and ``mc_se`` at the effect of interest, ``mde`` and
+    ``mde_percent`` (NaN with a note when the design has no comparison), ``note`` and
+    ``note_vi``. ``results`` maps a design to its (PowerResult, MDEResult); ``horizon`` is the
+    last period the analysis uses and ``period_words`` the period in words ("tuần", "weeks")."""
 
     table: pd.DataFrame
     effect: float
     results: dict[str, tuple[PowerResult | None, MDEResult | None]] = field(default_factory=dict)
     sentences_vi: list[str] = field(default_factory=list)
     sentences_en: list[str] = field(default_factory=list)
+    horizon: Any = None
+    period_words: tuple[str, str] = ("kỳ", "periods")
+    outcome_unit: tuple[str, str] = ("", "")
+
+    def explain(self, a: str, b: str) -> tuple[str, str]:
+        """Why designs ``a`` and ``b`` differ in power, in Vietnamese and English: their power
+        at the effect of interest; whether the difference is within the simulation's error
+        (two Monte-Carlo standard errors of the difference); if it is not, the features of the
+        designs that decide power, side by side — the treated ward-periods by the end (the data
+        on the effect), the untreated wards each is compared with on average, and the
+        assignments the permutation test draws from — without claiming which of them made the
+        difference. A design without a test (everyone at once) gets its note instead."""
+        t = self.table.set_index("design")
+        for name in (a, b):
+            if name not in t.index:
+                raise DataError(
+                    f"DesignComparison.explain: no design {name!r}; the designs compared are "
+                    f"{examples(list(t.index))}"
+                )
+        ra, rb = t.loc[a], t.loc[b]
+        names = {"vi": (ra["name_vi"], rb["name_vi"]), "en": (ra["name_en"], rb["name_en"])}
+        if any(pd.isna(r["power"]) for r in (ra, rb)):
+            none = ra if pd.isna(ra["power"]) else rb
+            which = 0 if none is ra else 1
+            return (
+                f"«{names['vi'][which]}»: {none['note_vi']}.",
+                f"“{names['en'][which]}”: {none['note']}.",
+            )
+        unit_vi, unit_en = self.outcome_unit
+        eff_vi = number(self.effect, 1, "vi") + (f" {unit_vi}" if unit_vi else "")
+        eff_en = number(self.effect, 1, "en") + (f" {unit_en}" if unit_en else "")
+        pa, pb = float(ra["power"]), float(rb["power"])
+        vi = [
+            f"Với tác động {eff_vi}, «{names['vi'][0]}» phát hiện được với xác suất "
+            f"{percent(100 * pa, 0, 'vi')}, «{names['vi'][1]}» với xác suất "
+            f"{percent(100 * pb, 0, 'vi')}."
+        ]
+        en = [
+            f"An effect of {eff_en} is detected with probability {percent(100 * pa, 0, 'en')} "
+            f"under “{names['en'][0]}” and {percent(100 * pb, 0, 'en')} under "
+            f"“{names['en'][1]}”."
+        ]
+        noise = 2 * math.hypot(float(ra["mc_se"]), float(rb["mc_se"]))
+        if abs(pa - pb) <= noise:
+            vi.append(
+                f"Chênh lệch này nằm trong sai số của mô phỏng (±{number(100 * noise, 0, 'vi')} "
+                "điểm phần trăm): hai phương án coi như ngang nhau."
+            )
+            en.append(
+                f"The difference is within the simulation's error (±{number(100 * noise, 0, 'en')} "
+                "percentage points): the two designs are about equal."
+            )
+            return " ".join(vi), " ".join(en)
+        end = _start_text(self.horizon) if self.horizon is not None else "—"
+        wv, we = self.period_words
+
+        def count(r, column: str, lang: str, digits: int = 0) -> str:
+            return number(float(r[column]), digits, lang)
+
+        va, vb = (count(r, "n_treated_periods", "vi") for r in (ra, rb))
+        ca, cb = (count(r, "mean_comparisons", "vi", 1) for r in (ra, rb))
+        vi.append(
+            f"Xác suất phát hiện phụ thuộc vào số phường × {wv} đã triển khai (số liệu về tác "
+            f"động) và số phường chưa triển khai mà mỗi phường × {wv} đó được so sánh với: bắt "
+            "đầu nhiều phường sớm cho nhiều số liệu về tác động nhưng để lại ít phường so sánh. "
+            f"Đến kỳ cuối ({end}), «{names['vi'][0]}» có {va} phường × {wv} đã triển khai, mỗi "
+            f"{wv} so với trung bình {ca} phường; «{names['vi'][1]}» có {vb}, so với trung bình "
+            f"{cb} phường."
+        )
+        ea, eb = (count(r, "n_treated_periods", "en") for r in (ra, rb))
+        da, db = (count(r, "mean_comparisons", "en", 1) for r in (ra, rb))
+        en.append(
+            f"Power depends on the treated ward-{we} (the data on the effect) and on how many "
+            "untreated wards each of them is compared with: starting many wards early gives "
+            "more data on the effect but leaves fewer wards to compare with. By the last period "
+            f"({end}), “{names['en'][0]}” has {ea} treated ward-{we}, each compared with {da} "
+            f"wards on average; “{names['en'][1]}” has {eb}, compared with {db}."
+        )
+        if int(ra["n_assignments"]) != int(rb["n_assignments"]) or ra["strata"] != rb["strata"]:
+            sa, sb = (_strata_words(r["strata"], "vi") for r in (ra, rb))
+            vi.append(
+                f"Kiểm định hoán vị của «{names['vi'][0]}» chọn trong "
+                f"{count(ra, 'n_assignments', 'vi')} cách xếp đợt ({sa}), của "
+                f"«{names['vi'][1]}» trong {count(rb, 'n_assignments', 'vi')} cách ({sb}), theo "
+                "đúng cách mỗi lịch được lập; với ít cách xếp, giá trị p nhỏ nhất có thể đạt được "
+                "lớn hơn."
+            )
+            sa, sb = (_strata_words(r["strata"], "en") for r in (ra, rb))
+            en.append(
+                f"The permutation test of “{names['en'][0]}” draws from "
+                f"{count(ra, 'n_assignments', 'en')} ways to assign the waves ({sa}), that of "
+                f"“{names['en'][1]}” from {count(rb, 'n_assignments', 'en')} ({sb}), each as its "
+                "schedule was made; with fewer ways, the smallest p-value it can reach is larger."
+            )
+        vi.append("Phần còn lại do phường nào rơi vào đợt nào.")
+        en.append("The rest comes from which wards fall into which wave.")
+        return " ".join(vi), " ".join(en)
 
     def best(self) -> str | None:
         """The design with the smallest MDE (None when none can detect anything)."""
@@ -489,27 +717,59 @@ def compare_designs(
     for name, schedule in designs.items():
         planned = schedule.with_cohort(panel, unit=unit, time=time, fixed=fixed)
         sizes = "+".join(str(v) for v in schedule.wave_sizes.values())
-        row = {"design": name, "waves": sizes}
+        row = {
+            "design": name,
+            "name_vi": schedule.name("vi"),
+            "name_en": schedule.name("en"),
+            "randomised": schedule.randomised,
+            "waves": sizes,
+            "strata": schedule.strata or "all",
+        }
         rolled = planned[planned["stratum"].isin(set(schedule.table["stratum"]))]
         starts = rolled.groupby(unit)["cohort"].first()
         # wards of the rollout still untreated when the data end: the comparison that remains
         row["n_not_started"] = int(starts.isna().sum())
+        outside = planned[planned["stratum"] == "not in the rollout"]
+        row["n_never"] = int(outside.groupby(unit)["cohort"].first().isna().sum())
+        cells = planned[[unit, time, "cohort"]].drop_duplicates([unit, time])
+        treated = cells["cohort"].notna() & (cells[time] >= cells["cohort"])
+        on = cells[treated & cells[unit].isin(starts.index)]
+        row["n_treated_periods"] = int(len(on))
+        # untreated wards at each period: what every treated ward-period is compared with
+        untreated = cells[~treated].groupby(time).size()
+        row["mean_comparisons"] = (
+            float(untreated.reindex(on[time]).fillna(0).mean()) if len(on) else 0.0
+        )
         if starts.nunique(dropna=False) <= 1:
-            note_en = (
-                "every ward of the rollout starts at once: no ward is left to compare with, so "
-                "the rollout's own effect cannot be estimated (only a before/after comparison "
-                "remains)"
-            )
-            note_vi = (
-                "tất cả các phường triển khai cùng lúc: không còn phường nào để so sánh, nên "
-                "không ước lượng được tác động của việc nhân rộng (chỉ còn so sánh trước/sau)"
-            )
+            if row["n_never"]:
+                # a comparison with the wards outside the rollout remains, but nothing was left
+                # to chance: no other assignment exists for a design-based test
+                note_en = (
+                    "every ward of the rollout starts at once: the only comparison left is with "
+                    f"the wards outside the rollout ({row['n_never']}), and there is no other "
+                    "assignment of the starts for a permutation test to draw from"
+                )
+                note_vi = (
+                    f"tất cả các phường nhân rộng bắt đầu cùng lúc: chỉ còn so sánh với "
+                    f"{row['n_never']} phường ngoài đợt nhân rộng, và không có cách xếp đợt nào "
+                    "khác để kiểm định hoán vị"
+                )
+            else:
+                note_en = (
+                    "every ward of the rollout starts at once: no ward is left to compare with, "
+                    "so the rollout's own effect cannot be estimated (only a before/after "
+                    "comparison remains)"
+                )
+                note_vi = (
+                    "tất cả các phường triển khai cùng lúc: không còn phường nào để so sánh, nên "
+                    "không ước lượng được tác động của việc nhân rộng (chỉ còn so sánh trước/sau)"
+                )
             rows.append(
                 row | {"n_assignments": 1, "inference": "none", "note": note_en, "note_vi": note_vi}
             )
             results[name] = (None, None)
             vi.append(f"{name}: {note_vi}.")
-            en.append(f"{name}: {note_en}.")
+            en.append(f"{row['name_en'] if name == row['name_vi'] else name}: {note_en}.")
             continue
         pw, md = power_and_mde(
             planned,
@@ -545,21 +805,29 @@ def compare_designs(
                 "note_vi": "" if md.detectable else md.sentence_vi,
             }
         )
+        name_en = schedule.name("en") if name == schedule.name("vi") else name
         vi.append(
             f"{name}: phát hiện được mức {_word(md, 'vi')} với xác suất "
             f"{percent(100 * power, 0, 'vi')}; với tác động {number(effect, 1, 'vi')}, xác suất "
             f"phát hiện là {percent(100 * pw.power, 0, 'vi')}."
         )
         en.append(
-            f"{name}: detects {_word(md, 'en')} with {percent(100 * power, 0, 'en')} power; "
+            f"{name_en}: detects {_word(md, 'en')} with {percent(100 * power, 0, 'en')} power; "
             f"an effect of {number(effect, 1, 'en')} is detected with probability "
             f"{percent(100 * pw.power, 0, 'en')}."
         )
     columns = [
         "design",
+        "name_vi",
+        "name_en",
+        "randomised",
         "waves",
         "n_not_started",
+        "n_never",
+        "n_treated_periods",
+        "mean_comparisons",
         "n_assignments",
+        "strata",
         "inference",
         "power",
         "mc_se",
@@ -569,7 +837,48 @@ def compare_designs(
         "note_vi",
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
-    return DesignComparison(table, effect, results, vi, en)
+    horizon, words = panel[time].max(), ("kỳ", "periods")
+    if not pd.api.types.is_numeric_dtype(panel[time]):
+        grid = pd.DatetimeIndex(sorted(pd.to_datetime(panel[time].unique())))
+        horizon = grid[-1]
+        words = period_step(grid)[1] if len(grid) > 1 else words
+    return DesignComparison(
+        table,
+        effect,
+        results,
+        vi,
+        en,
+        horizon=horizon,
+        period_words=words,
+        outcome_unit=unit_words(outcome_unit),
+    )
+
+
+#: the ward table's urban classes in words (Vietnamese, English)
+STRATUM_WORDS = {
+    "dense": ("nội đô, đông dân", "dense"),
+    "mid": ("trung bình", "mid"),
+    "peri-urban": ("ven đô", "peri-urban"),
+}
+
+
+def stratum_text(value: Any) -> str:
+    """A stratum as a page shows it, "ven đô / peri-urban" (other values as they are)."""
+    vi, en = STRATUM_WORDS.get(str(value), (str(value), ""))
+    return f"{vi} / {en}" if en and en != vi else vi
+
+
+#: ward-table columns a schedule is commonly stratified by, in words
+STRATA_WORDS = {"urban_class": ("loại phường", "ward type")}
+
+
+def _strata_words(strata: Any, lang: str) -> str:
+    if strata in (None, "", "all") or (isinstance(strata, float) and math.isnan(strata)):
+        return "xáo trộn mọi phường" if lang == "vi" else "shuffling every ward"
+    vi, en = STRATA_WORDS.get(str(strata), (str(strata), str(strata)))
+    if lang == "vi":
+        return f"xáo trộn trong từng {vi}"
+    return f"shuffling within each {en}"
 
 
 def _word(md: MDEResult, lang: str) -> str:

@@ -1,0 +1,271 @@
+"""Where a programme's rollout stands when the data end: to be reviewed, or to be planned.
+
+A rollout page either looks back or looks ahead, never both (issue 16, part 6). Looking back
+at waves that have already started with a "randomised schedule" drawn in the past, or offering
+to write such a schedule into the registry, contradicts what happened; planning forward
+without saying what the registered waves could and did detect leaves the officials' question
+unanswered. :func:`rollout_stage` decides which one from the registry and the data's end:
+
+* **review** — the rollout has happened: every registered entry started by the end of the
+  data and the registry has wards beyond the pilot, or the programme's final review (or an
+  entry's ``end``) lies on or before the end of the data. The page says what the registered
+  waves could detect at each review (:func:`evaluation.design.reviews.review_plan`) and what
+  the analysis did find.
+* **plan** — the rollout is still to come: some registered wards start after the end of the
+  data, or only the pilot has started, wards remain, and no final review has passed. The page
+  proposes schedules that start after the end of the data (never in the past) for the wards
+  still to start, and compares them with the registry's own schedule for those wards, if it
+  has one.
+
+The wards to plan are the registered wards that have not started when the registry schedules
+any; otherwise (only the pilot so far) every ward of the district without an entry. Wards the
+registry leaves out of a rollout that has begun are not planned for: they stay comparisons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from evaluation.data.registry import Registry, load_registry
+from evaluation.errors import DataError, examples
+from evaluation.formats import date_text
+
+__all__ = ["RolloutStage", "as_registry", "earliest_start", "rollout_stage"]
+
+STAGES = ("review", "plan")
+
+
+def earliest_start(data_end: Any) -> pd.Timestamp:
+    """The first day a proposed schedule may start: the first of the month after the end of
+    the data (a schedule proposed now can only start in the future)."""
+    end = _date(data_end, "data_end")
+    return (end + pd.offsets.MonthBegin(1)).normalize()
+
+
+@dataclass
+class RolloutStage:
+    """Where a programme's rollout stands when the data end (see the module docstring).
+
+    ``kind`` is ``"review"`` or ``"plan"``; ``data_end`` the last day of the data; ``started``
+    the wards whose registered start is on or before it (pilot first); ``scheduled`` the
+    registered wards that start after it, with their start; ``unregistered`` the district's
+    wards without an entry; ``to_plan`` the wards a plan schedules (empty for a review);
+    ``reason_vi``/``reason_en`` say in one sentence why the page reviews or plans.
+    """
+
+    programme: str
+    kind: str
+    data_end: pd.Timestamp
+    started: list[str]
+    scheduled: pd.Series
+    unregistered: list[str]
+    pilots: list[str]
+    to_plan: list[str]
+    final_review: pd.Timestamp | None
+    reason_vi: str
+    reason_en: str
+    entries: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+
+    @property
+    def is_review(self) -> bool:
+        return self.kind == "review"
+
+    @property
+    def is_plan(self) -> bool:
+        return self.kind == "plan"
+
+    @property
+    def earliest_start(self) -> pd.Timestamp:
+        """The first day a proposed schedule may start (:func:`earliest_start`)."""
+        return earliest_start(self.data_end)
+
+    def new_wave_names(self, n: int) -> list[str]:
+        """``n`` wave labels for a proposed schedule (A, B, C, …) that no wave already started
+        uses, so a proposal's waves are never mistaken for the registry's (a scheduled wave
+        the proposal replaces may keep its letter)."""
+        used = set(self.entries.loc[self.entries["ward"].isin(self.started), "wave"].astype(str))
+        names, i = [], 0
+        while len(names) < n:
+            label = _letters(i)
+            if label not in used:
+                names.append(label)
+            i += 1
+        return names
+
+    def registered_waves(self) -> pd.DataFrame:
+        """The registry's waves of this programme: ``wave``, ``start``, ``wards`` (names joined
+        by ", "), ``n_wards`` and ``started`` (on or before the end of the data), by start."""
+        e = self.entries.copy()
+        e["wave"] = e["wave"].astype(str) if "wave" in e else ""
+        e.loc[e["wave"].isin(["", "nan", "None"]), "wave"] = e["start"].map(date_text)
+        out = (
+            e.groupby(["start", "wave"], sort=True)["ward"]
+            .agg(lambda w: ", ".join(sorted(w)))
+            .rename("wards")
+            .reset_index()
+        )
+        out["n_wards"] = [len(w.split(", ")) for w in out["wards"]]
+        out["started"] = out["start"] <= self.data_end
+        return out[["wave", "start", "wards", "n_wards", "started"]]
+
+
+def _letters(i: int) -> str:
+    """A, B, …, Z, AA, AB, …: the i-th wave label (0-based)."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _date(value: Any, name: str) -> pd.Timestamp:
+    try:
+        out = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        out = pd.NaT
+    if pd.isna(out):
+        raise DataError(f"argument {name!r} must be a date (e.g. '2025-12-31'), got {value!r}")
+    return out
+
+
+def as_registry(registry: Registry | str | Path) -> Registry:
+    """A registry given as the object or as the path of its YAML file."""
+    if isinstance(registry, Registry):
+        return registry
+    if isinstance(registry, str | Path):
+        return load_registry(registry)
+    raise DataError(
+        f"argument 'registry' must be a Registry or the path of a registry YAML file, got "
+        f"{type(registry).__name__}"
+    )
+
+
+def _last(entries: pd.DataFrame, column: str) -> pd.Timestamp | None:
+    if column not in entries or entries[column].isna().all():
+        return None
+    return pd.Timestamp(entries[column].max())
+
+
+def rollout_stage(
+    registry: Registry | str | Path,
+    programme: str,
+    *,
+    data_end: Any,
+    wards: Sequence[str],
+) -> RolloutStage:
+    """Whether ``programme``'s rollout is reviewed or planned (see the module docstring).
+
+    Parameters
+    ----------
+    registry, programme
+        The pilot registry (object or YAML path) and the programme id.
+    data_end
+        The last day of the data the analysis has (e.g. the end of the last whole week).
+    wards
+        The district's own wards (comparison wards of other districts apart): those without an
+        entry are the wards a rollout of a pilot alone would still reach.
+
+    Returns
+    -------
+    RolloutStage
+    """
+    reg = as_registry(registry)
+    end = _date(data_end, "data_end")
+    if isinstance(wards, str) or not isinstance(wards, Sequence | pd.Index | pd.Series):
+        raise DataError(f"argument 'wards' must be a list of the district's wards, got {wards!r}")
+    entries = reg.for_programme(programme).sort_values(["start", "ward"]).reset_index(drop=True)
+    if entries.empty:
+        raise DataError(
+            f"{reg.source}: programme {programme!r} has no entries; add at least its pilot ward "
+            "(ward, programme, start) before planning or reviewing its rollout"
+        )
+    waves = entries["wave"].astype(str) if "wave" in entries else pd.Series("", index=entries.index)
+    pilots = entries.loc[waves == "pilot", "ward"].tolist()
+    started_rows = entries[entries["start"] <= end]
+    started = started_rows["ward"].tolist()
+    scheduled = entries[entries["start"] > end].set_index("ward")["start"]
+    registered = set(entries["ward"])
+    unregistered = [w for w in wards if w not in registered]
+    rollout_started = bool((~started_rows["ward"].isin(pilots)).any())
+    final_review = _last(entries, "final_review")
+    ends = [d for d in (final_review, _last(entries, "end")) if d is not None]
+    ended = bool(ends) and max(ends) <= end
+    end_text = date_text(end)
+    if not scheduled.empty:
+        kind, to_plan = "plan", sorted(scheduled.index, key=lambda w: (scheduled[w], w))
+        first = date_text(scheduled.min())
+        reason_vi = (
+            f"Sổ đăng ký còn {len(to_plan)} phường bắt đầu sau ngày cuối của số liệu "
+            f"({end_text}), sớm nhất ngày {first}: việc nhân rộng chưa xong, nên trang này lập "
+            "kế hoạch cho các phường đó và không nhìn lại các đợt đã bắt đầu."
+        )
+        reason_en = (
+            f"The registry has {len(to_plan)} wards starting after the end of the data "
+            f"({end_text}), the first on {first}: the rollout is not finished, so this page plans "
+            "for those wards and does not look back at the waves already started."
+        )
+    elif started and (rollout_started or ended):
+        kind, to_plan = "review", []
+        last = date_text(started_rows["start"].max())
+        if rollout_started:
+            reason_vi = (
+                f"Theo sổ đăng ký, cả {len(started)} phường đã bắt đầu trước ngày cuối của số "
+                f"liệu ({end_text}), đợt cuối ngày {last}: việc nhân rộng đã diễn ra, nên trang "
+                "này nhìn lại — thiết kế đã có thể phát hiện được gì ở mỗi kỳ sơ kết, tổng kết, "
+                "và đã phát hiện được gì — không đề xuất lịch mới."
+            )
+            reason_en = (
+                f"By the registry all {len(started)} wards started before the end of the data "
+                f"({end_text}), the last wave on {last}: the rollout has happened, so this page "
+                "looks back — what the design could detect at each review and what it did "
+                "detect — and proposes no new schedule."
+            )
+        else:
+            reason_vi = (
+                f"Sổ đăng ký chỉ có phường thí điểm và kỳ tổng kết ({date_text(max(ends))}) đã "
+                f"qua trước ngày cuối của số liệu ({end_text}), nên trang này nhìn lại thí điểm "
+                "và không đề xuất lịch nhân rộng."
+            )
+            reason_en = (
+                f"The registry has only the pilot ward, and its final review "
+                f"({date_text(max(ends))}) passed before the end of the data ({end_text}), so "
+                "this page looks back at the pilot and proposes no rollout schedule."
+            )
+    elif unregistered:
+        kind, to_plan = "plan", list(unregistered)
+        who = ", ".join(started) if started else "—"
+        reason_vi = (
+            f"Đến ngày cuối của số liệu ({end_text}) mới có {who} triển khai; {len(to_plan)} "
+            "phường chưa triển khai và chưa có kỳ tổng kết nào đã qua, nên trang này lập kế "
+            "hoạch nhân rộng, bắt đầu sau ngày cuối của số liệu."
+        )
+        reason_en = (
+            f"By the end of the data ({end_text}) only {who} had started; {len(to_plan)} wards "
+            "have not and no final review has passed, so this page plans the rollout, starting "
+            "after the end of the data."
+        )
+    else:
+        raise DataError(
+            f"{reg.source}: programme {programme!r} has no ward left to plan for and no rollout "
+            f"to review by {end_text} (its entries: {examples(entries['ward'].tolist())})"
+        )
+    return RolloutStage(
+        programme=programme,
+        kind=kind,
+        data_end=end,
+        started=started,
+        scheduled=scheduled,
+        unregistered=unregistered,
+        pilots=pilots,
+        to_plan=to_plan,
+        final_review=final_review,
+        reason_vi=reason_vi,
+        reason_en=reason_en,
+        entries=entries,
+    )
