@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evaluation.i18n import Text, say
+
 __all__ = ["Outcome", "OUTCOMES", "outcome_info"]
 
 
@@ -38,169 +40,149 @@ class Outcome:
     def name(self, lang: str) -> str:
         return self.vi if lang == "vi" else self.en
 
+    @property
+    def names(self) -> Text:
+        """The outcome's name in both languages."""
+        return Text(self.vi, self.en)
 
-_PEAKS_VI = "khung giờ cao điểm sáng (6:00–8:30) và chiều (16:00–19:00)"
-_PEAKS_EN = "the morning (06:00–08:30) and evening (16:00–19:00) peaks"
+    @property
+    def units(self) -> Text:
+        """The outcome's unit in both languages ("" for none)."""
+        return Text(self.unit_vi, self.unit_en)
+
+    @property
+    def definition(self) -> Text:
+        """The outcome's definition in both languages."""
+        return Text(self.definition_vi, self.definition_en)
+
+
+_NONE = Text("", "")
+
+
+def _outcome(
+    key: str, name: Text, unit: Text = _NONE, definition: Text = _NONE, **kw
+) -> Outcome:
+    return Outcome(
+        key,
+        name.vi,
+        name.en,
+        unit.vi,
+        unit.en,
+        definition_vi=definition.vi,
+        definition_en=definition.en,
+        **kw,
+    )
+
+
+_PEAKS = say("the morning (06:00–08:30) and evening (16:00–19:00) peaks")
+# TRANSLATORS: the unit of a count of fires, after a number ("12 fires"); in English "fires".
+# (Its id is not "fires", the outcome's name, which Vietnamese says otherwise.)
+_FIRES_UNIT = say("fires (unit)")
 
 OUTCOMES: dict[str, Outcome] = {
     o.key: o
     for o in (
-        Outcome(
+        _outcome(
             "congestion_minutes",
-            "thời gian ùn tắc giờ cao điểm",
-            "peak-hour congestion time",
-            "phút",
-            "minutes",
-            definition_vi=(
-                "Số phút trong một khung giờ cao điểm mà xe qua nút giao chậm hơn 10 km/h, "
-                f"ở các nút giao trọng điểm của phường, trong {_PEAKS_VI}; tính trung bình cho "
-                "mỗi nút giao và mỗi khung giờ, theo từng tuần (thứ Hai đến Chủ nhật)."
-            ),
-            definition_en=(
+            say("peak-hour congestion time"),
+            say("minutes"),
+            say(
                 "Minutes of a peak during which traffic through a junction moves slower than "
-                f"10 km/h, at the ward's hotspot junctions, in {_PEAKS_EN}; averaged per "
-                "junction and peak, week by week (Monday to Sunday)."
+                "10 km/h, at the ward's hotspot junctions, in {peaks}; averaged per junction and "
+                "peak, week by week (Monday to Sunday).",
+                peaks=_PEAKS,
             ),
         ),
-        Outcome(
+        _outcome(
             "avg_speed_kmh",
-            "tốc độ trung bình giờ cao điểm",
-            "peak-hour average speed",
-            "km/h",
-            "km/h",
+            say("peak-hour average speed"),
+            say("km/h"),
+            say(
+                "Mean speed of traffic through the ward's hotspot junctions in {peaks}, averaged "
+                "week by week.",
+                peaks=_PEAKS,
+            ),
             lower_is_better=False,
-            definition_vi=(
-                "Tốc độ trung bình của xe qua các nút giao trọng điểm của phường trong "
-                f"{_PEAKS_VI}, trung bình theo tuần."
-            ),
-            definition_en=(
-                f"Mean speed of traffic through the ward's hotspot junctions in {_PEAKS_EN}, "
-                "averaged week by week."
-            ),
         ),
-        Outcome(
+        _outcome(
             "traffic_accidents",
-            "số vụ tai nạn giao thông",
-            "road accidents",
-            "vụ",
-            "accidents",
+            say("road accidents"),
+            say("accidents"),
+            say(
+                "Road traffic accidents in the ward per police reporting period (15th of a month "
+                "to the 14th of the next); effects are percent changes of the rate per resident."
+            ),
             percent=True,
-            definition_vi=(
-                "Số vụ tai nạn giao thông trên địa bàn phường trong mỗi kỳ báo cáo của công an "
-                "(ngày 15 tháng này đến ngày 14 tháng sau); tác động tính bằng phần trăm thay "
-                "đổi của số vụ trên dân số."
-            ),
-            definition_en=(
-                "Road traffic accidents in the ward per police reporting period (15th of a "
-                "month to the 14th of the next); effects are percent changes of the rate per "
-                "resident."
-            ),
         ),
-        Outcome(
+        _outcome(
             "fires",
-            "số vụ cháy",
-            "fires",
-            "vụ",
-            "fires",
-            percent=True,
-            definition_vi=(
-                "Số vụ cháy được ghi nhận trong phường mỗi tháng (theo hồ sơ vụ cháy); tác động "
-                "tính bằng phần trăm thay đổi của số vụ cháy trên dân số."
-            ),
-            definition_en=(
+            say("fires"),
+            _FIRES_UNIT,
+            say(
                 "Fires recorded in the ward per calendar month (from the incident records); "
                 "effects are percent changes of the fire rate per resident."
             ),
+            percent=True,
         ),
-        Outcome(
+        _outcome(
             "fire_rate",
-            "tỷ lệ cháy",
-            "fire rate",
-            "vụ/100.000 dân/năm",
-            "fires per 100,000 residents a year",
-            definition_vi="Số vụ cháy trên 100.000 dân, quy ra một năm, tính theo tháng.",
-            definition_en="Fires per 100,000 residents, as a yearly rate, month by month.",
+            say("fire rate"),
+            say("fires per 100,000 residents a year"),
+            say("Fires per 100,000 residents, as a yearly rate, month by month."),
         ),
-        Outcome(
+        _outcome(
             "escalated",
-            "số vụ cháy từ mức trung bình trở lên",
-            "fires of medium or worse severity",
-            "vụ",
-            "fires",
+            say("fires of medium or worse severity"),
+            _FIRES_UNIT,
+            say("Fires of medium, large or serious severity, per month."),
             percent=True,
-            definition_vi="Số vụ cháy có mức độ trung bình, lớn hoặc nghiêm trọng, theo tháng.",
-            definition_en="Fires of medium, large or serious severity, per month.",
         ),
-        Outcome(
+        _outcome(
             "deaths",
-            "số người chết do cháy",
-            "fire deaths",
-            "người",
-            "people",
-            definition_vi="Số người chết trong các vụ cháy, theo tháng.",
-            definition_en="People killed in fires, per month.",
+            say("fire deaths"),
+            say("people"),
+            say("People killed in fires, per month."),
         ),
-        Outcome(
+        _outcome(
             "loss_mvnd",
-            "thiệt hại tài sản do cháy",
-            "property lost to fire",
-            "triệu đồng",
-            "million VND",
+            say("property lost to fire"),
+            say("million VND"),
+            say("Property lost in fires (million VND), per month."),
             digits=0,
-            definition_vi="Thiệt hại tài sản trong các vụ cháy (triệu đồng), theo tháng.",
-            definition_en="Property lost in fires (million VND), per month.",
         ),
-        Outcome(
+        _outcome(
             "rental",
-            "số vụ cháy ở nhà trọ, chung cư mini",
-            "fires in rental housing",
-            "vụ",
-            "fires",
+            say("fires in rental housing"),
+            _FIRES_UNIT,
+            say("Fires in rental rooms and mini apartment blocks, per month."),
             percent=True,
-            definition_vi="Số vụ cháy ở nhà trọ và chung cư mini, theo tháng.",
-            definition_en="Fires in rental rooms and mini apartment blocks, per month.",
         ),
-        Outcome(
+        _outcome(
             "electrical_incidents",
-            "số sự cố chập điện nhỏ",
-            "minor electrical incidents",
-            "vụ",
-            "incidents",
-            percent=True,
-            definition_vi=(
-                "Số sự cố chập điện nhỏ (chưa thành đám cháy), theo tháng — dùng để kiểm tra: "
-                "điểm chữa cháy không thể làm thay đổi chỉ số này."
-            ),
-            definition_en=(
+            say("minor electrical incidents"),
+            say("incidents"),
+            say(
                 "Minor electrical incidents (not fires), per month — a check: fire points "
                 "cannot change them."
             ),
+            percent=True,
         ),
-        Outcome(
+        _outcome(
             "solved_share",
-            "tỷ lệ án hình sự được làm rõ",
-            "share of criminal cases solved",
-            "điểm %",
-            "percentage points",
-            lower_is_better=False,
-            definition_vi=(
-                "Phần trăm số vụ án hình sự được làm rõ trong mỗi kỳ báo cáo của công an "
-                "(ngày 15 đến ngày 14); tác động tính bằng điểm phần trăm."
-            ),
-            definition_en=(
+            say("share of criminal cases solved"),
+            say("percentage points"),
+            say(
                 "Percent of criminal cases solved per police reporting period (15th to 14th); "
                 "effects are in percentage points."
             ),
+            lower_is_better=False,
         ),
-        Outcome(
+        _outcome(
             "theft_cases",
-            "số vụ trộm cắp",
-            "theft cases",
-            "vụ",
-            "cases",
+            say("theft cases"),
+            say("cases"),
+            say("Theft cases per police reporting period."),
             percent=True,
-            definition_vi="Số vụ trộm cắp trong mỗi kỳ báo cáo của công an.",
-            definition_en="Theft cases per police reporting period.",
         ),
     )
 }

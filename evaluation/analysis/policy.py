@@ -30,6 +30,8 @@ import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from evaluation import formats as fmt
+from evaluation.i18n import Text, both, say
 from evaluation.inference.multiple import adjust_pvalues
 
 __all__ = [
@@ -43,29 +45,27 @@ __all__ = [
     "is_finite",
 ]
 
-#: category → (Vietnamese label, English label)
-LABELS = {
-    "improved": ("Cải thiện", "Improved"),
-    "worsened": ("Xấu đi", "Worsened"),
-    "unclear": ("Chưa rõ tác động", "No clear effect"),
-    "design_limited": ("Thiết kế chưa đủ để kết luận", "Design cannot decide"),
+#: category → its label, (Vietnamese, English)
+LABELS: dict[str, Text] = {
+    "improved": say("Improved"),
+    "worsened": say("Worsened"),
+    "unclear": say("No clear effect"),
+    "design_limited": say("Design cannot decide"),
 }
 CATEGORIES = tuple(LABELS)
 
-#: adjustment → (name, what it guarantees in Vietnamese, in English)
-_ADJUSTMENTS = {
-    "holm": (
-        "Holm",
-        "xác suất có ít nhất một kết luận sai trong mỗi nhóm không quá 5%",
-        "the chance of any false verdict in a family stays below 5%",
-    ),
-    "bh": (
-        "Benjamini–Hochberg",
-        "tỷ lệ kết luận sai trong số các kết luận được nêu không quá 5%",
-        "the expected share of false verdicts among those stated stays below 5%",
-    ),
-    "none": ("none", "", ""),
-}
+#: adjustment → its name (a method's name, the same in both languages)
+_ADJUSTMENTS = {"holm": "Holm", "bh": "Benjamini–Hochberg", "none": "none"}
+
+
+def _guarantee(adjustment: str, alpha: Text) -> Text:
+    """What an adjustment guarantees, at the level ``alpha`` ("5%")."""
+    if adjustment == "holm":
+        return say("the chance of any false verdict in a family stays below {alpha}", alpha=alpha)
+    return say(
+        "the expected share of false verdicts among those stated stays below {alpha}",
+        alpha=alpha,
+    )
 
 
 @dataclass(frozen=True)
@@ -89,29 +89,34 @@ class Policy:
 
     @property
     def method_name(self) -> str:
-        return _ADJUSTMENTS[self.adjustment][0]
+        return _ADJUSTMENTS[self.adjustment]
 
     def describe(self, lang: str = "vi") -> str:
         """The declaration a page prints: what counts as a verdict, and the adjustment."""
-        name, vi, en = _ADJUSTMENTS[self.adjustment]
-        pct, alpha = round(self.level * 100), round(100 * self.alpha)
-        vi, en = vi.replace("5%", f"{alpha}%"), en.replace("5%", f"{alpha}%")
-        if lang == "vi":
-            p = f"giá trị p sau hiệu chỉnh {name}" if vi else "giá trị p (không hiệu chỉnh)"
-            why = f" Hiệu chỉnh {name}: {vi}." if vi else ""
-            return (
-                f"«Cải thiện» hoặc «Xấu đi» chỉ khi khoảng tin cậy {pct}% không chứa 0 và {p} "
-                f"nhỏ hơn {alpha}%.{why} Mỗi câu hỏi chính là một nhóm riêng; các phường của "
-                "cùng một mô hình và chỉ số là một nhóm; các đợt của cùng một lần nhân rộng là "
-                "một nhóm."
+        return self.description().lang(lang)
+
+    def description(self) -> Text:
+        """:meth:`describe` in both languages."""
+        level = both(fmt.percent, round(self.level * 100), 0)
+        alpha = both(fmt.percent, round(100 * self.alpha), 0)
+        if self.adjustment == "none":
+            return say(
+                "'Improved' or 'Worsened' only when the {level} confidence interval excludes 0 "
+                "and the (unadjusted) p-value is below {alpha}. Each headline question is its "
+                "own family; the wards of one programme and outcome form one family; the waves "
+                "of one rollout form one family.",
+                level=level,
+                alpha=alpha,
             )
-        p = f"the p-value after {name}'s adjustment" if en else "the (unadjusted) p-value"
-        why = f" {name}'s adjustment: {en}." if en else ""
-        return (
-            f"'Improved' or 'Worsened' only when the {pct}% confidence interval excludes 0 and "
-            f"{p} is below {alpha}%.{why} Each headline question is its own family; the wards "
-            "of one programme and outcome form one family; the waves of one rollout form one "
-            "family."
+        return say(
+            "'Improved' or 'Worsened' only when the {level} confidence interval excludes 0 and "
+            "the p-value after {name}'s adjustment is below {alpha}. {name}'s adjustment: "
+            "{guarantee}. Each headline question is its own family; the wards of one programme "
+            "and outcome form one family; the waves of one rollout form one family.",
+            level=level,
+            alpha=alpha,
+            name=self.method_name,
+            guarantee=_guarantee(self.adjustment, alpha),
         )
 
 
@@ -152,11 +157,11 @@ class Decision:
 
     @property
     def label_vi(self) -> str:
-        return LABELS[self.category][0]
+        return LABELS[self.category].vi
 
     @property
     def label_en(self) -> str:
-        return LABELS[self.category][1]
+        return LABELS[self.category].en
 
 
 def is_finite(x) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from evaluation import formats as fmt
 from evaluation.analysis.outcomes import Outcome
+from evaluation.i18n import Text, both, say
 from evaluation.analysis.policy import Decision, Policy, is_bound, is_finite
 
 __all__ = ["Shown", "Verdict", "write_verdict"]
@@ -69,55 +70,72 @@ class Verdict:
         }
 
 
+_WARDS = say("wards")
+
+
 def effect_words(shown: Shown, outcome: Outcome, lang: str) -> tuple[str, str]:
     """("giảm" | "tăng", "6,4 phút (23%)") — the direction and size of an estimate."""
-    down = shown.estimate < 0
-    move = ("giảm" if down else "tăng") if lang == "vi" else ("lower" if down else "higher")
+    move, size = effect_text(shown, outcome)
+    return move.lang(lang), size.lang(lang)
+
+
+def effect_text(shown: Shown, outcome: Outcome) -> tuple[Text, Text]:
+    """:func:`effect_words` in both languages: (direction, size)."""
+    move = say("lower") if shown.estimate < 0 else say("higher")
     if outcome.percent:
-        return move, fmt.percent(abs(shown.estimate), 0, lang)
-    size = f"{fmt.number(abs(shown.estimate), outcome.digits, lang)} {outcome.unit(lang)}".strip()
+        return move, both(fmt.percent, abs(shown.estimate), 0)
+    number = both(fmt.number, abs(shown.estimate), outcome.digits)
+    size = Text(*(f"{n} {u}".strip() for n, u in zip(number, outcome.units, strict=True)))
     if is_finite(shown.pct):
-        size += f" ({fmt.percent(abs(shown.pct), 0, lang)})"
+        size += " (" + both(fmt.percent, abs(shown.pct), 0) + ")"
     return move, size
 
 
 def interval_words(shown: Shown, outcome: Outcome, lang: str, level: float = 0.95) -> str:
     """ "khoảng tin cậy 95%: −9,6 đến −3,9 phút" / "95% confidence interval −9.6 to −3.9 minutes"."""
-    pct = round(level * 100)
+    return interval_text(shown, outcome, level).lang(lang)
+
+
+def interval_text(shown: Shown, outcome: Outcome, level: float = 0.95) -> Text:
+    """:func:`interval_words` in both languages."""
+    pct = both(fmt.percent, round(level * 100), 0)
     d = 0 if outcome.percent else outcome.digits
-
-    def end(x) -> str:
-        return fmt.interval_end(x, d, lang, as_percent=outcome.percent)
-
-    unit = "" if outcome.percent else f" {outcome.unit(lang)}".rstrip()
     if fmt.unbounded(shown.ci_low, shown.ci_high, as_percent=outcome.percent):
-        return (
-            f"khoảng tin cậy {pct}% không giới hạn: dữ liệu phù hợp với mọi mức tác động"
-            if lang == "vi"
-            else f"the {pct}% confidence interval is unbounded: the data fit any effect"
+        return say(
+            "the {level} confidence interval is unbounded: the data fit any effect", level=pct
         )
-    if lang == "vi":
-        return f"khoảng tin cậy {pct}%: {end(shown.ci_low)} đến {end(shown.ci_high)}{unit}"
-    return f"{pct}% confidence interval {end(shown.ci_low)} to {end(shown.ci_high)}{unit}"
+    low, high = (both(fmt.interval_end, x, d, as_percent=outcome.percent) for x in (shown.ci_low, shown.ci_high))
+    if outcome.percent or not outcome.unit_en:
+        return say("{level} confidence interval {low} to {high}", level=pct, low=low, high=high)
+    return say(
+        "{level} confidence interval {low} to {high} {unit}",
+        level=pct,
+        low=low,
+        high=high,
+        unit=outcome.units,
+    )
 
 
-def _p(shown: Shown, decision: Decision, policy: Policy, family_noun: str, lang: str) -> str:
-    p = fmt.pvalue(shown.pvalue, lang)
-    text = f"p {p}" if p.startswith("<") else f"p = {p}"
+def _p_is(p) -> Text:
+    """ "p = 0,012" / "p < 0,001" in both languages."""
+    return Text(*(f"p {x}" if x.startswith("<") else f"p = {x}" for x in both(fmt.pvalue, p)))
+
+
+def _p(shown: Shown, decision: Decision, policy: Policy, noun: Text) -> Text:
+    p = _p_is(shown.pvalue)
     if decision.family_size > 1 and decision.p_adjusted is not None:
-        adj = fmt.pvalue(decision.p_adjusted, lang)
-        adj = adj if adj.startswith("<") else f"= {adj}"
-        if lang == "vi":
-            text += (
-                f"; sau hiệu chỉnh {policy.method_name} cho {decision.family_size} {family_noun} "
-                f"kiểm định cùng lúc: p {adj}"
-            )
-        else:
-            text += (
-                f"; after {policy.method_name}'s adjustment for the {decision.family_size} "
-                f"{family_noun} tested together: p {adj}"
-            )
-    return text
+        adjusted = Text(
+            *(x if x.startswith("<") else f"= {x}" for x in both(fmt.pvalue, decision.p_adjusted))
+        )
+        return say(
+            "{p}; after {method}'s adjustment for the {m} {noun} tested together: p {adjusted}",
+            p=p,
+            method=policy.method_name,
+            m=both(fmt.number, decision.family_size, 0),
+            noun=noun,
+            adjusted=adjusted,
+        )
+    return p
 
 
 def write_verdict(
@@ -126,24 +144,22 @@ def write_verdict(
     outcome: Outcome,
     policy: Policy,
     *,
-    family_noun: tuple[str, str] = ("phường", "wards"),
+    family_noun: tuple[str, str] = _WARDS,
     reason: tuple[str, str] = ("", ""),
 ) -> Verdict:
     """The verdict on one finding in both languages.
 
-    ``family_noun`` names what the family counts ("phường"/"wards", "đợt"/"waves");
-    ``reason`` says why there is no estimate (used when the decision is "no_estimate").
+    ``family_noun`` names what the family counts (``say("wards")``, ``say("waves")``; any
+    (Vietnamese, English) pair); ``reason`` says why there is no estimate (used when the
+    decision is "no_estimate").
     """
-    texts = [
-        _text(decision, shown, outcome, policy, family_noun[i], reason[i], lang)
-        for i, lang in enumerate(("vi", "en"))
-    ]
+    words = _text(decision, shown, outcome, policy, Text(*family_noun), Text(*reason))
     return Verdict(
         decision.category,
         decision.label_vi,
         decision.label_en,
-        texts[0],
-        texts[1],
+        words.vi,
+        words.en,
         decision.reason,
         decision.p_adjusted,
         decision.family_size,
@@ -152,54 +168,58 @@ def write_verdict(
     )
 
 
-def _text(decision, shown, outcome, policy, noun, why, lang) -> str:
-    vi = lang == "vi"
-    name = outcome.name(lang)
+def _text(decision, shown, outcome, policy, noun: Text, why: Text) -> Text:
     if decision.reason == "no_estimate":
         return why
-    move, size = effect_words(shown, outcome, lang)
-    alpha = fmt.percent(100 * policy.alpha, 0, lang)
+    name = outcome.names
+    move, size = effect_text(shown, outcome)
+    alpha = both(fmt.percent, 100 * policy.alpha, 0)
+    how = _p(shown, decision, policy, noun)
     if decision.reason == "no_interval":
-        return (
-            f"Ước lượng: {name} {move} {size} ({_p(shown, decision, policy, noun, lang)}), "
-            "nhưng phương pháp này không cho khoảng tin cậy, nên không đưa ra kết luận."
-            if vi
-            else f"Estimate: {name} {move} by {size} ({_p(shown, decision, policy, noun, lang)}), "
-            "but this method gives no confidence interval, so no verdict is given."
+        return say(
+            "Estimate: {name} {move} by {size} ({how}), but this method gives no confidence "
+            "interval, so no verdict is given.",
+            name=name,
+            move=move,
+            size=size,
+            how=how,
         )
-    how = _p(shown, decision, policy, noun, lang)
     if is_bound(shown.ci_low) and is_bound(shown.ci_high):  # ends may be infinite (unbounded)
-        how = f"{interval_words(shown, outcome, lang, policy.level)}; {how}"
+        how = interval_text(shown, outcome, policy.level) + "; " + how
     if decision.category in ("improved", "worsened"):
-        return (
-            f"Có bằng chứng về tác động: {name} {move} khoảng {size} ({how})."
-            if vi
-            else f"Evidence of an effect: {name} {move} by about {size} ({how})."
+        return say(
+            "Evidence of an effect: {name} {move} by about {size} ({how}).",
+            name=name,
+            move=move,
+            size=size,
+            how=how,
         )
     if decision.reason == "design_limit":
-        return _design_limit(decision, shown, outcome, policy, noun, lang, how)
+        return _design_limit(decision, shown, outcome, policy, noun, how)
     if decision.reason == "not_after_adjustment":
-        return (
-            f"Chưa đủ bằng chứng khi xét cùng các {noun} khác: ước lượng {name} {move} {size} "
-            f"({how}); riêng khoảng tin cậy không chứa 0, nhưng sau hiệu chỉnh cho nhiều kiểm "
-            f"định p không nhỏ hơn {alpha}."
-            if vi
-            else f"Not enough evidence once the other {noun} are taken into account: {name} "
-            f"{move} by {size} ({how}); the interval alone excludes 0, but after adjusting for "
-            f"the multiple tests p is not below {alpha}."
+        return say(
+            "Not enough evidence once the other {noun} are taken into account: {name} {move} by "
+            "{size} ({how}); the interval alone excludes 0, but after adjusting for the "
+            "multiple tests p is not below {alpha}.",
+            noun=noun,
+            name=name,
+            move=move,
+            size=size,
+            how=how,
+            alpha=alpha,
         )
-    return (
-        f"Chưa có bằng chứng rõ ràng về tác động: ước lượng {name} {move} {size}, nhưng khoảng "
-        f"tin cậy vẫn gồm khả năng không thay đổi ({how}). Điều này không có nghĩa là mô hình "
-        "không có tác dụng."
-        if vi
-        else f"No clear evidence of an effect: the estimate is {name} {move} by {size}, but the "
-        f"interval includes no change ({how}). This is not proof that the programme has no "
-        "effect."
+    return say(
+        "No clear evidence of an effect: the estimate is {name} {move} by {size}, but the "
+        "interval includes no change ({how}). This is not proof that the programme has no "
+        "effect.",
+        name=name,
+        move=move,
+        size=size,
+        how=how,
     )
 
 
-def _design_limit(decision, shown, outcome, policy, noun, lang, how) -> str:
+def _design_limit(decision, shown, outcome, policy, noun: Text, how: Text) -> Text:
     """Why a design cannot decide, in words that do not contradict the numbers beside them.
 
     Alone (one finding) the smallest p-value the design can give is not below the level. In a
@@ -207,11 +227,16 @@ def _design_limit(decision, shown, outcome, policy, noun, lang, how) -> str:
     and why that is not a verdict: with the family tested together no finding of this design can
     reach the level (the bound is the smallest adjusted p the family could give).
     """
-    vi = lang == "vi"
-    name = outcome.name(lang)
-    move, size = effect_words(shown, outcome, lang)
-    alpha = fmt.percent(100 * policy.alpha, 0, lang)
-    best = fmt.pvalue(decision.best_adjusted, lang)
+    name = outcome.names
+    move, size = effect_text(shown, outcome)
+    values = dict(
+        name=name,
+        move=move,
+        size=size,
+        how=how,
+        alpha=both(fmt.percent, 100 * policy.alpha, 0),
+        best=both(fmt.pvalue, decision.best_adjusted),
+    )
     m = decision.family_size
     alone = (
         is_finite(shown.ci_low)
@@ -221,35 +246,29 @@ def _design_limit(decision, shown, outcome, policy, noun, lang, how) -> str:
         and shown.pvalue < policy.alpha
     )
     if m > 1 and alone:
-        return (
-            f"Xét riêng thì có dấu hiệu: {name} {move} {size} ({how}). Nhưng khi {m} {noun} "
-            f"được kiểm định cùng lúc, thiết kế này không cho kết quả nào đạt p dưới {alpha} sau "
-            f"hiệu chỉnh {policy.method_name} (nhỏ nhất có thể: p = {best}), nên chưa đủ để kết "
-            "luận riêng cho kết quả này. Đây không phải bằng chứng là mô hình không có tác dụng."
-            if vi
-            else f"On its own there is a sign: {name} {move} by {size} ({how}). But with {m} "
-            f"{noun} tested together, no result of this design can reach p below {alpha} after "
-            f"{policy.method_name}'s adjustment (the smallest possible is p = {best}), so this "
-            "result alone cannot decide. This is not evidence that the programme has no effect."
+        return say(
+            "On its own there is a sign: {name} {move} by {size} ({how}). But with {m} {noun} "
+            "tested together, no result of this design can reach p below {alpha} after "
+            "{method}'s adjustment (the smallest possible is p = {best}), so this result alone "
+            "cannot decide. This is not evidence that the programme has no effect.",
+            m=both(fmt.number, m, 0),
+            noun=noun,
+            method=policy.method_name,
+            **values,
         )
     if m > 1:
-        return (
-            f"Thiết kế này chưa đủ để kết luận khi {m} {noun} được kiểm định cùng lúc: sau hiệu "
-            f"chỉnh {policy.method_name}, p nhỏ nhất có thể là {best}, không dưới {alpha}. Ước "
-            f"lượng: {name} {move} {size} ({how}). Đây không phải bằng chứng là mô hình không có "
-            "tác dụng."
-            if vi
-            else f"This design cannot decide with {m} {noun} tested together: after "
-            f"{policy.method_name}'s adjustment the smallest possible p is {best}, not below "
-            f"{alpha}. Estimate: {name} {move} by {size} ({how}). This is not evidence that the "
-            "programme has no effect."
+        return say(
+            "This design cannot decide with {m} {noun} tested together: after {method}'s "
+            "adjustment the smallest possible p is {best}, not below {alpha}. Estimate: {name} "
+            "{move} by {size} ({how}). This is not evidence that the programme has no effect.",
+            m=both(fmt.number, m, 0),
+            noun=noun,
+            method=policy.method_name,
+            **values,
         )
-    return (
-        f"Thiết kế này chưa đủ để kết luận: p nhỏ nhất mà thiết kế có thể cho là {best}, không "
-        f"dưới {alpha}. Ước lượng: {name} {move} {size} ({how}). Đây không phải bằng chứng là mô "
-        "hình không có tác dụng."
-        if vi
-        else f"This design cannot decide: the smallest p-value it can give is {best}, not below "
-        f"{alpha}. Estimate: {name} {move} by {size} ({how}). This is not evidence that the "
-        "programme has no effect."
+    return say(
+        "This design cannot decide: the smallest p-value it can give is {best}, not below "
+        "{alpha}. Estimate: {name} {move} by {size} ({how}). This is not evidence that the "
+        "programme has no effect.",
+        **values,
     )
