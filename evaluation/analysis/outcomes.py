@@ -59,9 +59,7 @@ class Outcome:
 _NONE = Text("", "")
 
 
-def _outcome(
-    key: str, name: Text, unit: Text = _NONE, definition: Text = _NONE, **kw
-) -> Outcome:
+def _outcome(key: str, name: Text, unit: Text = _NONE, definition: Text = _NONE, **kw) -> Outcome:
     return Outcome(
         key,
         name.vi,

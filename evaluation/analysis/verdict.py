@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from evaluation import formats as fmt
 from evaluation.analysis.outcomes import Outcome
-from evaluation.i18n import Text, both, say
 from evaluation.analysis.policy import Decision, Policy, is_bound, is_finite
+from evaluation.i18n import Text, both, say
 
 __all__ = ["Shown", "Verdict", "write_verdict"]
 
@@ -104,7 +104,10 @@ def interval_text(shown: Shown, outcome: Outcome, level: float = 0.95) -> Text:
         return say(
             "the {level} confidence interval is unbounded: the data fit any effect", level=pct
         )
-    low, high = (both(fmt.interval_end, x, d, as_percent=outcome.percent) for x in (shown.ci_low, shown.ci_high))
+    low, high = (
+        both(fmt.interval_end, x, d, as_percent=outcome.percent)
+        for x in (shown.ci_low, shown.ci_high)
+    )
     if outcome.percent or not outcome.unit_en:
         return say("{level} confidence interval {low} to {high}", level=pct, low=low, high=high)
     return say(
