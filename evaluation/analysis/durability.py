@@ -430,6 +430,7 @@ def count_durability_findings(district: District, programme: str, ind: Indicator
                 ),
                 baseline=baseline(panel, treated, ind.outcome),
                 window=(first, last),
+                before=base_period(panel, mine["cohort"].min()),
                 wards=treated,
                 comparison=never,
                 truth=truth_for(district, ind.outcome, mine[[UNIT, TIME]]),

@@ -347,6 +347,7 @@ def rollout_etwfe(district, programme, ind, panel, fid, base, first_start, never
         ),
         baseline=baseline(data, treated, outcome),
         window=(first_start, end),
+        before=base_period(data, data["cohort"].min()),
         wards=treated,
         truth=truth_for(district, outcome, treated_cells(data)),
         **base,
@@ -427,6 +428,7 @@ def count_contrast(programme, ind, data, head, n_starts) -> Finding | None:
         design_en=head.design_en,
         baseline=head.baseline,
         window=head.window,
+        before=head.before,
         wards=head.wards,
         truth=head.truth,  # the same treated cells as the headline
         details=details,

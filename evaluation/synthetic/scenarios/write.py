@@ -107,13 +107,14 @@ def _notes_yaml(s: Scenario) -> str:
     changes = []
     if s.recording_change is not None:
         d = s.recording_change
+        shown = pd.Timestamp(d).strftime("%d/%m/%Y")  # as a reader writes a date, not ISO
         changes.append(
             {
                 "table": "fires",
                 "date": d,
-                "vi": f"Từ ngày {d}, thống kê cháy tính thêm cả các vụ cháy nhỏ do công an "
+                "vi": f"Từ ngày {shown}, thống kê cháy tính thêm cả các vụ cháy nhỏ do công an "
                 "phường xử lý (thay đổi cách thống kê, áp dụng ở mọi phường).",
-                "en": f"From {d}, fire statistics also count small fires handled by ward police "
+                "en": f"From {shown}, fire statistics also count small fires handled by ward police "
                 "(a change in recording, in every ward).",
             }
         )
