@@ -30,6 +30,7 @@ import matplotlib.ticker as mticker
 import pandas as pd
 
 from evaluation import formats as fmt
+from evaluation.i18n import say
 
 __all__ = [
     "DPI",
@@ -50,6 +51,8 @@ __all__ = [
     "wrap_title",
 ]
 
+#: what a figure without a title is called, in its text version (alt)
+_CHART = " / ".join(say("Chart"))
 #: width of every report figure in inches: its text stays readable scaled to a phone's column
 WIDTH = 5.6
 #: resolution of report figures: 560 px wide, sharp on screen and small in an e-mailed report
@@ -176,7 +179,7 @@ def vietnamese_ticks(fig, lang: str = "vi"):
 class PNG:
     """A rendered figure: displays as one PNG image, with ``alt`` as its text version."""
 
-    def __init__(self, data: bytes, alt: str = "Biểu đồ / Chart"):
+    def __init__(self, data: bytes, alt: str = _CHART):
         self.data = data
         self.alt = alt
 
@@ -215,7 +218,7 @@ def title_of(fig) -> str:
 
 
 def _alt(fig) -> str:
-    return re.sub(r"\s*\n\s*", " ", title_of(fig)) or "Biểu đồ / Chart"
+    return re.sub(r"\s*\n\s*", " ", title_of(fig)) or _CHART
 
 
 def show(fig, alt: str | None = None, lang: str = "vi") -> None:
