@@ -61,7 +61,7 @@ NOT_YET_IN_CATALOGUE = {
     "data/wards.py",
     "design/power_results.py",
     "design/reviews.py",
-    "design/stage.py",
+    "analysis/rollout_stage.py",
     "design/rollout.py",
     "formats.py",
     "report/figures.py",

@@ -168,7 +168,7 @@ def _tick_texts(fig) -> list[str]:
 
 
 def test_number_ticks_write_vietnamese_numbers_with_the_true_minus_sign():
-    fig, ax = figures._figure(3)
+    fig, ax = figures.new_figure(3)
     ax.plot([-1500, 2500], [-0.25, 0.5])
     ax.set_xticks([-1000, 0, 1000, 2000])
     ax.set_yticks([-0.25, 0, 0.25, 0.5])
@@ -185,7 +185,7 @@ def test_number_ticks_write_vietnamese_numbers_with_the_true_minus_sign():
 def test_date_ticks_are_dd_mm_yyyy_month_year_or_year():
     import matplotlib.dates as mdates
 
-    fig, ax = figures._figure(3)
+    fig, ax = figures.new_figure(3)
     days = pd.date_range("2024-06-03", periods=30, freq="W-MON")
     ax.plot(days, np.arange(30))
     figures.vietnamese_ticks(fig)  # matplotlib's own date labels are replaced

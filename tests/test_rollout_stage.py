@@ -21,14 +21,14 @@ import pytest
 
 from evaluation.analysis import evaluate
 from evaluation.analysis.district import load_district
+from evaluation.analysis.rollout_stage import against_finding, earliest_start, rollout_stage
 from evaluation.data.registry import Registry, load_registry
-from evaluation.design.reviews import against_finding, planning_panel
+from evaluation.design.reviews import planning_panel
 from evaluation.design.rollout import (
     DesignComparison,
     registered_schedule,
     rollout_schedule,
 )
-from evaluation.design.stage import earliest_start, rollout_stage
 from evaluation.errors import DataError
 from evaluation.synthetic.scenarios import Scenario, Universe, Wave, write_district
 

@@ -31,10 +31,12 @@ from evaluation.data.wards import WardTable
 from evaluation.errors import DataError, Problem, examples
 
 __all__ = [
+    "REVIEWS",
     "Claim",
     "Registry",
     "Target",
     "add_cohort",
+    "as_registry",
     "home_district",
     "home_districts",
     "home_wards",
@@ -464,3 +466,22 @@ def home_wards(registry: Registry, wards: WardTable) -> list[str]:
     if homes:
         frame = frame[frame["district"].isin(homes)]
     return frame["ward"].tolist()
+
+
+#: the registry's review dates and their names (Vietnamese, English)
+REVIEWS = {
+    "interim_review": ("sơ kết", "interim review (sơ kết)"),
+    "final_review": ("tổng kết", "final review (tổng kết)"),
+}
+
+
+def as_registry(registry: Registry | str | Path) -> Registry:
+    """A registry given as the object or as the path of its YAML file."""
+    if isinstance(registry, Registry):
+        return registry
+    if isinstance(registry, str | Path):
+        return load_registry(registry)
+    raise DataError(
+        f"argument 'registry' must be a Registry or the path of a registry YAML file, got "
+        f"{type(registry).__name__}"
+    )

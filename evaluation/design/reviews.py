@@ -29,25 +29,19 @@ import numpy as np
 import pandas as pd
 
 from evaluation.core.jsonable import jsonable
-from evaluation.data.registry import Registry, add_cohort
+from evaluation.data.registry import REVIEWS, Registry, add_cohort, as_registry
 from evaluation.design.power import MDEResult, PowerResult, power_and_mde
-from evaluation.design.stage import as_registry
 from evaluation.errors import DataError, DesignError, examples
 from evaluation.formats import date_text, number, percent
 
 __all__ = [
     "PlanningPanel",
     "ReviewPlan",
-    "against_finding",
     "period_step",
     "planning_panel",
     "review_plan",
 ]
 
-REVIEWS = {
-    "interim_review": ("sơ kết", "interim review (sơ kết)"),
-    "final_review": ("tổng kết", "final review (tổng kết)"),
-}
 #: fewest pre-periods a planning panel may keep
 MIN_PRE = 5
 
@@ -379,78 +373,4 @@ def _sentences(kind: str, date, md: MDEResult, plan: PlanningPanel, power: float
     if plan.shrunk:
         vi += " " + plan.note_vi
         en += " " + plan.note_en
-    return vi, en
-
-
-def against_finding(
-    review: Mapping[str, Any],
-    *,
-    estimate: float,
-    effect_text: tuple[str, str],
-    detected: bool,
-    until: Any,
-    unit: tuple[str, str] = ("", ""),
-) -> tuple[str, str]:
-    """What a review's design could detect, against what the analysis did find, in one
-    Vietnamese and one English paragraph.
-
-    ``review`` is a row of :attr:`ReviewPlan.table` (``review``, ``date``, ``mde``); the
-    finding is given by its estimate on the MDE's scale (outcome units), its effect as the
-    pages write it (``effect_text``: Vietnamese, English), whether its verdict found an effect
-    (``detected``: the verdict policy's answer, never re-derived here) and the last day of the
-    data it rests on (``until``), which may lie after the review; ``unit`` is the outcome's
-    unit in both languages (``("phút", "minutes")``). An effect smaller than the
-    MDE that was not detected is what the design foretold — the sentence says so, so that
-    "not detected" is not read as "no effect".
-    """
-    name_vi, name_en = REVIEWS[str(review["review"])]
-    day, end = date_text(review["date"]), date_text(until)
-    mde = float(review["mde"])
-    found_vi, found_en = effect_text
-    if not math.isfinite(mde):
-        return (
-            f"Tại {name_vi} ngày {day}, thiết kế không phát hiện được chắc chắn mức tác động nào; "
-            f"trên số liệu đến {end}, ước lượng là {found_vi}.",
-            f"At the {name_en} on {day} the design could not reliably detect any effect; on the "
-            f"data to {end} the estimate is {found_en}.",
-        )
-    move_vi, move_en = ("mức giảm", "reduction") if mde < 0 else ("mức tăng", "increase")
-    target = 100 * float(review.get("target_power", 0.8))
-    sure_vi, sure_en = percent(target, 0, "vi"), percent(target, 0, "en")
-    size_vi = number(abs(mde), 2, "vi") + (f" {unit[0]}" if unit[0] else "")
-    size_en = number(abs(mde), 2, "en") + (f" {unit[1]}" if unit[1] else "")
-    same_way = math.isfinite(estimate) and estimate * mde > 0
-    larger = same_way and abs(estimate) >= abs(mde)
-    vi = (
-        f"Tại {name_vi} ngày {day}, thiết kế phát hiện chắc chắn (xác suất {sure_vi}) {move_vi} từ "
-        f"{size_vi} trở lên. Trên số liệu đến {end}, ước lượng là {found_vi}"
-    )
-    en = (
-        f"At the {name_en} on {day} the design could reliably ({sure_en} power) detect a {move_en} of "
-        f"{size_en} or more. On the data to {end} the estimate is {found_en}"
-    )
-    if not same_way:
-        vi += ", ngược chiều với mức đó"
-        en += ", in the other direction"
-    elif larger:
-        vi += ", lớn hơn mức đó"
-        en += ", larger than that"
-    else:
-        vi += ", nhỏ hơn mức đó"
-        en += ", smaller than that"
-    if detected:
-        vi += ", và đã được phát hiện."
-        en += ", and it was detected."
-    else:
-        vi += ", và chưa được phát hiện."
-        en += ", and it was not detected."
-    if same_way and not larger and not detected:
-        vi += (
-            " Không phát hiện được một tác động nhỏ hơn mức thiết kế phát hiện được là điều đã "
-            "biết trước, không phải bằng chứng rằng mô hình không có tác động."
-        )
-        en += (
-            " Not detecting an effect smaller than the design can detect was to be expected; it "
-            "is not evidence that the programme has no effect."
-        )
     return vi, en

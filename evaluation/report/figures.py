@@ -6,28 +6,12 @@ every Vietnamese glyph. Each function returns the matplotlib Figure (or Axes, or
 Figures shown side by side) and never calls ``plt.show()``, so a notebook decides when to
 display: :func:`show` draws each figure once as a PNG.
 
-Sized for a phone first. A report's column is about 366 px wide on a 390 px phone and 1 050 px
-on a desk screen; a figure's text, scaled to the column, is ``points × 366 / (72 × width in
-inches)`` pixels high on the phone whatever the resolution, so every figure is
-:data:`WIDTH` inches wide (one panel each — several panels are several figures, laid out side
-by side on a wide screen and one under the other on a phone) with 9–11 pt text, legends below
-the plot, long titles wrapped, and matplotlib's constrained layout so that nothing overlaps.
-
-Numbers and dates on every axis go through the one formatter (:mod:`evaluation.formats`):
-:class:`NumberTicks` writes "−2,5" and "1.000" (true minus sign, comma decimals, dot thousands)
-and :class:`DateTicks` "15/02/2024", "07/2024" or "2024"; :func:`vietnamese_ticks` puts them on
-every axis of a figure, and :func:`png_bytes` applies it to every figure it renders, so a chart
-drawn by another part of the package (an estimator's own ``plot``) reaches a page in the same
-format.
+Every figure is drawn and shown through :mod:`evaluation.report.charts`: sized for a phone's
+column, numbers and dates on its axes in the page's format, displayed once as a PNG.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import math
-import re
-import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,6 +22,28 @@ import pandas as pd
 
 from evaluation import formats as fmt
 from evaluation.analysis.district import District
+from evaluation.report.charts import (
+    DPI,
+    LABEL,
+    NOTE,
+    PNG,
+    TICK,
+    TITLE,
+    WIDTH,
+    Charts,
+    DateTicks,
+    NumberTicks,
+    decimals,
+    legend_below,
+    new_figure,
+    png_bytes,
+    pyplot,
+    show,
+    title_of,
+    vietnamese_ticks,
+    wrap_labels,
+    wrap_title,
+)
 
 __all__ = [
     "DPI",
@@ -70,258 +76,6 @@ __all__ = [
 PALETTE = ("#1f5fa8", "#c0392b", "#e08a00", "#2e7d32", "#7b1fa2", "#00838f", "#6d4c41")
 WARD_COLOUR = "#1f5fa8"
 OTHERS_COLOUR = "0.55"
-#: width of every report figure in inches: its text stays readable scaled to a phone's column
-WIDTH = 5.6
-#: resolution of report figures: 560 px wide, sharp on screen and small in an e-mailed report
-DPI = 100
-#: text sizes in points: titles, axis labels, tick labels, legends and notes on the plot
-TITLE, LABEL, TICK, LEGEND, NOTE = 11.5, 10.5, 10, 9.5, 9
-
-
-# --------------------------------------------------------------------------------------------
-# Numbers and dates on the axes, through evaluation.formats
-# --------------------------------------------------------------------------------------------
-
-
-def _decimals(values: Sequence[float], most: int = 4) -> int:
-    """The fewest decimals that write every tick value exactly (0,25 needs 2; 1 000 needs 0)."""
-    for d in range(most + 1):
-        scaled = [v * 10**d for v in values if math.isfinite(v)]
-        if all(abs(x - round(x)) <= 1e-6 * max(1.0, abs(x)) for x in scaled):
-            return d
-    return most
-
-
-class NumberTicks(mticker.Formatter):
-    """Tick labels through :func:`evaluation.formats.number`: "−2,5", "1.000", "0,25" in
-    Vietnamese ("−2.5", "1,000" in English) with as many decimals as the ticks need, and an
-    optional ``suffix`` ("%")."""
-
-    def __init__(self, lang: str = "vi", *, digits: int | None = None, suffix: str = ""):
-        self.lang = lang
-        self.digits = digits
-        self.suffix = suffix
-        self._auto = 0
-
-    def set_locs(self, locs) -> None:
-        super().set_locs(locs)
-        values = [float(v) for v in locs]
-        if self.axis is not None:
-            lo, hi = sorted(self.axis.get_view_interval())
-            pad = 1e-9 * max(1.0, abs(hi - lo))
-            values = [v for v in values if lo - pad <= v <= hi + pad] or values
-        self._auto = _decimals(values)
-
-    def __call__(self, x, pos=None) -> str:
-        digits = self.digits if self.digits is not None else self._auto
-        return fmt.number(x, digits, self.lang) + self.suffix
-
-    def format_data_short(self, value) -> str:
-        return fmt.number(value, 2, self.lang) + self.suffix
-
-
-class DateTicks(mticker.Formatter):
-    """Date tick labels through :mod:`evaluation.formats`: ``"day"`` dd/mm/yyyy,
-    ``"month"`` mm/yyyy, ``"year"`` yyyy."""
-
-    def __init__(self, kind: str = "day"):
-        if kind not in ("day", "month", "year"):
-            raise ValueError(f"kind must be 'day', 'month' or 'year', got {kind!r}")
-        self.kind = kind
-
-    def __call__(self, x, pos=None) -> str:
-        when = pd.Timestamp(mdates.num2date(x)).tz_localize(None)
-        if self.kind == "year":
-            return str(when.year)
-        return fmt.month_text(when) if self.kind == "month" else fmt.date_text(when)
-
-
-_PLAIN_NUMBER = re.compile(r"^\s*[-−]?\d+(?:\.\d+)?\s*$")
-
-
-def _date_kind(axis) -> str:
-    """What a date axis's ticks mark: years (every tick on 1 January), months (on the 1st) or
-    days."""
-    lo, hi = sorted(axis.get_view_interval())
-    ticks = [pd.Timestamp(mdates.num2date(t)).tz_localize(None) for t in axis.get_ticklocs()]
-    ticks = [t for t, x in zip(ticks, axis.get_ticklocs(), strict=True) if lo <= x <= hi]
-    if ticks and all(t.day == 1 and t.month == 1 for t in ticks) and hi - lo > 2 * 365:
-        return "year"
-    if ticks and all(t.day == 1 for t in ticks):
-        return "month"
-    return "day"
-
-
-def vietnamese_ticks(fig, lang: str = "vi"):
-    """Put :class:`NumberTicks` on every numeric axis of ``fig`` (a Figure or Axes) and
-    :class:`DateTicks` on every date axis that still has matplotlib's own date labels; fixed
-    labels that are plain numbers ("0.5", "-1") are rewritten the same way, words are kept.
-    Returns ``fig``."""
-    figure = getattr(fig, "figure", fig)
-    for ax in figure.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            f = axis.get_major_formatter()
-            if isinstance(f, NumberTicks | DateTicks):
-                continue
-            if isinstance(f, mticker.ScalarFormatter):
-                axis.set_major_formatter(NumberTicks(lang))
-            elif isinstance(f, mdates.AutoDateFormatter | mdates.ConciseDateFormatter):
-                axis.set_major_formatter(DateTicks(_date_kind(axis)))
-            elif isinstance(f, mdates.DateFormatter):
-                kind = {"%Y": "year", "%m/%Y": "month"}.get(f.fmt, "day")
-                axis.set_major_formatter(DateTicks(kind))
-            elif isinstance(f, mticker.FixedFormatter):
-                labels = list(f.seq)
-                numbers = [float(t.replace("−", "-")) for t in labels if _PLAIN_NUMBER.match(t)]
-                if numbers:
-                    digits = _decimals(numbers)
-                    axis.set_major_formatter(
-                        mticker.FixedFormatter(
-                            [
-                                fmt.number(float(t.replace("−", "-")), digits, lang)
-                                if _PLAIN_NUMBER.match(t)
-                                else t
-                                for t in labels
-                            ]
-                        )
-                    )
-    return fig
-
-
-# --------------------------------------------------------------------------------------------
-# Showing figures
-# --------------------------------------------------------------------------------------------
-
-
-class PNG:
-    """A rendered figure: displays as one PNG image, with ``alt`` as its text version."""
-
-    def __init__(self, data: bytes, alt: str = "Biểu đồ / Chart"):
-        self.data = data
-        self.alt = alt
-
-    def _repr_png_(self) -> bytes:
-        return self.data
-
-    def __repr__(self) -> str:
-        return self.alt
-
-
-class Charts:
-    """Several rendered figures shown together: side by side where the page is wide enough,
-    one under the other on a phone (the stylesheet's ``.charts`` grid)."""
-
-    def __init__(self, images: Sequence[tuple[bytes, str]]):
-        self.images = list(images)
-
-    def _repr_html_(self) -> str:
-        figures = "".join(
-            f'<figure><img src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}" '
-            f'alt="{html.escape(alt)}"></figure>'
-            for data, alt in self.images
-        )
-        return f'<div class="charts">{figures}</div>'
-
-    def __repr__(self) -> str:
-        return "\n".join(alt for _, alt in self.images)
-
-
-def title_of(fig) -> str:
-    """A figure's title as drawn (its own title, else its first axes' title), or ""."""
-    fig = getattr(fig, "figure", fig)
-    own = fig._suptitle.get_text() if fig._suptitle is not None else ""
-    titles = [own] + [ax.get_title(loc="left") or ax.get_title() for ax in fig.axes]
-    return next((t for t in titles if t), "")
-
-
-def _alt(fig) -> str:
-    return re.sub(r"\s*\n\s*", " ", title_of(fig)) or "Biểu đồ / Chart"
-
-
-def show(fig, alt: str | None = None, lang: str = "vi") -> None:
-    """Display ``fig`` — a Figure or Axes, or a list of them shown side by side — as PNGs drawn
-    once (:func:`png_bytes`), then close it.
-
-    ``plt.show()`` in a notebook saves with ``bbox_inches="tight"``, which draws every figure
-    twice; report figures here are laid out when drawn (constrained layout), so once is enough.
-    """
-    from IPython.display import display
-
-    many = isinstance(fig, list | tuple)
-    figs = [getattr(f, "figure", f) for f in (fig if many else [fig])]
-    images = [(png_bytes(f, lang), alt or _alt(f)) for f in figs]
-    for f in figs:
-        _plt().close(f)
-    display(Charts(images) if many else PNG(*images[0]))
-
-
-def png_bytes(fig, lang: str = "vi") -> bytes:
-    """The figure as a 256-colour PNG, numbers and dates on its axes in the page's format
-    (:func:`vietnamese_ticks`): a third of the size of matplotlib's true-colour PNG for line
-    charts (reports travel by e-mail), with no visible difference."""
-    import io
-
-    from PIL import Image
-
-    fig = getattr(fig, "figure", fig)
-    vietnamese_ticks(fig, lang)
-    fig.canvas.draw()
-    w, h = fig.canvas.get_width_height(physical=True)
-    image = Image.frombuffer("RGBA", (w, h), fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-    image = image.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
-    buf = io.BytesIO()
-    image.save(buf, format="png")
-    return buf.getvalue()
-
-
-def _plt():
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _figure(height: float, *, width: float = WIDTH, **kwargs):
-    """A report figure: :data:`WIDTH` inches wide, laid out when drawn (constrained layout:
-    titles, tick labels and legends below never overlap)."""
-    return _plt().subplots(figsize=(width, height), dpi=DPI, layout="constrained", **kwargs)
-
-
-def _wrap(title: str, width: float = WIDTH, size: float = TITLE) -> str:
-    """Each line of ``title`` wrapped to ``width`` inches (about 0,55 em a character in
-    DejaVu Sans)."""
-    chars = max(12, int(width * 72 / (size * 0.55)))
-    return "\n".join(textwrap.fill(line, chars) for line in title.split("\n"))
-
-
-def _labels(names, chars: int = 24) -> list[str]:
-    """Category labels of an axis (wards, programmes) wrapped, so that they leave the chart
-    most of the figure's width."""
-    return [textwrap.fill(str(n), chars) for n in names]
-
-
-def _legend_below(fig, handles, labels, *, size: float = LEGEND) -> None:
-    """The legend under the plot, in as many columns as its widest entries allow."""
-    if not handles:
-        return
-    room = fig.get_figwidth() * 72 - 20
-    entry = [len(str(lab)) * size * 0.56 + 30 for lab in labels]
-    ncol = 1
-    for k in range(len(labels), 0, -1):
-        if k * max(entry) <= room:
-            ncol = k
-            break
-    fig.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncol=ncol,
-        fontsize=size,
-        frameon=False,
-        columnspacing=1.2,
-        handlelength=1.8,
-    )
-
-
 _ORDER: list[str] = []
 
 
@@ -418,9 +172,9 @@ def _style(ax, title: str, ylabel: str = "", dates: bool = True, lang: str = "vi
     if _alone(ax):
         # the figure's title, from its left edge: the axes may start far to the right of it
         # (long ward or programme names on the y axis), a title of the axes would run off
-        fig.suptitle(_wrap(title, fig.get_figwidth() - 0.2), x=0.01, ha="left", fontsize=TITLE)
+        fig.suptitle(wrap_title(title, fig.get_figwidth() - 0.2), x=0.01, ha="left", fontsize=TITLE)
     else:
-        ax.set_title(_wrap(title, ax.figure.get_figwidth() - 0.75), fontsize=TITLE, loc="left")
+        ax.set_title(wrap_title(title, ax.figure.get_figwidth() - 0.75), fontsize=TITLE, loc="left")
     if ylabel:
         ax.set_ylabel(ylabel, fontsize=LABEL)
     ax.xaxis.label.set_fontsize(LABEL)
@@ -437,7 +191,7 @@ def _style(ax, title: str, ylabel: str = "", dates: bool = True, lang: str = "vi
 
 
 def _starts_legend(district: District, entries: pd.DataFrame, domains: Sequence[str]):
-    plt = _plt()
+    plt = pyplot()
     programmes = [p for dom in domains for p in _domain(district, dom)]
     mine = entries[entries["programme"].isin(programmes)].drop_duplicates("programme")
     handles, labels = [], []
@@ -457,13 +211,13 @@ def ward_indicators(district: District, ward: str) -> list:
     panels = []
 
     def panel(title: str, unit: str, domains: Sequence[str], draw) -> None:
-        fig, ax = _figure(3.5)
+        fig, ax = new_figure(3.5)
         draw(ax)
         mine, handles, labels = _starts_legend(district, entries, domains)
         mark_programmes(ax, mine)
         _style(ax, title, unit)
         own, own_labels = ax.get_legend_handles_labels()
-        _legend_below(fig, own + handles, own_labels + labels)
+        legend_below(fig, own + handles, own_labels + labels)
         panels.append((fig, ax))
 
     traffic = district.traffic_weekly()
@@ -514,11 +268,11 @@ def ward_indicators(district: District, ward: str) -> list:
 def programme_timeline(district: District, ward: str):
     """One row per programme of ``ward``: start, interim review (sơ kết), final review
     (tổng kết), and the time it has run until the end of the data. Returns the Figure."""
-    plt = _plt()
+    plt = pyplot()
     use_registry(district)
     entries = district.programmes_of(ward)
     end = district.traffic_weekly()["period_end"].max()
-    fig, ax = _figure(0.5 * max(len(entries), 1) + 1.7)
+    fig, ax = new_figure(0.5 * max(len(entries), 1) + 1.7)
     for i, row in enumerate(entries.itertuples(index=False)):
         colour = _colour(row.programme, i)
         start = pd.Timestamp(row.start)
@@ -539,7 +293,7 @@ def programme_timeline(district: District, ward: str):
                 ax.plot(pd.Timestamp(when), i, marker, color="0.25", ms=6)
     ax.set_yticks(
         range(len(entries)),
-        _labels(short_name(district, p) for p in entries["programme"]),
+        wrap_labels(short_name(district, p) for p in entries["programme"]),
         fontsize=TICK,
     )
     ax.invert_yaxis()
@@ -551,7 +305,7 @@ def programme_timeline(district: District, ward: str):
     ]
     labels = ["Bắt đầu / start", "Sơ kết / interim review", "Tổng kết / final review"]
     _style(ax, f"Các mô hình tại phường {ward}\nProgrammes in {ward}")
-    _legend_below(fig, handles, labels)
+    legend_below(fig, handles, labels)
     return fig
 
 
@@ -560,7 +314,7 @@ def rollout_timeline(district: District, programme: str, ax=None):
     starts = district.starts(programme)
     order = list(starts.index) + [w for w in district.ward_names if w not in starts.index]
     if ax is None:
-        _, ax = _figure(0.27 * len(order) + 1.3)
+        _, ax = new_figure(0.27 * len(order) + 1.3)
     domain = district.programme_meta(programme).get("domain")
     end = district.traffic_weekly()["period_end"].max() if domain == "traffic" else None
     colour = _colour(programme)
@@ -581,7 +335,7 @@ def rollout_timeline(district: District, programme: str, ax=None):
                 fontsize=NOTE,
                 color="0.4",
             )
-    ax.set_yticks(range(len(order)), _labels(order), fontsize=TICK)
+    ax.set_yticks(range(len(order)), wrap_labels(order), fontsize=TICK)
     ax.invert_yaxis()
     _style(
         ax,
@@ -617,7 +371,7 @@ def forest_plot(
     """
     n = len(table)
     if ax is None:
-        _, ax = _figure(0.3 * n + 1.9)
+        _, ax = new_figure(0.3 * n + 1.9)
     y = np.arange(n)
     est = table[estimate].to_numpy(dtype=float)
     lo = table[low].to_numpy(dtype=float)
@@ -677,7 +431,7 @@ def forest_plot(
                 color="0.4",
             )
         ax.set_xlim(x0, x1)
-    ax.set_yticks(y, _labels(table[label].astype(str)), fontsize=TICK)
+    ax.set_yticks(y, wrap_labels(table[label].astype(str)), fontsize=TICK)
     ax.invert_yaxis()
     if groups is not None:
         prev = None
@@ -688,25 +442,25 @@ def forest_plot(
     ax.set_xlabel(xlabel, fontsize=LABEL)
     _style(ax, title, dates=False)
     if truth_shown:  # below the plot, where it can cover neither a row nor the title
-        _legend_below(ax.figure, *ax.get_legend_handles_labels())
+        legend_below(ax.figure, *ax.get_legend_handles_labels())
     return ax
 
 
 def synthetic_plot(est, ward: str, *, unit: str = "phút") -> list:
     """A synthetic control / synthetic DiD: the ward against its synthetic copy, and the gap.
     Returns the two Figures (shown side by side on a wide page)."""
-    fig_a, a = _figure(3.4)
+    fig_a, a = new_figure(3.4)
     est.plot(ax=a, title="")
     handles, _ = a.get_legend_handles_labels()
     a.get_legend().remove()
     _style(a, f"{ward} và phường tổng hợp\n{ward} and its synthetic comparison", unit)
-    _legend_below(fig_a, handles, [ward, "Phường tổng hợp / synthetic", "Bắt đầu / start"])
-    fig_b, b = _figure(3.4)
+    legend_below(fig_a, handles, [ward, "Phường tổng hợp / synthetic", "Bắt đầu / start"])
+    fig_b, b = new_figure(3.4)
     est.plot_gap(ax=b, title="")
     handles, _ = b.get_legend_handles_labels()
     b.get_legend().remove()
     _style(b, "Chênh lệch (phường − tổng hợp)\nGap (ward − synthetic)", unit)
-    _legend_below(fig_b, handles, ["Tác động trung bình / average effect", "Bắt đầu / start"])
+    legend_below(fig_b, handles, ["Tác động trung bình / average effect", "Bắt đầu / start"])
     return [fig_a, fig_b]
 
 
@@ -720,7 +474,7 @@ def weights_table(est, top: int = 8) -> pd.DataFrame:
 def event_study_plot(dynamic, *, unit: str = "phút", truth: pd.Series | None = None):
     """Effects by weeks since the start (Callaway & Sant'Anna's dynamic aggregation), the weeks
     before the start in red. Returns the Figure."""
-    fig, ax = _figure(3.5)
+    fig, ax = new_figure(3.5)
     dynamic.plot(ax=ax, title="")
     if truth is not None and len(truth):
         ax.plot(
@@ -731,7 +485,7 @@ def event_study_plot(dynamic, *, unit: str = "phút", truth: pd.Series | None = 
             ms=5,
             label="Giá trị cài sẵn / planted truth",
         )
-        _legend_below(fig, *ax.get_legend_handles_labels())
+        legend_below(fig, *ax.get_legend_handles_labels())
     ax.set_xlabel("Số tuần kể từ ngày bắt đầu / weeks since the start", fontsize=LABEL)
     _style(
         ax,
@@ -745,7 +499,7 @@ def event_study_plot(dynamic, *, unit: str = "phút", truth: pd.Series | None = 
 
 def bacon_plot(bacon):
     """Goodman-Bacon decomposition: each 2×2 comparison's estimate against its weight."""
-    fig, ax = _figure(4.2)
+    fig, ax = new_figure(4.2)
     bacon.plot(ax=ax, title="")
     names = {
         "earlier vs later treated": "Đợt trước so với đợt sau (chưa triển khai) — hợp lệ",
@@ -764,7 +518,7 @@ def bacon_plot(bacon):
         "ước lượng 2×2",
         dates=False,
     )
-    _legend_below(fig, handles, labels)
+    legend_below(fig, handles, labels)
     return fig
 
 
@@ -782,7 +536,7 @@ def naive_plot(
     start = pd.Timestamp(start)
     lo, hi = start - pd.Timedelta(weeks=weeks), start + pd.Timedelta(weeks=weeks)
     d = panel[(panel["period_start"] >= lo) & (panel["period_start"] <= hi)]
-    fig, ax = _figure(3.4)
+    fig, ax = new_figure(3.4)
     _ward_vs_others(ax, d, ward, outcome)
     for h in holidays:
         h = pd.Timestamp(h)
@@ -793,7 +547,7 @@ def naive_plot(
     _style(ax, "Các tuần quanh ngày bắt đầu\nThe weeks around the start", "phút", dates=False)
     ax.xaxis.set_major_locator(mdates.MonthLocator())
     ax.xaxis.set_major_formatter(DateTicks("month"))
-    _legend_below(fig, *ax.get_legend_handles_labels())
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig
 
 
@@ -807,7 +561,7 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
         .groupby("period_start")["on"]
         .sum()
     )
-    fig, ax = _figure(3.9)
+    fig, ax = new_figure(3.9)
     ax.bar(
         total.index,
         total["fires"],
@@ -844,7 +598,7 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
     h2, l2 = ax2.get_legend_handles_labels()
     _style(ax, "Số vụ cháy toàn quận theo tháng\nFires per month, whole district", "vụ / fires")
     ax2.spines["top"].set_visible(False)
-    _legend_below(fig, h1 + h2, l1 + l2)
+    legend_below(fig, h1 + h2, l1 + l2)
     return fig
 
 
@@ -909,7 +663,7 @@ def sensitivity_plot(result, *, unit: str = "", lang: str = "vi"):
     ``result`` is a :class:`~evaluation.inference.honest_did.HonestDiDResult`; ``unit`` the
     effect's unit ("phút").
     """
-    fig, ax = _figure(3.8)
+    fig, ax = new_figure(3.8)
     t = result.table.sort_values("M")
     ms = np.unique(t["M"].to_numpy(dtype=float))
     gap = float(np.min(np.diff(ms))) if ms.size > 1 else max(float(ms[0]), 1.0) / 2
@@ -939,16 +693,16 @@ def sensitivity_plot(result, *, unit: str = "", lang: str = "vi"):
                 "breakdown",
                 lang,
                 symbol=result.symbol,
-                value=fmt.number(breakdown, _decimals([float(breakdown)], 2), lang),
+                value=fmt.number(breakdown, decimals([float(breakdown)], 2), lang),
             ),
         )
-    digits = _decimals(list(ms), 2)
+    digits = decimals(list(ms), 2)
     ax.set_xticks(
         [x0, *ms],
         [_say(_SENSITIVITY, "original", lang), *(fmt.number(m, digits, lang) for m in ms)],
     )
     ax.set_xlabel(
-        _wrap(
+        wrap_title(
             _say(_SENSITIVITY, f"xlabel_{result.restriction}", lang, symbol=result.symbol),
             fig.get_figwidth() - 0.9,
             size=LABEL,
@@ -965,7 +719,7 @@ def sensitivity_plot(result, *, unit: str = "", lang: str = "vi"):
     )
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles, strict=True))
-    _legend_below(fig, list(unique.values()), list(unique.keys()))
+    legend_below(fig, list(unique.values()), list(unique.keys()))
     return fig
 
 
@@ -980,7 +734,7 @@ def power_plot(
     """Power curves of several designs (``name → PowerResult``, from
     :func:`evaluation.design.power.power` or an MDE's ``curve``), each with its Monte-Carlo
     band; the effect of interest and the target power marked. Returns the Figure."""
-    fig, ax = _figure(3.8)
+    fig, ax = new_figure(3.8)
     colours = ("#1f5fa8", "#3f8f5a", "#c07a2c", "#7b1fa2", "#00838f")
     scale = "additive"
     for (name, curve), colour in zip(curves.items(), colours, strict=False):
@@ -1001,7 +755,7 @@ def power_plot(
     )
     unit_text = "%" if scale == "proportional" else unit[0 if lang == "vi" else 1]
     if effect is not None:
-        value = fmt.number(effect, _decimals([effect], 2), lang)
+        value = fmt.number(effect, decimals([effect], 2), lang)
         ax.axvline(
             effect,
             color="0.3",
@@ -1015,5 +769,5 @@ def power_plot(
     ax.yaxis.set_major_formatter(
         mticker.FuncFormatter(lambda v, _pos: fmt.percent(100 * v, 0, lang))
     )
-    _legend_below(fig, *ax.get_legend_handles_labels())
+    legend_below(fig, *ax.get_legend_handles_labels())
     return fig

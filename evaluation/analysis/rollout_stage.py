@@ -24,18 +24,19 @@ registry leaves out of a rollout that has begun are not planned for: they stay c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from evaluation.data.registry import Registry, load_registry
+from evaluation.data.registry import REVIEWS, Registry, as_registry
 from evaluation.errors import DataError, examples
-from evaluation.formats import date_text
+from evaluation.formats import date_text, number, percent
 
-__all__ = ["RolloutStage", "as_registry", "earliest_start", "rollout_stage"]
+__all__ = ["RolloutStage", "against_finding", "earliest_start", "rollout_stage"]
 
 STAGES = ("review", "plan")
 
@@ -132,18 +133,6 @@ def _date(value: Any, name: str) -> pd.Timestamp:
     if pd.isna(out):
         raise DataError(f"argument {name!r} must be a date (e.g. '2025-12-31'), got {value!r}")
     return out
-
-
-def as_registry(registry: Registry | str | Path) -> Registry:
-    """A registry given as the object or as the path of its YAML file."""
-    if isinstance(registry, Registry):
-        return registry
-    if isinstance(registry, str | Path):
-        return load_registry(registry)
-    raise DataError(
-        f"argument 'registry' must be a Registry or the path of a registry YAML file, got "
-        f"{type(registry).__name__}"
-    )
 
 
 def _last(entries: pd.DataFrame, column: str) -> pd.Timestamp | None:
@@ -269,3 +258,77 @@ def rollout_stage(
         reason_en=reason_en,
         entries=entries,
     )
+
+
+def against_finding(
+    review: Mapping[str, Any],
+    *,
+    estimate: float,
+    effect_text: tuple[str, str],
+    detected: bool,
+    until: Any,
+    unit: tuple[str, str] = ("", ""),
+) -> tuple[str, str]:
+    """What a review's design could detect, against what the analysis did find, in one
+    Vietnamese and one English paragraph.
+
+    ``review`` is a row of :attr:`ReviewPlan.table` (``review``, ``date``, ``mde``); the
+    finding is given by its estimate on the MDE's scale (outcome units), its effect as the
+    pages write it (``effect_text``: Vietnamese, English), whether its verdict found an effect
+    (``detected``: the verdict policy's answer, never re-derived here) and the last day of the
+    data it rests on (``until``), which may lie after the review; ``unit`` is the outcome's
+    unit in both languages (``("phút", "minutes")``). An effect smaller than the
+    MDE that was not detected is what the design foretold — the sentence says so, so that
+    "not detected" is not read as "no effect".
+    """
+    name_vi, name_en = REVIEWS[str(review["review"])]
+    day, end = date_text(review["date"]), date_text(until)
+    mde = float(review["mde"])
+    found_vi, found_en = effect_text
+    if not math.isfinite(mde):
+        return (
+            f"Tại {name_vi} ngày {day}, thiết kế không phát hiện được chắc chắn mức tác động nào; "
+            f"trên số liệu đến {end}, ước lượng là {found_vi}.",
+            f"At the {name_en} on {day} the design could not reliably detect any effect; on the "
+            f"data to {end} the estimate is {found_en}.",
+        )
+    move_vi, move_en = ("mức giảm", "reduction") if mde < 0 else ("mức tăng", "increase")
+    target = 100 * float(review.get("target_power", 0.8))
+    sure_vi, sure_en = percent(target, 0, "vi"), percent(target, 0, "en")
+    size_vi = number(abs(mde), 2, "vi") + (f" {unit[0]}" if unit[0] else "")
+    size_en = number(abs(mde), 2, "en") + (f" {unit[1]}" if unit[1] else "")
+    same_way = math.isfinite(estimate) and estimate * mde > 0
+    larger = same_way and abs(estimate) >= abs(mde)
+    vi = (
+        f"Tại {name_vi} ngày {day}, thiết kế phát hiện chắc chắn (xác suất {sure_vi}) {move_vi} từ "
+        f"{size_vi} trở lên. Trên số liệu đến {end}, ước lượng là {found_vi}"
+    )
+    en = (
+        f"At the {name_en} on {day} the design could reliably ({sure_en} power) detect a {move_en} of "
+        f"{size_en} or more. On the data to {end} the estimate is {found_en}"
+    )
+    if not same_way:
+        vi += ", ngược chiều với mức đó"
+        en += ", in the other direction"
+    elif larger:
+        vi += ", lớn hơn mức đó"
+        en += ", larger than that"
+    else:
+        vi += ", nhỏ hơn mức đó"
+        en += ", smaller than that"
+    if detected:
+        vi += ", và đã được phát hiện."
+        en += ", and it was detected."
+    else:
+        vi += ", và chưa được phát hiện."
+        en += ", and it was not detected."
+    if same_way and not larger and not detected:
+        vi += (
+            " Không phát hiện được một tác động nhỏ hơn mức thiết kế phát hiện được là điều đã "
+            "biết trước, không phải bằng chứng rằng mô hình không có tác động."
+        )
+        en += (
+            " Not detecting an effect smaller than the design can detect was to be expected; it "
+            "is not evidence that the programme has no effect."
+        )
+    return vi, en
