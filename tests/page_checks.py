@@ -1,6 +1,7 @@
 """What a page must be on a phone and on paper, checked in its HTML and stylesheet (no browser):
 every table becomes cards or scrolls inside its own box, nothing is set wider than a 390 px
-screen, the print stylesheet keeps rows whole, and no date in the text is written yyyy-mm-dd.
+screen, the print stylesheet keeps rows whole, no date in the text is written yyyy-mm-dd, and no
+sentence is in English alone.
 
 Used by the demo run (tests/test_demo_run.py) and another district's run
 (tests/test_second_district.py); the checks themselves are tested on pages made to fail them
@@ -166,3 +167,84 @@ def iso_dates(html: str) -> list[str]:
     """Dates written yyyy-mm-dd in the text a reader sees (with a little context)."""
     text = visible_text(html)
     return [text[max(0, m.start() - 30) : m.end() + 10] for m in _ISO_DATE.finditer(text)]
+
+
+#: letters only Vietnamese has (a sentence with one of them is not English)
+_VIETNAMESE = re.compile(
+    "[àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ]", re.I
+)
+#: words that make a run of Latin words an English sentence rather than a name or a method
+_ENGLISH = frozenset(
+    "the and of is to with was were for this that not are be by on in from it as at which an "
+    "no or than its".split()
+)
+#: elements whose text is a unit of reading (a paragraph, a cell, a heading, a label)
+_BLOCKS = frozenset(
+    "p div li td th dt dd h1 h2 h3 h4 h5 h6 summary figcaption caption title label".split()
+)
+
+
+class _Reading(HTMLParser):
+    """The text of each block a Vietnamese reader reads: not the English beside it (an
+    element of class ``en``, or ``em``/``i`` — the pages' English lines), not code."""
+
+    _SKIP = frozenset(("style", "script", "pre", "code", "em", "i"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, bool]] = []
+        self.blocks: list[str] = []
+        self._current: list[str] = []
+
+    def _flush(self) -> None:
+        text = " ".join("".join(self._current).split())
+        if text:
+            self.blocks.append(text)
+        self._current = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _BLOCKS or tag == "br":
+            self._flush()
+        if tag in _VOID:
+            return
+        hidden = tag in self._SKIP or "en" in _classes({k: v or "" for k, v in attrs})
+        self.stack.append((tag, hidden))
+
+    def handle_endtag(self, tag):
+        if tag in _BLOCKS:
+            self._flush()
+        for i in range(len(self.stack) - 1, -1, -1):
+            if self.stack[i][0] == tag:
+                del self.stack[i:]
+                break
+
+    def handle_data(self, data):
+        if not any(hidden for _, hidden in self.stack):
+            self._current.append(data)
+
+
+def english_only(html: str) -> list[str]:
+    """Sentences a Vietnamese reader meets in English only: four or more Latin words with two
+    or more English function words and no Vietnamese letter, outside the page's English
+    lines. A "Vietnamese / English" pair is fine: what follows " / " after Vietnamese text is
+    its translation."""
+    p = _Reading()
+    p.feed(html)
+    p.close()
+    p._flush()
+    found = []
+    for block in p.blocks:
+        parts = block.split(" / ")
+        kept = [parts[0]]
+        for part in parts[1:]:
+            if not _VIETNAMESE.search(kept[-1]):
+                kept.append(part)
+        for sentence in re.split(r"(?<=[.;:!?])\s+", " ".join(kept)):
+            words = re.findall(r"[A-Za-z]+", sentence)
+            if (
+                len(words) >= 4
+                and not _VIETNAMESE.search(sentence)
+                and len({w.lower() for w in words} & _ENGLISH) >= 2
+            ):
+                found.append(sentence[:160])
+    return found

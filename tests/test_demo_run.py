@@ -215,6 +215,14 @@ def test_every_page_reads_on_a_phone_and_prints_on_a4(run):
         assert page_checks.print_problems(html) == [], page.name
 
 
+def test_no_english_only_sentence_on_a_vietnamese_page(run):
+    """Issue 16, part 5: every sentence a reader meets is Vietnamese, with its English beside
+    it (an English line, or after " / "), never English alone."""
+    out, _ = run
+    for page in _pages(out):
+        assert page_checks.english_only(page.read_text("utf-8")) == [], page.name
+
+
 def test_no_date_in_the_text_is_written_yyyy_mm_dd(run):
     out, _ = run
     for page in _pages(out):

@@ -77,3 +77,19 @@ def test_an_iso_date_in_the_text_is_found_not_in_code(good):
     assert dated != good and page_checks.iso_dates(dated)
     coded = good.replace("<h1>Trang / Page</h1>", "<pre>start: 2024-10-28</pre>")
     assert page_checks.iso_dates(coded) == []
+
+
+def test_english_only_sentences_are_found_and_pairs_and_english_lines_are_not():
+    ok = (
+        "<h2>Còn tác dụng không? Theo quý / Is it still working? By quarter since the start</h2>"
+        "<p>Tác động giảm 3 phút.<br><span class='en'>The effect is a fall of 3 minutes.</span>"
+        "</p><p><em>This is the English line of the paragraph above.</em></p>"
+        "<p>TWFE, Callaway &amp; Sant'Anna (2021), HonestDiD</p>"
+    )
+    assert page_checks.english_only(ok) == []
+    bad = ok + "<p>Tác động giảm.</p><p>The conclusion that the effect is negative survives.</p>"
+    assert page_checks.english_only(bad) == ["The conclusion that the effect is negative survives."]
+    outside = "<td>Phương pháp: TWFE; permuting which of the wards are treated in the data</td>"
+    assert page_checks.english_only(outside) == [
+        "permuting which of the wards are treated in the data"
+    ]

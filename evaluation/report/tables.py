@@ -286,7 +286,7 @@ def decision_html(card) -> str:
     anchor = "".join(c if c.isalnum() else "-" for c in card.programme)
     return (
         f'<article class="decision" id="decision-{e(anchor)}">'
-        f'<h3>{e(card.question_vi)}<span class="en q">{e(card.question_en)}</span></h3>'
+        f'<h3>{e(card.question_vi)} <span class="en q">{e(card.question_en)}</span></h3>'
         f'<p class="decision-answer ans-{e(card.answer)}"><strong>{e(card.answer_vi)}</strong> '
         f'<span class="en">/ {e(card.answer_en)}</span></p>'
         f'<p>Vì {e(card.because_vi)} <span class="en">Because {e(card.because_en)}</span></p>'
