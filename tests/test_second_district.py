@@ -147,6 +147,7 @@ def test_its_pages_read_on_a_phone_print_on_a4_and_write_no_yyyy_mm_dd(run):
         assert page_checks.wide_settings(html) == [], page.name
         assert page_checks.print_problems(html) == [], page.name
         assert page_checks.iso_dates(html) == [], page.name
+        assert page_checks.english_only(html) == [], page.name
 
 
 def test_wards_all_means_this_districts_wards(run):
