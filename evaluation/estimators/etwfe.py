@@ -14,7 +14,11 @@ ever a control. Time-invariant covariates x enter as in Wooldridge (2023, §4) a
 x·λ_t (a period effect per unit of x) and, in each treated cell, τ_gt + (x − x̄_g)·δ_gt.
 
 Average effects are aggregated from the fitted counts of the treated rows, with and without
-their cell effects (μ¹ = fitted, μ⁰ = μ¹·exp(−τ_gt − (x − x̄_g)δ_gt)):
+their cell effects (μ¹ = fitted, μ⁰ = μ¹·exp(−τ_gt − (x − x̄_g)δ_gt)). In a period whose
+untreated units have no count λ̂_t = −∞: its treated rows enter with μ¹ = their count and
+μ⁰ = 0 (the limit of the full model), never left out — leaving them out selects periods on the
+comparison's outcome and biases rare counts downwards (a −20 % effect read as −35 % with 13
+wards at 0.4 events a month; tests/test_etwfe.py).
 
 * on the count scale, the mean of μ¹ − μ⁰ over the rows (R ``etwfe::emfx``'s response scale);
 * as a ratio, Σμ¹ / Σμ⁰ — observed over expected-without-the-programme counts, since every
@@ -70,7 +74,7 @@ class EtwfeFit:
     delta method needs (the derivative of μ¹ and μ⁰ of every treated row by each
     coefficient)."""
 
-    rows: pd.DataFrame  # treated rows: group, time, event, y, mu0, mu1
+    rows: pd.DataFrame  # treated rows: unit, group, time, event, y, mu0, mu1
     coef: pd.Series
     vcov: np.ndarray
     dmu1: np.ndarray  # (treated rows × coefficients)
@@ -80,7 +84,7 @@ class EtwfeFit:
     n_units: int
     n_clusters: int
     zero_cells: int
-    dropped_periods: list
+    blank_periods: list  # periods whose untreated units had no count (λ̂_t = −∞)
     dropped_cohorts: list
     iterations: int
 
@@ -155,10 +159,11 @@ def etwfe(
     )
     fit = fit_etwfe(prep)
     rows = _window(fit.rows, events)
-    if rows.empty:
+    if rows.empty or rows["mu0"].sum() <= 0:
+        where = "" if events is None else f" {events[0]}–{events[1]} periods after a start"
         raise DesignError(
-            f"etwfe: no treated cell {events[0]}–{events[1]} periods after a start has a "
-            "comparison; there is nothing to average."
+            f"etwfe: no treated cell{where} has a comparison with a count; there is nothing to "
+            "average."
         )
     beta, grad = _log_ratio(fit, rows.index.to_numpy())
     se = float(np.sqrt(max(grad @ fit.vcov @ grad, 0.0)))
@@ -271,19 +276,25 @@ def fit_etwfe(prep: Panel, fixed_effects: str = "unit") -> EtwfeFit:
     treated = prep.treated.astype(bool)
     # a period in which every kept unit is treated has no comparison: its period effect and
     # the effects of its cells cannot be separated, so it is left out
-    # ... and so does a period whose untreated units have no count (λ_t = −∞: nothing to scale
-    # the treated cells' expected counts by)
+    untreated_unit = np.bincount(prep.time[keep & ~treated], minlength=T) > 0
+    keep &= untreated_unit[prep.time]
+    # a period whose untreated units have no count has λ̂_t = −∞: the expected count of its
+    # treated cells without the programme is 0, and their observed counts stay in the averages
+    # (the limit of the full model). Leaving such periods out instead would select periods on
+    # the comparison's outcome — those kept are those in which it happened to have a count —
+    # and bias the expected counts up and the ratio down with rare counts (issue 16, part 3).
     untreated_in = (
         np.bincount(prep.time[keep & ~treated], weights=prep.y[keep & ~treated], minlength=T) > 0
     )
-    dropped_periods = [
+    blank_periods = [
         prep.times[t] for t in range(T) if not untreated_in[t] and (keep & (prep.time == t)).any()
     ]
+    blank = keep & treated & ~untreated_in[prep.time]  # treated rows of those periods
     keep &= untreated_in[prep.time]
     if not (keep & treated).any():
         raise DesignError(
-            "etwfe: no treated unit and period has a comparison unit untreated at the same time; "
-            "there is nothing to compare."
+            "etwfe: no treated unit and period has a comparison unit untreated at the same time "
+            "with a count; there is nothing to compare."
         )
     g_pos = prep.cohort_pos[prep.unit]
     # a cohort without a single count before its start has no level to compare with (its
@@ -292,6 +303,7 @@ def fit_etwfe(prep: Panel, fixed_effects: str = "unit") -> EtwfeFit:
     empty = [g for g in np.unique(g_pos[keep & treated]) if pre.get(g, 0) <= 0]
     dropped_cohorts = [prep.times[g] for g in empty]
     keep &= ~np.isin(g_pos, empty)
+    blank &= ~np.isin(g_pos, empty)
     if not (keep & treated).any():
         raise DesignError(
             "etwfe: no treated cohort has a count before its start; there is no level to "
@@ -300,6 +312,7 @@ def fit_etwfe(prep: Panel, fixed_effects: str = "unit") -> EtwfeFit:
     # a unit whose counts all fell in left-out periods adds nothing either (α = −∞)
     has = np.bincount(prep.unit[keep], weights=prep.y[keep], minlength=prep.N) > 0
     keep &= has[prep.unit]
+    blank &= has[prep.unit]
     cell_key = np.where(treated, g_pos * (T + 1) + prep.time, -1)
     # cells whose counts are all zero: τ = −∞, their rows leave the fit (the limit of the
     # full model) and enter the averages with μ¹ = 0
@@ -346,18 +359,39 @@ def fit_etwfe(prep: Panel, fixed_effects: str = "unit") -> EtwfeFit:
             "mu1": mu1[tr],
         }
     ).reset_index(drop=True)
+    # the treated rows of the periods whose comparison had no count: observed counts against an
+    # expected 0 (λ̂_t = −∞), no derivative by any coefficient
+    b = np.flatnonzero(blank)
+    rows = pd.concat(
+        [
+            rows,
+            pd.DataFrame(
+                {
+                    "unit": prep.units[prep.unit[b]],
+                    "group": prep.times[prep.cohort_pos[prep.unit[b]]],
+                    "time": prep.times[prep.time[b]],
+                    "event": (prep.time[b] - prep.cohort_pos[prep.unit[b]]).astype(int),
+                    "y": prep.y[b],
+                    "mu0": 0.0,
+                    "mu1": prep.y[b].astype(float),
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    none = np.zeros((b.size, dmu1.shape[1]))
     return EtwfeFit(
         rows=rows,
         coef=pd.Series(beta, index=names),
         vcov=V,
-        dmu1=dmu1[tr],
-        dmu0=dmu0[tr],
+        dmu1=np.vstack([dmu1[tr], none]),
+        dmu0=np.vstack([dmu0[tr], none]),
         df=df,
-        n_obs=int(keep.sum()),
+        n_obs=int((keep | blank).sum()),
         n_units=int(np.unique(prep.unit[keep]).size),
         n_clusters=G,
         zero_cells=len(zero_keys),
-        dropped_periods=dropped_periods,
+        blank_periods=blank_periods,
         dropped_cohorts=dropped_cohorts,
         iterations=fit.iterations,
     )
@@ -454,10 +488,11 @@ def _fit_warnings(fit: EtwfeFit) -> list[str]:
             f"{len(fit.dropped_cohorts)} cohorts had no count at all before their start and were "
             "left out: without a level before, a change cannot be measured."
         )
-    if fit.dropped_periods:
+    if fit.blank_periods:
         out.append(
-            f"{len(fit.dropped_periods)} periods were left out because the units not yet "
-            "treated then had no count at all (or none was left): nothing to compare with."
+            f"In {len(fit.blank_periods)} periods the units not yet treated had no count at all: "
+            "the expected count of the treated wards then, without the programme, is 0, and "
+            "their observed counts are set against it."
         )
     return out
 
@@ -477,6 +512,8 @@ def _window(rows: pd.DataFrame, events) -> pd.DataFrame:
 def _log_ratio(fit: EtwfeFit, idx: np.ndarray) -> tuple[float, np.ndarray]:
     s1 = fit.rows["mu1"].to_numpy()[idx].sum()
     s0 = fit.rows["mu0"].to_numpy()[idx].sum()
+    if s0 <= 0:  # only rows of periods whose comparison had no count: no ratio
+        return math.nan, np.full(fit.dmu1.shape[1], math.nan)
     grad = fit.dmu1[idx].sum(axis=0) / s1 - fit.dmu0[idx].sum(axis=0) / s0
     return float(math.log(s1 / s0)) if s1 > 0 else -math.inf, grad
 
@@ -516,7 +553,7 @@ def aggregate(fit: EtwfeFit, kind: str = "simple") -> pd.DataFrame:
             expected=float(rows["mu0"].to_numpy()[idx].sum()),
             att=att,
             se=att_se,
-            ratio=math.exp(lr),
+            ratio=math.exp(lr),  # NaN where every row's expected count is 0
             log_ratio=lr,
             log_ratio_se=float(np.sqrt(max(grad @ fit.vcov @ grad, 0.0))),
             percent=100 * (math.exp(lr) - 1),
