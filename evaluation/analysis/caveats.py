@@ -132,15 +132,17 @@ CATALOGUE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
         (
             r"(\d+) cohorts had no count at all before their start",
             lambda m: (
-                f"{m[1]} đợt không có vụ nào trước ngày bắt đầu nên được bỏ ra: không có mức "
-                "trước đó thì không đo được thay đổi."
+                f"{m[1]} đợt không có vụ nào trước ngày bắt đầu: số vụ dự kiến của các đợt đó "
+                "nếu không có mô hình bằng 0, số vụ quan sát được vẫn được tính và so với mức 0 "
+                "đó."
             ),
         ),
         (
-            r"(\d+) periods were left out because the units not yet treated then had no count",
+            r"In (\d+) periods the units not yet treated had no count at all",
             lambda m: (
-                f"{m[1]} kỳ được bỏ ra vì các phường chưa triển khai trong kỳ đó không có vụ nào "
-                "(hoặc không còn phường nào chưa triển khai): không có gì để so sánh."
+                f"Trong {m[1]} kỳ, các phường chưa triển khai không có vụ nào: số vụ dự kiến của "
+                "các phường đã triển khai trong các kỳ đó nếu không có mô hình bằng 0, số vụ quan "
+                "sát được vẫn được tính và so với mức 0 đó."
             ),
         ),
         (
