@@ -132,9 +132,8 @@ CATALOGUE: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = 
         (
             r"(\d+) cohorts had no count at all before their start",
             lambda m: (
-                f"{m[1]} đợt không có vụ nào trước ngày bắt đầu: số vụ dự kiến của các đợt đó "
-                "nếu không có mô hình bằng 0, số vụ quan sát được vẫn được tính và so với mức 0 "
-                "đó."
+                f"{m[1]} đợt không có vụ nào trước ngày bắt đầu nên được bỏ ra: không có mức "
+                "trước đó thì không đo được thay đổi."
             ),
         ),
         (

@@ -16,9 +16,8 @@ reports: the log ratio of observed to untreated counts over the chosen treated c
 
     θ = log( Σ_c Y_c / Σ_c Σ_{i∈c} μ⁰_it ),     μ⁰ = exp(α_i + λ_t + o_it).
 
-A period whose untreated units have no count has λ_t = −∞, a cohort without a count before its
-start α_i = −∞: their treated cells' μ⁰ is 0 and their counts stay in the numerator (as in
-:func:`evaluation.estimators.etwfe.fit_etwfe`).
+A period whose untreated units have no count has λ_t = −∞: its treated cells' μ⁰ is 0 and their
+counts stay in the numerator (as in :func:`evaluation.estimators.etwfe.fit_etwfe`).
 
 A treated cell without a single count has τ_c = −∞ (no finite maximum; fixest and ppmlhdfe drop
 such separated rows): its multinomial term is constant, so the profiled likelihood needs no
@@ -127,7 +126,6 @@ class EtwfeBatch:
         A, N, T = len(starts), self.N, self.T
         E = self.E
         D = self._treated(starts)  # (A, N, T) treated cells
-        D_all = D.copy()
         U = ~D
         same = starts[:, :, None] == starts[:, None, :]  # (A, N, N) same cohort
         # a cohort without a single count before its start has no level to compare with (its
@@ -136,9 +134,12 @@ class EtwfeBatch:
         out = (pre <= 0) & (starts < T)
         D &= ~out[:, :, None]
         U &= ~out[:, :, None]
-        # a period whose untreated units have no count has no comparison level either
-        # (λ_t = −∞): it leaves the fit
+        # a period whose untreated units have no count has λ_t = −∞: it leaves the fit, and
+        # its treated cells enter the statistic with their counts against an expected 0 (the
+        # limit of the full model, as in the fit — not left out, which would select periods
+        # on the comparison's outcome)
         blank = (y[None] * U).sum(axis=1) <= 0  # (A, T)
+        Dblank = D & blank[:, None, :]
         D &= ~blank[:, None, :]
         U &= ~blank[:, None, :]
         # a unit left without a count (all of them in blank periods) has α = −∞ and adds
@@ -147,10 +148,7 @@ class EtwfeBatch:
         out |= empty
         D &= ~empty[:, :, None]
         U &= ~empty[:, :, None]
-        # the treated cells that left the fit (α_i or λ_t = −∞) enter the statistic with their
-        # counts against an expected 0 — the limit of the full model, as in the fit; leaving
-        # them out would select periods and cohorts on the outcome
-        Dlimit = D_all & ~D
+        Dblank &= ~empty[:, :, None]
         Df = D.astype(float)
         # cell totals seen from each unit: Y_c of the cell (i, t) belongs to
         yD = y[None] * Df
@@ -207,12 +205,12 @@ class EtwfeBatch:
             if not active.size:
                 break
         mu0 = np.exp(alpha[:, :, None] + lam[:, None, :]) * E[None]
-        cover, cover_limit = Df, Dlimit.astype(float)
+        cover, cover_blank = Df, Dblank.astype(float)
         if self.events is not None:
             e = self.periods[None, None, :] - event_starts[:, :, None]
             window = (e >= self.events[0]) & (e <= self.events[1])
-            cover, cover_limit = cover * window, cover_limit * window
-        num = (y[None] * (cover + cover_limit)).sum(axis=(1, 2))
+            cover, cover_blank = cover * window, cover_blank * window
+        num = (y[None] * (cover + cover_blank)).sum(axis=(1, 2))
         den = (mu0 * cover).sum(axis=(1, 2))
         with np.errstate(divide="ignore", invalid="ignore"):
             theta = np.log(num / den)
