@@ -4,7 +4,7 @@ The estimators and the inference write their caveats in English; a page shows ea
 Vietnamese from the message catalogue. These tests read the methods' source, render every
 caveat they can write (each placeholder filled with a sample value of its format) and fail on
 one that has no Vietnamese — so that a new caveat is translated before it can reach a page,
-where an untranslated one is an error (``UntranslatedCaveat``), never English alone.
+where an untranslated one fails this test (at run time it is labelled, with a warning).
 """
 
 from __future__ import annotations
@@ -17,7 +17,12 @@ from pathlib import Path
 import pytest
 
 from evaluation.analysis import caveats
-from evaluation.analysis.caveats import UntranslatedCaveat, translate, vietnamese
+from evaluation.analysis.caveats import (
+    UntranslatedCaveat,
+    UntranslatedCaveatWarning,
+    translate,
+    vietnamese,
+)
 from evaluation.inference.choose import design_limit_warning
 
 PACKAGE = Path(__file__).resolve().parents[1] / "evaluation"
@@ -160,13 +165,17 @@ def _has(text: str) -> bool:
         return False
 
 
-def test_an_untranslated_caveat_is_an_error_not_english_on_a_page():
-    with pytest.raises(UntranslatedCaveat, match="no Vietnamese"):
-        vietnamese("A caveat nobody has translated yet.")
+def test_an_untranslated_caveat_warns_and_is_labelled_never_fails_the_page():
+    """The test above keeps every caveat translated; one that still arrives at run time is
+    shown under a Vietnamese label with a warning, and the report is not lost for it."""
+    with pytest.warns(UntranslatedCaveatWarning, match="no Vietnamese"):
+        v = vietnamese("A caveat nobody has translated yet.")
+    assert v == "Lưu ý kỹ thuật, chưa có bản tiếng Việt: A caveat nobody has translated yet."
     # a design-limit caveat in a situation without Vietnamese is untranslated too
-    with pytest.raises(UntranslatedCaveat):
+    with pytest.warns(UntranslatedCaveatWarning):
         vietnamese(design_limit_warning(0.2, 0.95, "with two moons"))
     assert not _has("A caveat nobody has translated yet.")
+    assert not _has(design_limit_warning(0.2, 0.95, "with two moons"))
 
 
 def test_a_caveat_keeps_its_numbers_in_vietnamese_forms():
