@@ -48,7 +48,9 @@ def cache_dir() -> Path | None:
 def _code_digest() -> str:
     root = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
+    # the code, and the message catalogues its findings' sentences are written from (a changed
+    # translation must not be served from a cache written before it)
+    for path in sorted([*root.rglob("*.py"), *root.glob("locale/*/LC_MESSAGES/*.po")]):
         h.update(str(path.relative_to(root)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()

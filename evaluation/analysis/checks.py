@@ -31,10 +31,20 @@ from evaluation.analysis.windows import (
 from evaluation.core.timing import stage
 from evaluation.diagnostics.placebo import placebo_in_space, placebo_in_time
 from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.i18n import Text, both, say, say_in
 
 __all__ = ["add_checks"]
 
 _FAILURES = (DesignError, DataError, InferenceError)
+
+# TRANSLATORS: the names of the checks of a ward's estimate (the first of each pair when the
+# check ran, the second when it could not)
+_FAKE_STARTS = say("Fake start dates (before the launch)")
+_FAKE_STARTS_FAILED = say("Fake start dates")
+_PLACEBO_WARDS = say("Comparison wards treated as if they had started")
+_PLACEBO_WARDS_FAILED = say("Placebo wards")
+_SPILLOVER = say("Without bordering wards (spill-over)")
+_SPILLOVER_FAILED = say("Without bordering wards")
 
 
 def add_checks(district: District, finding: Finding) -> Finding:
@@ -95,53 +105,44 @@ def _fake_starts(data, ind: Indicator, estimate_: float, kw: dict) -> Check:
             **kw,
         )
     except _FAILURES as exc:
-        return _failed("Ngày bắt đầu giả", "Fake start dates", exc)
+        return _failed(_FAKE_STARTS_FAILED, exc)
     fakes = pt.table[pt.table["kind"] == "placebo"]["estimate"].dropna()
     n_big = int((fakes.abs() >= abs(estimate_)).sum())
     big = fakes.iloc[int(fakes.abs().to_numpy().argmax())] if len(fakes) else math.nan
     shown, unit, d = _shown(ind, big)
     real, _, _ = _shown(ind, estimate_)
-    return Check(
-        "Ngày bắt đầu giả (trước khi triển khai)",
-        "Fake start dates (before the launch)",
-        f"{n_big}/{len(fakes)} ngày bắt đầu giả cho ước lượng lớn bằng ước lượng thật; lớn nhất "
-        f"{fmt.number(shown, d, 'vi')}{unit} so với {fmt.number(real, d, 'vi')}{unit}.",
-        f"{n_big} of {len(fakes)} fake start dates give an estimate as large as the real one; "
-        f"the largest is {fmt.number(shown, d, 'en')}{unit} against {fmt.number(real, d, 'en')}{unit}.",
-        n_big == 0,
-        float(shown),
+    said = say(
+        "{n} of {total} fake start dates give an estimate as large as the real one; the largest "
+        "is {largest} against {real}.",
+        n=str(n_big),
+        total=str(len(fakes)),
+        largest=both(fmt.number, shown, d) + unit,
+        real=both(fmt.number, real, d) + unit,
     )
+    return Check(*_FAKE_STARTS, *said, n_big == 0, float(shown))
 
 
 def _placebo_wards(data, ind: Indicator, kw: dict) -> Check:
     try:
         ps = quiet(placebo_in_space, "twfe", data, ind.outcome, UNIT, TIME, "cohort", **kw)
     except _FAILURES as exc:
-        return _failed("Phường giả định", "Placebo wards", exc)
-    larger = fmt.percent(100 * (1 - ps.share_as_large), 0, "vi")
-    return Check(
-        "Phường đối chứng giả định được triển khai",
-        "Comparison wards treated as if they had started",
-        f"Ước lượng thật lớn hơn {larger} các ước lượng giả ({ps.n_placebos} phường); p theo "
-        f"thứ hạng = {fmt.pvalue(ps.pvalue, 'vi')} (nhỏ nhất có thể {fmt.pvalue(ps.min_pvalue, 'vi')}).",
-        f"The real estimate is larger than {fmt.percent(100 * (1 - ps.share_as_large), 0, 'en')} "
-        f"of the placebo estimates ({ps.n_placebos} wards); rank p = {fmt.pvalue(ps.pvalue, 'en')} "
-        f"(smallest possible {fmt.pvalue(ps.min_pvalue, 'en')}).",
-        ps.share_as_large < 0.1,
-        float(ps.pvalue),
+        return _failed(_PLACEBO_WARDS_FAILED, exc)
+    said = say(
+        "The real estimate is larger than {share} of the placebo estimates ({n} wards); rank "
+        "p = {p} (smallest possible {min_p}).",
+        share=both(fmt.percent, 100 * (1 - ps.share_as_large), 0),
+        n=str(ps.n_placebos),
+        p=both(fmt.pvalue, ps.pvalue),
+        min_p=both(fmt.pvalue, ps.min_pvalue),
     )
+    return Check(*_PLACEBO_WARDS, *said, ps.share_as_large < 0.1, float(ps.pvalue))
 
 
 def _spillover(district: District, finding: Finding, win, ind: Indicator) -> Check:
     """Re-estimate without comparison wards bordering a ward treated within the window."""
     if not district.ward_table.has_adjacency:
-        return Check(
-            "Loại phường giáp ranh (lan tỏa)",
-            "Without bordering wards (spill-over)",
-            "Bảng phường không có danh sách phường giáp ranh (adjacency.csv): chưa kiểm tra được.",
-            "The ward table has no list of bordering wards (adjacency.csv): not checked.",
-            None,
-        )
+        said = say("The ward table has no list of bordering wards (adjacency.csv): not checked.")
+        return Check(*_SPILLOVER, *said, None)
     starts = district.starts(finding.programme)
     end = win.data[TIME].max()
     treated = set(starts[starts <= end].index)
@@ -149,40 +150,36 @@ def _spillover(district: District, finding: Finding, win, ind: Indicator) -> Che
     far = [w for w in win.comparison if w not in near]
     o = finding.info
     if len(far) < 2:
-        return Check(
-            "Loại phường giáp ranh (lan tỏa)",
-            "Without bordering wards (spill-over)",
-            f"Chỉ còn {len(far)} phường đối chứng không giáp phường đã triển khai: không đủ để "
-            "kiểm tra.",
-            f"Only {len(far)} comparison ward(s) do not border a treated ward: too few to check.",
-            None,
+        said = say(
+            "Only {n} comparison ward(s) do not border a treated ward: too few to check.",
+            n=str(len(far)),
         )
+        return Check(*_SPILLOVER, *said, None)
     data = win.data[win.data[UNIT].isin([win.ward, *far])]
     try:
         est = estimate(data, ind)
     except _FAILURES as exc:
-        return _failed("Loại phường giáp ranh", "Without bordering wards", exc)
-    iv_vi = fmt.interval(est.ci_low, est.ci_high, 2, "vi")
-    iv_en = fmt.interval(est.ci_low, est.ci_high, 2, "en")
-    return Check(
-        "Loại phường giáp ranh (lan tỏa)",
-        "Without bordering wards (spill-over)",
-        f"Chỉ so với {len(far)} phường không giáp phường đã triển khai: "
-        f"{fmt.signed(est.estimate, 2, 'vi')} {o.unit_vi} {iv_vi}. Phường giáp ranh có thể hưởng "
-        "lợi gián tiếp (xe tránh sang đường khác), làm ước lượng chính nhỏ đi.",
-        f"Against the {len(far)} wards not bordering a treated ward only: "
-        f"{fmt.signed(est.estimate, 2, 'en')} {o.unit_en} {iv_en}. Bordering wards may benefit "
-        "indirectly (diverted traffic), which shrinks the main estimate.",
-        None,
-        float(est.estimate),
+        return _failed(_SPILLOVER_FAILED, exc)
+    said = say(
+        "Against the {n} wards not bordering a treated ward only: {estimate} {unit} {interval}. "
+        "Bordering wards may benefit indirectly (diverted traffic), which shrinks the main "
+        "estimate.",
+        n=str(len(far)),
+        estimate=both(fmt.signed, est.estimate, 2),
+        unit=o.units,
+        interval=both(fmt.interval, est.ci_low, est.ci_high, 2),
     )
+    return Check(*_SPILLOVER, *said, None, float(est.estimate))
 
 
-def _failed(name_vi: str, name_en: str, exc: Exception) -> Check:
+def _failed(name: Text, exc: Exception) -> Check:
+    """A check the design could not run: the English says why in the method's own (English)
+    error message; the Vietnamese page says only that it could not be run."""
     return Check(
-        name_vi,
-        name_en,
-        "Không thực hiện được với thiết kế này.",
-        f"Not possible with this design: {exc}",
+        *name,
+        # TRANSLATORS: on the Vietnamese page, where the method's English error is not shown
+        say_in("Not possible with this design.", "vi"),
+        # TRANSLATORS: {reason} is the method's error message, in English only
+        say_in("Not possible with this design: {reason}", "en", reason=str(exc)),
         None,
     )

@@ -31,7 +31,7 @@ import pandas as pd
 
 from evaluation import formats as fmt
 from evaluation.analysis.robustness import robustness_text
-from evaluation.i18n import say
+from evaluation.i18n import LANGS, Text, both, say, text
 
 __all__ = [
     "DecisionCard",
@@ -45,20 +45,20 @@ __all__ = [
 Record = Mapping[str, Any]
 
 #: the one-sided test the target and claim checks use, named on the card
-ONE_SIDED_VI = "kiểm định một phía ở mức 2,5%: so đầu xa của khoảng tin cậy 95% với mức mục tiêu"
-ONE_SIDED_EN = "a one-sided test at 2.5%: the far end of the 95% interval against the target"
+ONE_SIDED = say("a one-sided test at 2.5%: the far end of the 95% interval against the target")
 
-#: suggestion → (Vietnamese, English) short answer
+#: suggestion → short answer, in both languages (unpacks as (Vietnamese, English))
 ANSWERS = {
-    "extend": ("Giữ và mở rộng", "Keep and extend"),
-    "keep_review": ("Giữ, nhưng xem lại trước khi mở rộng", "Keep, but review before extending"),
-    "stop": ("Dừng hoặc sửa đổi", "Stop or change it"),
-    "wait": ("Chưa đủ bằng chứng để quyết định", "Not enough evidence to decide yet"),
-    "redesign": (
-        "Thiết kế hiện tại không trả lời được",
-        "The present design cannot answer",
-    ),
+    "extend": say("Keep and extend"),
+    "keep_review": say("Keep, but review before extending"),
+    "stop": say("Stop or change it"),
+    "wait": say("Not enough evidence to decide yet"),
+    "redesign": say("The present design cannot answer"),
 }
+
+# TRANSLATORS: what a line of a programme's decision card answers (its label)
+_TARGET, _CLAIM = say("Target"), say("Claim")
+_LASTING, _ROBUSTNESS, _OPEN = say("Lasting"), say("Robustness"), say("Still open")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,11 @@ class Line:
     status: str
     text_vi: str
     text_en: str
+
+    @classmethod
+    def of(cls, key: str, label: Text, status: str, words: Text) -> Line:
+        """A line from its label and sentence in both languages."""
+        return cls(key, label.vi, label.en, status, words.vi, words.en)
 
 
 @dataclass(frozen=True)
@@ -88,20 +93,25 @@ class DecisionCard:
     lines: tuple[Line, ...] = field(default_factory=tuple)
 
     @property
+    def question(self) -> Text:
+        """The decision's question in both languages."""
+        return say("Keep, extend or stop “{name}”?", name=Text(self.name_vi, self.name_en))
+
+    @property
     def question_vi(self) -> str:
-        return f"Giữ, mở rộng hay dừng «{self.name_vi}»?"
+        return self.question.vi
 
     @property
     def question_en(self) -> str:
-        return f"Keep, extend or stop “{self.name_en}”?"
+        return self.question.en
 
     @property
     def answer_vi(self) -> str:
-        return ANSWERS[self.answer][0]
+        return ANSWERS[self.answer].vi
 
     @property
     def answer_en(self) -> str:
-        return ANSWERS[self.answer][1]
+        return ANSWERS[self.answer].en
 
     def line(self, key: str) -> Line | None:
         return next((x for x in self.lines if x.key == key), None)
@@ -161,50 +171,55 @@ def target_status(r: Record) -> Line | None:
     if goal_pct is not None:
         est, lo, hi = _percent_interval(r)
         goal = goal_pct
-        goal_vi, goal_en = (fmt.percent(goal, 0, lang, sign=True) for lang in ("vi", "en"))
-        digits, unit_vi, unit_en = 0, "%", "%"
+        digits, unit = 0, text("%")
+        goal_words = both(fmt.percent, goal, 0, sign=True)
     else:
         est, lo, hi = _finite(r.get("estimate")), _num(r.get("ci_low")), _num(r.get("ci_high"))
         goal = goal_units
-        unit_vi, unit_en = str(r.get("unit_vi") or ""), str(r.get("unit") or "")
+        # the unit as the record writes it (the outcome's unit in each language)
+        unit = Text(str(r.get("unit_vi") or ""), str(r.get("unit") or ""))
         digits = 1
-        goal_vi = f"{fmt.signed(goal, 1, 'vi')} {unit_vi}".strip()
-        goal_en = f"{fmt.signed(goal, 1, 'en')} {unit_en}".strip()
+        goal_words = Text(
+            *(
+                f"{fmt.signed(goal, 1, lang)} {u}".strip()
+                for lang, u in zip(LANGS, unit, strict=True)
+            )
+        )
     status = _one_sided(goal, lo, hi) if est is not None else "cannot_tell"
     if est is None or lo is None or hi is None:
-        found_vi, found_en = "chưa có ước lượng", "no estimate"
+        found = say("no estimate")
     else:
-        found_vi = (
-            f"{_signed(est, digits, 'vi', unit_vi)} {fmt.interval(lo, hi, digits, 'vi', unit_vi)}"
+        found = Text(
+            *(
+                f"{_signed(est, digits, lang, u)} {fmt.interval(lo, hi, digits, lang, u)}"
+                for lang, u in zip(LANGS, unit, strict=True)
+            )
         )
-        found_en = (
-            f"{_signed(est, digits, 'en', unit_en)} {fmt.interval(lo, hi, digits, 'en', unit_en)}"
+    if status == "reached":
+        words = say("target reached: the whole 95% interval lies beyond {goal}", goal=goal_words)
+    elif status == "not_reached":
+        words = say(
+            "target not reached: the whole 95% interval falls short of {goal}", goal=goal_words
         )
-    words = {
-        "reached": (
-            f"đạt mục tiêu: cả khoảng tin cậy 95% vượt mức {goal_vi}",
-            f"target reached: the whole 95% interval lies beyond {goal_en}",
-        ),
-        "not_reached": (
-            f"chưa đạt mục tiêu: cả khoảng tin cậy 95% chưa tới mức {goal_vi}",
-            f"target not reached: the whole 95% interval falls short of {goal_en}",
-        ),
-        "cannot_tell": (
-            f"chưa biết đã đạt mục tiêu hay chưa: khoảng tin cậy 95% chứa mức {goal_vi}"
-            if est is not None and lo is not None
-            else "chưa biết đã đạt mục tiêu hay chưa: không có khoảng tin cậy",
-            f"cannot tell whether the target is reached: the 95% interval holds {goal_en}"
-            if est is not None and lo is not None
-            else "cannot tell whether the target is reached: there is no interval",
-        ),
-    }[status]
-    return Line(
+    elif est is not None and lo is not None:
+        words = say(
+            "cannot tell whether the target is reached: the 95% interval holds {goal}",
+            goal=goal_words,
+        )
+    else:
+        words = say("cannot tell whether the target is reached: there is no interval")
+    return Line.of(
         "target",
-        "Mục tiêu",
-        "Target",
+        _TARGET,
         status,
-        f"Mục tiêu {goal_vi} (nguồn: {source}); ước lượng {found_vi} — {words[0]} ({ONE_SIDED_VI}).",
-        f"Target {goal_en} (source: {source}); estimate {found_en} — {words[1]} ({ONE_SIDED_EN}).",
+        say(
+            "Target {goal} (source: {source}); estimate {found} — {status} ({test}).",
+            goal=goal_words,
+            source=source,
+            found=found,
+            status=words,
+            test=ONE_SIDED,
+        ),
     )
 
 
@@ -225,40 +240,45 @@ def claim_check(r: Record) -> Line | None:
     source = str(r.get("claim_source") or "")
     months = r.get("claim_months")
     window = str(r.get("window_text") or "")
-    said_vi = f"«{r.get('claim_vi')}»" + (f" (sau {months} tháng)" if months else "")
-    said_en = f"“{r.get('claim_en') or r.get('claim_vi')}”" + (
-        f" (after {months} months)" if months else ""
-    )
+    # the claim's own words, as the registry gives them in each language
+    claim = Text(str(r.get("claim_vi")), str(r.get("claim_en") or r.get("claim_vi")))
+    if months:
+        said = say("“{claim}” (after {months} months)", claim=claim, months=str(months))
+    else:
+        said = say("“{claim}”", claim=claim)
     if est is None or lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
-        return Line(
+        return Line.of(
             "claim",
-            "Tuyên bố",
-            "Claim",
+            _CLAIM,
             "cannot_tell",
-            f"Tuyên bố {said_vi} (nguồn: {source}): chưa kiểm chứng được — ước lượng của thí điểm "
-            "không có khoảng tin cậy giới hạn.",
-            f"Claim {said_en} (source: {source}): cannot be checked — the pilot's estimate has "
-            "no bounded interval.",
+            say(
+                "Claim {claim} (source: {source}): cannot be checked — the pilot's estimate has "
+                "no bounded interval.",
+                claim=said,
+                source=source,
+            ),
         )
     status = _one_sided(claimed, lo, hi)
-    remain = [fmt.percent(100 + x, 0, lang) for lang in ("vi", "en") for x in (est,)]
-    rem_ci = [fmt.interval(100 + lo, 100 + hi, 0, lang, "%") for lang in ("vi", "en")]
     verdict = {
-        "reached": ("phù hợp với số liệu", "consistent with the data"),
-        "not_reached": ("không được số liệu ủng hộ", "not supported by the data"),
-        "cannot_tell": ("chưa kiểm chứng được", "cannot be confirmed or refuted"),
+        "reached": say("consistent with the data"),
+        "not_reached": say("not supported by the data"),
+        "cannot_tell": say("cannot be confirmed or refuted"),
     }[status]
-    return Line(
+    return Line.of(
         "claim",
-        "Tuyên bố",
-        "Claim",
+        _CLAIM,
         status,
-        f"Tuyên bố {said_vi} (nguồn: {source}) {verdict[0]}: theo ước lượng của thí điểm "
-        f"({window}), chỉ số còn khoảng {remain[0]} {rem_ci[0]} so với mức nếu không có mô hình "
-        f"({ONE_SIDED_VI}).",
-        f"Claim {said_en} (source: {source}) is {verdict[1]}: by the pilot's estimate "
-        f"({window}), about {remain[1]} {rem_ci[1]} of the level without the programme remains "
-        f"({ONE_SIDED_EN}).",
+        say(
+            "Claim {claim} (source: {source}) is {verdict}: by the pilot's estimate ({window}), "
+            "about {remain} {interval} of the level without the programme remains ({test}).",
+            claim=said,
+            source=source,
+            verdict=verdict,
+            window=window,
+            remain=both(fmt.percent, 100 + est, 0),
+            interval=both(fmt.interval, 100 + lo, 100 + hi, 0, unit="%"),
+            test=ONE_SIDED,
+        ),
     )
 
 
@@ -280,43 +300,74 @@ def lasting(quarters: Sequence[Record]) -> Line:
     qs = sorted(quarters, key=_quarter)
     answered = [q for q in qs if _bounded(q) and q.get("estimate") is not None]
     if not answered:
-        return Line(
+        return Line.of(
             "lasting",
-            "Bền vững",
-            "Lasting",
+            _LASTING,
             "unknown",
-            "Chưa có ước lượng theo quý có khoảng tin cậy giới hạn: chưa biết tác động có kéo dài.",
-            "No quarter since the start has a bounded estimate yet: whether the effect lasts "
-            "is not known.",
+            say(
+                "No quarter since the start has a bounded estimate yet: whether the effect "
+                "lasts is not known."
+            ),
         )
     last = answered[-1]
     n, cat = _quarter(last), last.get("verdict_category")
     good = [_quarter(q) for q in answered if q.get("verdict_category") == "improved"]
     bad = [_quarter(q) for q in answered if q.get("verdict_category") == "worsened"]
     after = [_quarter(q) for q in qs if _quarter(q) > n]
-    effect_vi, effect_en = last.get("effect_vi") or "", last.get("effect_en") or ""
-    tail_vi = f" Các quý sau ({_span(after)}) chưa đủ số liệu để trả lời." if after else ""
-    tail_en = f" Later quarters ({_span(after)}) have too little data to answer." if after else ""
+    # the quarter's effect as its record writes it in each language
+    effect = Text(last.get("effect_vi") or "", last.get("effect_en") or "")
     if cat == "improved":
         status = "lasting"
-        vi = f"Tác động còn rõ ở quý {n} sau khi bắt đầu ({effect_vi})."
-        en = f"The effect is still clear in quarter {n} since the start ({effect_en})."
+        said = [
+            say(
+                "The effect is still clear in quarter {n} since the start ({effect}).",
+                n=str(n),
+                effect=effect,
+            )
+        ]
     elif cat == "worsened":
         status = "reversed"
-        vi = f"Ở quý {n} sau khi bắt đầu, chỉ số xấu đi ({effect_vi})."
-        en = f"In quarter {n} since the start, the indicator worsened ({effect_en})."
+        said = [
+            say(
+                "In quarter {n} since the start, the indicator worsened ({effect}).",
+                n=str(n),
+                effect=effect,
+            )
+        ]
+    elif good:
+        status = "fading"
+        said = [
+            say(
+                "In quarter {n} since the start, no clear effect remains ({effect}); it was "
+                "clear in quarters {quarters}.",
+                n=str(n),
+                effect=effect,
+                quarters=_span(good),
+            )
+        ]
     else:
-        status = "fading" if good else "unclear"
-        vi = f"Ở quý {n} sau khi bắt đầu, chưa rõ còn tác động ({effect_vi})" + (
-            f"; rõ ở các quý {_span(good)}." if good else "."
-        )
-        en = f"In quarter {n} since the start, no clear effect remains ({effect_en})" + (
-            f"; it was clear in quarters {_span(good)}." if good else "."
-        )
+        status = "unclear"
+        said = [
+            say(
+                "In quarter {n} since the start, no clear effect remains ({effect}).",
+                n=str(n),
+                effect=effect,
+            )
+        ]
     if bad and cat != "worsened":
-        vi += f" Chỉ số xấu đi ở các quý {_span(bad)}."
-        en += f" The indicator worsened in quarters {_span(bad)}."
-    return Line("lasting", "Bền vững", "Lasting", status, vi + tail_vi, en + tail_en)
+        said.append(say("The indicator worsened in quarters {quarters}.", quarters=_span(bad)))
+    if after:
+        said.append(
+            say(
+                "Later quarters ({quarters}) have too little data to answer.", quarters=_span(after)
+            )
+        )
+    return Line.of("lasting", _LASTING, status, _joined(said, " "))
+
+
+def _joined(parts: Sequence[Text], sep: str) -> Text:
+    """Texts joined language by language with ``sep``."""
+    return Text(*(sep.join(p.lang(lang) for p in parts) for lang in LANGS))
 
 
 def _span(qs: Sequence[int]) -> str:
@@ -344,13 +395,8 @@ def robustness(heads: Sequence[Record]) -> Line | None:
         return None
     up = [h.get("robust_up_to") if h.get("robust_applies") else None for h, _, _ in parts]
     status = "fragile" if any(u is None or u == 0 for u in up) else "robust"
-    return Line(
-        "robustness",
-        "Độ vững",
-        "Robustness",
-        status,
-        " ".join(p[1] for p in parts),
-        " ".join(p[2] for p in parts),
+    return Line.of(
+        "robustness", _ROBUSTNESS, status, _joined([Text(p[1], p[2]) for p in parts], " ")
     )
 
 
@@ -362,40 +408,40 @@ def still_open(main: Record, designs: Sequence[Record], data_end: pd.Timestamp |
     reviews.sort(key=lambda d: pd.Timestamp(d["review_date"]))
     later = [d for d in reviews if data_end is None or pd.Timestamp(d["review_date"]) > data_end]
     if later:
-        d, when = later[0], "ở lần xem xét tiếp theo"
-        when_en = "at the next review"
+        d, when = later[0], say("At the next review")
     elif reviews:
-        d, when, when_en = reviews[-1], "ở lần xem xét gần nhất", "at the latest review"
+        d, when = reviews[-1], say("At the latest review")
     else:
         d = None
     cat = main.get("verdict_category")
     if d is None:
-        return Line(
+        return Line.of(
             "open",
-            "Còn bỏ ngỏ",
-            "Still open",
+            _OPEN,
             "no_plan",
-            "Sổ đăng ký không có ngày xem xét nào kèm cỡ tác động phát hiện được: chưa biết "
-            "thêm số liệu bao lâu thì trả lời được câu hỏi còn mở.",
-            "The registry gives no review with a detectable effect: how much more data would "
-            "settle what is open is not known.",
+            say(
+                "The registry gives no review with a detectable effect: how much more data "
+                "would settle what is open is not known."
+            ),
         )
-    date = fmt.date_text(pd.Timestamp(d["review_date"]))
-    mde = abs(float(d["mde_percent"]))
-    mde_vi, mde_en = fmt.percent(mde, 0, "vi"), fmt.percent(mde, 0, "en")
-    settled = cat in ("improved", "worsened")
-    vi = (
-        f"{when.capitalize()} ({date}), thiết kế này phát hiện được tác động từ {mde_vi} trở lên "
-        "với xác suất 80%"
+    values = dict(
+        when=when,
+        date=fmt.date_text(pd.Timestamp(d["review_date"])),
+        mde=both(fmt.percent, abs(float(d["mde_percent"])), 0),
     )
-    en = f"{when_en.capitalize()} ({date}) this design detects effects of {mde_en} or more with 80% probability"
-    if settled:
-        vi += "; câu hỏi còn mở là tác động có đạt mục tiêu và kéo dài hay không."
-        en += "; what is open is whether the effect reaches the target and lasts."
+    if cat in ("improved", "worsened"):
+        words = say(
+            "{when} ({date}) this design detects effects of {mde} or more with 80% probability; "
+            "what is open is whether the effect reaches the target and lasts.",
+            **values,
+        )
     else:
-        vi += f": một tác động nhỏ hơn {mde_vi} sẽ vẫn chưa rõ."
-        en += f": a smaller effect than {mde_en} would still not show."
-    return Line("open", "Còn bỏ ngỏ", "Still open", "planned", vi, en)
+        words = say(
+            "{when} ({date}) this design detects effects of {mde} or more with 80% probability: "
+            "a smaller effect than {mde} would still not show.",
+            **values,
+        )
+    return Line.of("open", _OPEN, "planned", words)
 
 
 # --------------------------------------------------------------------------------------------
@@ -409,63 +455,48 @@ def suggestion(category: str | None, lines: Sequence[Line]) -> tuple[str, str, s
     status = {x.key: x.status for x in lines}
     target, last, robust = status.get("target"), status.get("lasting"), status.get("robustness")
     if category == "worsened":
-        return (
-            "stop",
-            "chỉ số chính xấu đi sau khi triển khai.",
-            "the headline indicator worsened after the start.",
-        )
+        return "stop", *say("the headline indicator worsened after the start.")
     if category == "design_limited":
-        return (
-            "redesign",
-            "thiết kế so sánh không đủ để trả lời (xem lý do ở kết quả chính); đây không phải "
-            "bằng chứng mô hình thất bại — cần thêm phường so sánh, thêm thời gian hoặc một "
-            "lịch triển khai khác.",
+        return "redesign", *say(
             "the comparison cannot answer (see the headline's reason); this is no evidence the "
             "programme failed — it needs more comparison wards, more time or another rollout "
-            "schedule.",
+            "schedule."
         )
     if category != "improved":
-        return (
-            "wait",
-            "chưa có bằng chứng rõ về tác động; chưa rõ không có nghĩa là không có tác dụng.",
-            "there is no clear evidence of an effect; unclear is not the same as no effect.",
+        return "wait", *say(
+            "there is no clear evidence of an effect; unclear is not the same as no effect."
         )
-    reasons_vi, reasons_en = [], []
+    reasons = []
     if target == "not_reached":
-        reasons_vi.append("tác động chắc chắn nhỏ hơn mục tiêu")
-        reasons_en.append("the effect is surely smaller than the target")
+        reasons.append(say("the effect is surely smaller than the target"))
     if last in ("fading", "unclear", "reversed"):
-        reasons_vi.append("tác động không còn rõ ở quý gần nhất")
-        reasons_en.append("the effect is no longer clear in the latest quarter")
+        reasons.append(say("the effect is no longer clear in the latest quarter"))
     if robust == "fragile":
-        reasons_vi.append("kết luận dựa hoàn toàn vào giả định xu hướng song song")
-        reasons_en.append("the conclusion rests entirely on parallel trends")
-    if reasons_vi:
-        return (
-            "keep_review",
-            "có bằng chứng về tác động, nhưng " + "; ".join(reasons_vi) + ".",
-            "there is evidence of an effect, but " + "; ".join(reasons_en) + ".",
+        reasons.append(say("the conclusion rests entirely on parallel trends"))
+    if reasons:
+        # TRANSLATORS: {reasons} are the phrases above, joined by "; "
+        return "keep_review", *say(
+            "there is evidence of an effect, but {reasons}.", reasons=_joined(reasons, "; ")
         )
-    unknown_vi, unknown_en = [], []
+    unknown = []
     if last in (None, "unknown"):
-        unknown_vi.append("tác động có kéo dài không (chưa có ước lượng theo quý)")
-        unknown_en.append("whether the effect lasts (no estimate by quarter)")
+        unknown.append(say("whether the effect lasts (no estimate by quarter)"))
     if robust is None:
-        unknown_vi.append("kết luận vững đến đâu khi xu hướng lệch (chưa tính độ vững)")
-        unknown_en.append("how far the conclusion survives diverging trends (not computed)")
-    if unknown_vi:
-        return (
-            "keep_review",
-            "có bằng chứng về tác động, nhưng chưa biết " + "; ".join(unknown_vi) + ".",
-            "there is evidence of an effect, but it is not known " + "; ".join(unknown_en) + ".",
+        unknown.append(say("how far the conclusion survives diverging trends (not computed)"))
+    if unknown:
+        # TRANSLATORS: {unknown} are the phrases above, joined by "; "
+        return "keep_review", *say(
+            "there is evidence of an effect, but it is not known {unknown}.",
+            unknown=_joined(unknown, "; "),
         )
-    extra_vi = "" if target in ("reached", None) else " (chưa chắc đã đạt mục tiêu)"
-    extra_en = "" if target in ("reached", None) else " (not yet sure it reaches the target)"
-    return (
-        "extend",
-        f"có bằng chứng về tác động, còn rõ ở quý gần nhất và vững khi xu hướng lệch{extra_vi}.",
-        f"there is evidence of an effect, still clear in the latest quarter and robust to "
-        f"diverging trends{extra_en}.",
+    if target in ("reached", None):
+        return "extend", *say(
+            "there is evidence of an effect, still clear in the latest quarter and robust to "
+            "diverging trends."
+        )
+    return "extend", *say(
+        "there is evidence of an effect, still clear in the latest quarter and robust to "
+        "diverging trends (not yet sure it reaches the target)."
     )
 
 

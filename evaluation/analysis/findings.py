@@ -36,6 +36,7 @@ from evaluation.analysis.outcomes import Outcome, outcome_info
 from evaluation.analysis.policy import Evidence, Policy, decide, is_bound, is_finite
 from evaluation.analysis.record import finding as finding_record
 from evaluation.analysis.verdict import Shown, Verdict, write_verdict
+from evaluation.i18n import say, say_in
 from evaluation.results import Estimate
 
 __all__ = [
@@ -60,7 +61,9 @@ ROLES = (
 )
 #: roles whose findings get a verdict (alternatives, contrasts and checks only inform)
 VERDICT_ROLES = ("headline", "secondary", "wave", "ward", "durability")
-_NOUNS = {"ward": ("phường", "wards"), "wave": ("đợt", "waves")}
+#: what a family of findings counts, by level (the verdicts' "12 wards tested together")
+_NOUNS = {"ward": say("wards"), "wave": say("waves")}
+_FINDINGS = say("findings")
 
 
 @dataclass
@@ -195,25 +198,17 @@ class Finding:
         if not self.has_number:
             return "—"
         s, o = self.shown, self.info
-        vi = lang == "vi"
         if fmt.unbounded(s.ci_low, s.ci_high, as_percent=o.percent):
-            return (
-                "không ước lượng được: khoảng tin cậy 95% không giới hạn"
-                if vi
-                else "no estimate: the 95% confidence interval is unbounded"
-            )
+            return say_in("no estimate: the 95% confidence interval is unbounded", lang)
         if not self._has_interval():
-            return "không có khoảng tin cậy" if vi else "no confidence interval"
+            return say_in("no confidence interval", lang)
         unit = "%" if o.percent else o.unit(lang)
         digits = 0 if o.percent else o.digits
         ci = fmt.interval(s.ci_low, s.ci_high, digits, lang, unit)
         if any(not is_finite(x) for x in (s.ci_low, s.ci_high)):
-            return (
-                f"KTC 95% {ci}: không giới hạn một phía"
-                if vi
-                else f"95% CI {ci}: unbounded on one side"
-            )
-        return f"chỉ có KTC 95% {ci}" if vi else f"95% CI only {ci}"
+            # TRANSLATORS: CI is a confidence interval (in Vietnamese "KTC")
+            return say_in("95% CI {interval}: unbounded on one side", lang, interval=ci)
+        return say_in("95% CI only {interval}", lang, interval=ci)
 
     def percent_text(self, lang: str = "vi") -> str:
         """The effect as a percentage with its interval ("−23% [−28%; −11%]"), or "—"."""
@@ -239,9 +234,14 @@ class Finding:
         if self.before is None:
             return f"{after_start} – {after_end}"
         before_start, before_end = (fmt.date_text(x) for x in self.before)
-        if lang == "vi":
-            return f"Trước: {before_start} – {before_end}; sau: {after_start} – {after_end}"
-        return f"Before: {before_start} – {before_end}; after: {after_start} – {after_end}"
+        return say_in(
+            "Before: {before_start} – {before_end}; after: {after_start} – {after_end}",
+            lang,
+            before_start=before_start,
+            before_end=before_end,
+            after_start=after_start,
+            after_end=after_end,
+        )
 
     def truth_text(self, lang: str = "vi") -> str:
         if not is_finite(self.truth):
@@ -415,7 +415,7 @@ def apply_policy(findings: Sequence[Finding], policy: Policy | None = None) -> l
     evidence = [_evidence(f) for f in judged]
     decisions = decide(evidence, policy)
     for f in judged:
-        noun = _NOUNS.get(f.level, ("kết quả", "findings"))
+        noun = _NOUNS.get(f.level, _FINDINGS)
         f.verdict = write_verdict(
             decisions[f.id],
             f.shown,

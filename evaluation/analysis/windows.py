@@ -26,6 +26,7 @@ import pandas as pd
 from evaluation.analysis.district import District
 from evaluation.errors import DataError, DesignError
 from evaluation.estimators.twfe import twfe
+from evaluation.i18n import Text, say
 from evaluation.inference.choose import MIN_PRE_PERIODS
 from evaluation.results import Estimate
 
@@ -53,20 +54,36 @@ def quiet(fn, *args, **kw):
         return fn(*args, **kw)
 
 
+# TRANSLATORS: a period of a panel, one and several ("12 weeks before the start")
+_WEEK, _WEEKS = say("week"), say("weeks")
+_MONTH, _MONTHS = say("month"), say("months")
+# TRANSLATORS: the police's reporting period, the 15th of a month to the 14th of the next
+_POLICE, _POLICES = say("police period"), say("police periods")
+
+
 @dataclass(frozen=True)
 class Indicator:
     """How an outcome is evaluated: its panel (a District method taking ``programme``), the
-    model (``family``, ``exposure``, ``weights`` column or None), the period in words, and
-    the fewest events a ward needs before and after its start for a count model."""
+    model (``family``, ``exposure``, ``weights`` column or None), the period in words (one
+    and several, in both languages), and the fewest events a ward needs before and after its
+    start for a count model."""
 
     outcome: str
     panel: Callable[[District, str], pd.DataFrame]
     family: str = "gaussian"
     exposure: str | None = None
     weights: str | None = None
-    period_vi: str = "tuần"
-    period_en: str = "week"
+    period: Text = _WEEK
+    periods: Text = _WEEKS
     min_events: int = 0
+
+    @property
+    def period_vi(self) -> str:
+        return self.period.vi
+
+    @property
+    def period_en(self) -> str:
+        return self.period.en
 
     def data(self, district: District, programme: str) -> pd.DataFrame:
         panel = self.panel(district, programme)
@@ -93,26 +110,20 @@ def _electrical(d: District, p: str) -> pd.DataFrame:
     return d.electrical_monthly(p)
 
 
-_POLICE_VI, _POLICE_EN = "kỳ báo cáo công an", "police period"
-
 INDICATORS: dict[str, Indicator] = {
     i.outcome: i
     for i in (
         Indicator("congestion_minutes", _traffic),
         Indicator("avg_speed_kmh", _traffic),
         Indicator(
-            "traffic_accidents", _security, "poisson", "population", None, _POLICE_VI, _POLICE_EN, 1
+            "traffic_accidents", _security, "poisson", "population", None, _POLICE, _POLICES, 1
         ),
-        Indicator("fires", _fires, "poisson", "population", None, "tháng", "month", 1),
+        Indicator("fires", _fires, "poisson", "population", None, _MONTH, _MONTHS, 1),
         Indicator(
-            "electrical_incidents", _electrical, "poisson", "population", None, "tháng", "month", 1
+            "electrical_incidents", _electrical, "poisson", "population", None, _MONTH, _MONTHS, 1
         ),
-        Indicator(
-            "solved_share", _security, "gaussian", None, "criminal_cases", _POLICE_VI, _POLICE_EN
-        ),
-        Indicator(
-            "theft_cases", _security, "poisson", "population", None, _POLICE_VI, _POLICE_EN, 1
-        ),
+        Indicator("solved_share", _security, "gaussian", None, "criminal_cases", _POLICE, _POLICES),
+        Indicator("theft_cases", _security, "poisson", "population", None, _POLICE, _POLICES, 1),
     )
 }
 
