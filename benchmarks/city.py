@@ -24,6 +24,9 @@ so that every finding is computed) and prints:
     .venv/bin/python benchmarks/city.py --units 126 --executor dask     # needs a pilot-eval
                                                                         # that starts a cluster
 
+``--skip rollout_plan`` leaves a notebook out of the plan (stated in the output), to time the rest
+of the batch when one step dominates.
+
 Without ``--districts`` a city of up to 126 units has no district level (Hà Nội since 1 July
 2025) and a larger one has districts of about 20 wards (before).
 """
@@ -68,8 +71,9 @@ def city_folder(units: int, seed: int, districts: int) -> Path:
     return base / "data"
 
 
-def write_plan(data: Path, folder: Path, units: int) -> Path:
-    """``params/monthly.yaml`` copied beside the run, as the README tells a user to."""
+def write_plan(data: Path, folder: Path, units: int, skip: tuple[str, ...] = ()) -> Path:
+    """``params/monthly.yaml`` copied beside the run, as the README tells a user to (less the
+    notebooks named in ``skip``, to time the rest of a batch when one step dominates)."""
     text = (ROOT / "params" / "monthly.yaml").read_text(encoding="utf-8")
     replaced = {
         "data: ../data/demo": f"data: {data}",
@@ -87,6 +91,11 @@ def write_plan(data: Path, folder: Path, units: int) -> Path:
         else line
         for line in lines
     ]
+    for name in skip:
+        kept = [line for line in lines if f"notebooks/{name}.ipynb" not in line]
+        if len(kept) == len(lines):
+            sys.exit(f"--skip {name}: params/monthly.yaml lists no notebooks/{name}.ipynb")
+        lines = kept
     plan = folder / "plan.yaml"
     plan.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return plan
@@ -208,12 +217,19 @@ def main(argv: list[str] | None = None) -> int:
         "--districts", type=int, default=None, help="districts (0: none; default by size)"
     )
     ap.add_argument("--keep", type=Path, default=None, help="keep the run folder here")
+    ap.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="NOTEBOOK",
+        help="leave a notebook of the plan out (e.g. rollout_plan), to time the rest; repeatable",
+    )
     args = ap.parse_args(argv)
     districts = default_districts(args.units) if args.districts is None else args.districts
     data = city_folder(args.units, args.seed, districts)
     with tempfile.TemporaryDirectory(prefix="pilot-eval-city-run-") as tmp:
         folder = Path(tmp)
-        plan = write_plan(data, folder, args.units)
+        plan = write_plan(data, folder, args.units, tuple(args.skip))
         out = folder / "out"
         load = os.getloadavg()
         wall, memory, _ = run_batch(plan, out, args.executor, args.workers, folder / "cache")
@@ -224,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     s = result["stages_s"]
     print(f"city: {args.units} units, {districts or 'no'} districts, seed {args.seed}; "
           f"executor {args.executor}, {result['workers']} workers; "
+          + (f"without {', '.join(args.skip)}; " if args.skip else "") +
           f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")  # fmt: skip
     print(
         f"runs: {result['runs']}; findings: {result['findings']} in findings.csv "
@@ -251,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         "finding_records": result["finding_records"],
         "stages_s": s,
         "runs": result["runs"],
+        "skipped": args.skip,
     }
     print(json.dumps(line, ensure_ascii=False))
     return 0
