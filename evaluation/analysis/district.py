@@ -253,11 +253,14 @@ class District:
     def level(self, programme: str | None = None) -> Level:
         """The wards a programme is analysed over: those valid on its first start (default:
         the registry's first start) — the level at which it was assigned."""
-        p = self.registry.pilots
-        if programme is not None:
-            p = self.registry.for_programme(programme)
-        first = p["start"].min() if len(p) else None
-        return self.ward_table.level(first)
+        levels = self.__dict__.setdefault("_levels", {})
+        if programme not in levels:  # once per programme: every check of a city's reports asks
+            p = self.registry.pilots
+            if programme is not None:
+                p = self.registry.for_programme(programme)
+            first = p["start"].min() if len(p) else None
+            levels[programme] = self.ward_table.level(first)
+        return levels[programme]
 
     def ward_frame(self, level: Level | None = None) -> pd.DataFrame:
         """The wards of ``level`` (default: the district's level): ``ward``, ``ward_code``,
@@ -297,10 +300,12 @@ class District:
     def neighbours(self, ward: str, programme: str | None = None) -> list[str]:
         """Wards sharing a border with ``ward`` at the programme's level."""
         level = self.level(programme)
+        codes = self.__dict__.setdefault("_level_codes", {})
+        inside = codes.setdefault(level.codes, frozenset(level.codes))
         return [
             self.ward_table.name(c)
             for c in self.ward_table.neighbour_codes(self.ward_table.code(ward, level.date))
-            if c in level.codes
+            if c in inside
         ]
 
     def programme_label(self, programme: str, lang: str = "vi") -> str:

@@ -508,10 +508,18 @@ class WardTable:
         return bool(lo <= hi)
 
     def neighbour_codes(self, code: str) -> list[str]:
-        a = self.adjacency
-        return sorted(
-            set(a.loc[a["code_a"] == code, "code_b"]) | set(a.loc[a["code_b"] == code, "code_a"])
-        )
+        return list(self._neighbour_map.get(code, ()))
+
+    @cached_property
+    def _neighbour_map(self) -> dict[str, tuple[str, ...]]:
+        """Each code's bordering codes, built once: a city's checks ask for every treated
+        ward's neighbours in every report, and scanning the pairs each time grew with the
+        square of the wards."""
+        out: dict[str, set[str]] = {}
+        for a, b in zip(self.adjacency["code_a"], self.adjacency["code_b"], strict=True):
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+        return {k: tuple(sorted(v)) for k, v in out.items()}
 
     def neighbours(self, ward: object, date: object = None) -> list[str]:
         """Names of the wards sharing a border with ``ward`` on ``date`` (default: the latest
