@@ -354,6 +354,16 @@ def lasting(quarters: Sequence[Record]) -> Line:
                 effect=effect,
             )
         ]
+    if cat not in ("improved", "worsened") and last.get("verdict_reason") == "not_after_adjustment":
+        # the quarter's own interval excludes 0: say why it is still not called clear
+        said.append(
+            say(
+                "Its interval excludes 0, but not after the adjustment for the {k} quarters "
+                "tested together (adjusted p = {p}).",
+                k=str(last.get("family_size") or ""),
+                p=both(fmt.pvalue, float(last.get("p_adjusted"))),
+            )
+        )
     if bad and cat != "worsened":
         said.append(say("The indicator worsened in quarters {quarters}.", quarters=_span(bad)))
     if after:
