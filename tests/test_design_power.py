@@ -165,6 +165,47 @@ def test_simulated_pvalues_are_the_estimators(cohorts, kw, method):
         )
 
 
+def staggered_city(n_units=60, n_t=36, seed=5, never=True):
+    """A city-sized rollout: 60 wards in four start waves (or three and the last as the
+    comparison), where inference="auto" keeps att_gt's analytic standard errors."""
+    waves = [10, 18, 26] + ([np.nan] if never else [32])
+    cohorts = np.repeat(waves, n_units // len(waves)).astype(float)
+    d = ar1_panel(n_units, 0, n_t, 0, 0.5, seed=seed)
+    d["cohort"] = np.repeat(cohorts, n_t)
+    d["y"] += 20.0  # a level, so that a proportional effect is not centred on zero
+    d["district"] = np.repeat(np.arange(n_units) // 4, n_t)  # 15 clusters of 4 wards
+    return d
+
+
+@pytest.mark.parametrize(
+    "never, kw",
+    [
+        (True, {"options": {"control": "never"}}),
+        (True, {"options": {"control": "notyet"}}),
+        (True, {"options": {"control": "notyet"}, "scale": "proportional"}),
+        (False, {"options": {"control": "notyet"}}),  # the last wave compares until it starts
+        (True, {"options": {"control": "notyet", "base_period": "universal"}}),
+        (True, {"options": {"control": "notyet", "anticipation": 1}}),
+        (True, {"options": {"control": "notyet", "cluster": "district"}, "inference": "analytic"}),
+    ],
+)
+def test_influence_function_replications_are_the_estimators(never, kw):
+    # the batched analytic test (InfluenceT from AttGt.influence_pieces) gives the p-value
+    # att_gt(...).aggregate("simple") reports on each replication's data, at every effect
+    an = analysis(staggered_city(never=never), estimator="att_gt", reps=25, **kw)
+    assert an.plan.method == "analytic"
+    assert type(an.ev).__name__ == "InfluenceT"  # not the refit
+    rows = [0, 9, an.ev.n - 1]
+    delta = -0.05 if kw.get("scale") == "proportional" else -0.6
+    for d in (0.0, delta, 2 * delta):
+        fitted = []
+        refit = P._Refit(an.plan, an.donors, 0.05)
+        for r in rows:
+            fitted.append(refit._estimate(refit._data(r, d), "analytic").pvalue)
+        np.testing.assert_allclose(_simulated_pvalues(an, rows, d), fitted, rtol=1e-9, atol=1e-12)
+    assert 0 < an.ev.spread() < 1
+
+
 def test_robust_conformal_replications_are_the_estimators():
     # strongly autocorrelated residuals: statistic="auto" keeps CWZ's mean |û| in some
     # replications (the batched MixedConformal), and their p-values are the estimator's too

@@ -20,7 +20,10 @@ on the replication's data:
   its choice of statistic (:func:`~.conformal.choose_statistic`) and tie rule
   (:func:`~.conformal.extreme_threshold`);
 * :func:`cluster_t_test` — cluster-robust t with G − 1 degrees of freedom
-  (:func:`evaluation.core.cluster.t_pvalue`, as :func:`~evaluation.core.cluster.t_inference`).
+  (:func:`evaluation.core.cluster.t_pvalue`, as :func:`~evaluation.core.cluster.t_inference`);
+* :func:`influence_test` — the normal test with influence-function standard errors
+  (``engine.StandardError`` without degrees of freedom): estimate and influence function are
+  both linear in the outcome, so the variance is a quadratic in δ.
 
 Each returns a :class:`BatchedTest`: ``pvalues(δ, rows)`` for the replications ``rows`` (all by
 default), ``reject(δ, rows)`` — p < α, as the workbench's verdicts read a p-value
@@ -51,8 +54,10 @@ __all__ = [
     "LinearTest",
     "MeanAbsConformal",
     "MixedConformal",
+    "InfluenceT",
     "cluster_t_test",
     "conformal_did_test",
+    "influence_test",
     "randomization_test",
     "unit_sums",
 ]
@@ -194,6 +199,40 @@ class ClusterT(BatchedTest):
         return float(np.median(self.se))
 
 
+class InfluenceT(BatchedTest):
+    """The normal test with an influence-function standard error, where both the estimate and
+    the (cluster-summed) influence function are linear in the outcome: θ_r(δ) = a_r + δ·b_r
+    and ψ_r(δ) = u_r + δ·v_r, so se_r(δ)² = Σ_c (u_rc + δ·v_rc)² / n² = (U_r + 2δ·W_r +
+    δ²·V_r) / n², and p_r(δ) = 2·(1 − Φ(|θ_r(δ)| / se_r(δ))) — what ``engine.infer`` reports for
+    a ``StandardError`` without degrees of freedom. A standard error at or below ``floor``
+    is missing (no p-value), as the estimator drops it."""
+
+    def __init__(self, a, b, u, v, n: int, alpha: float, floor: float = 0.0):
+        self.a, self.b, self.alpha, self.floor = a, b, alpha, floor
+        self.U = np.einsum("rc,rc->r", u, u)
+        self.W = np.einsum("rc,rc->r", u, v)
+        self.V = np.einsum("rc,rc->r", v, v)
+        self.units = n
+        self.n = len(a)
+
+    def se(self, delta: float, rows: np.ndarray | None = None) -> np.ndarray:
+        rows = self._rows(rows)
+        var = self.U[rows] + delta * (2 * self.W[rows] + delta * self.V[rows])
+        se = np.sqrt(np.maximum(var, 0.0)) / self.units
+        return np.where(se <= self.floor, np.nan, se)
+
+    def pvalues(self, delta: float, rows: np.ndarray | None = None) -> np.ndarray:
+        from scipy import stats
+
+        rows = self._rows(rows)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = np.abs(self.a[rows] + delta * self.b[rows]) / self.se(delta, rows)
+        return 2 * stats.norm.sf(z)
+
+    def spread(self) -> float:
+        return float(np.nanmedian(self.se(0.0)))
+
+
 # --------------------------------------------------------------------------------------------
 # Building them from the linear pieces
 
@@ -333,6 +372,35 @@ def conformal_did_test(
     A = u0[:, index].mean(axis=2)
     B = zc[:, index].mean(axis=2)
     return LinearTest(A[:, 0], B[:, 0], A, B, alpha, "conformal", min_p)
+
+
+def influence_test(
+    pieces: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray]],
+    donors: np.ndarray,
+    directions: Callable[[np.ndarray], np.ndarray],
+    n: int,
+    alpha: float,
+    floor: float = 0.0,
+) -> InfluenceT:
+    """The influence-function normal test in every replication, from the estimator's linear
+    pieces: ``pieces(donors, Z)`` gives, for the assignments ``donors`` (R × N: unit j takes
+    the cohort of unit donors[r, j]), the estimates (R) and cluster-summed influence functions
+    (R × clusters) of the outcome Z (an R × N × T stack; None for the observed outcome);
+    ``directions(rows)`` gives the replications' effect directions Z_r. Built in blocks of
+    replications, so memory stays bounded however many units there are; ``n`` is the number of
+    units the standard error divides by."""
+    R = len(donors)
+    a, b = np.empty(R), np.empty(R)
+    u = v = None
+    step = max(1, _BLOCK // max(1, donors.shape[1] * 64))
+    for s in range(0, R, step):
+        rows = np.arange(s, min(R, s + step))
+        a[rows], ur = pieces(donors[rows], None)
+        b[rows], vr = pieces(donors[rows], directions(rows))
+        if u is None:
+            u, v = np.empty((R, ur.shape[1])), np.empty((R, vr.shape[1]))
+        u[rows], v[rows] = ur, vr
+    return InfluenceT(a, b, u, v, n, alpha, floor)
 
 
 def cluster_t_test(beta: np.ndarray, se: np.ndarray, df: int, alpha: float) -> ClusterT:

@@ -416,6 +416,91 @@ def weights_batch(res, L: np.ndarray, target: float, contributions: bool = False
     return batch
 
 
+def influence_batch(res, kind):
+    """``aggregate(kind)``'s overall estimate and influence function under many cohort
+    re-assignments, for any outcome, without refitting — the linear pieces of the analytic test
+    (:func:`evaluation.inference.batched.influence_test`), or None where they do not apply.
+
+    Applies without covariates or weights, on a balanced panel (where ``_fast`` is set), to
+    ``kind="simple"`` with analytic standard errors. Re-assigning cohorts across units keeps
+    the cells, the timing groups' sizes, hence the comparison groups and the aggregation
+    weights; it moves only which units are in which group. For an outcome Z with changes ΔZ
+    (units × post-treatment cells) and group h_i of unit i, :func:`.cells._cells_unconditional`
+    and :func:`combine` reduce to group sums: with m_T, m_C the treated and comparison means
+    of ΔZ in each cell, a_gk = 1{g treated in k}/n_T,k, c_gk = 1{g compares in k}/n_C,k and
+    weights ω_k (the groups' shares p_k / s, s = Σ p_k),
+
+        θ = Σ_k ω_k (m_T,k − m_C,k)
+        ψ_i = n Σ_k ω_k [(a − c)_{h_i k} ΔZ_ik − a_{h_i k} m_T,k + c_{h_i k} m_C,k]
+              + (Σ_{k: g_k = h_i} ATT_k − p·ATT)/s − (#{k: g_k = h_i} − s)(p·ATT)/s²,
+
+    the last line the estimation of the weights (``wif``). Both are linear in Z for fixed
+    assignments, so the test's variance is a quadratic in the effect (Callaway & Sant'Anna
+    2021, the influence function of their aggregation, as R ``did::aggte`` computes it).
+
+    Returns ``pieces(donors, Z)``: for assignments ``donors`` (R × N, unit j takes the cohort
+    of unit donors[r, j], units sorted) and Z (R × N × T, sorted periods; None for the observed
+    outcome), the estimates (R) and the influence functions summed within clusters (R × C; C =
+    N without clusters). The standard error is √Σ_c ψ_c² / N (:func:`.bootstrap.influence_se`).
+    """
+    f = res._fast
+    if f is None or res.bootstrap or kind != "simple":
+        return None
+    att = res.table["att"].to_numpy(dtype=float)
+    g, t = res._group_pos, res._time_pos
+    cells = np.flatnonzero(~np.isnan(att) & (g <= t))
+    if not len(cells):
+        return None
+    counts, ugroups = f["counts"], f["groups"]
+    n = int(counts.sum())
+    TmG, CmG = f["treated_groups"][:, cells], f["control_groups"][:, cells]
+    sT, sC = counts @ TmG, counts @ CmG
+    aG, cG = np.where(TmG, 1.0 / sT, 0.0), np.where(CmG, 1.0 / sC, 0.0)
+    p = counts[np.searchsorted(ugroups, g[cells])] / n  # the groups' shares, as combine
+    s = p.sum()
+    omega = p / s
+    member = (ugroups[:, None] == g[cells][None, :]).astype(float)  # group × cell: g_k = group
+    n_member = member.sum(axis=1)
+    P = (aG - cG) * omega  # group × cell
+    tk, bk = t[cells], f["base"][cells]
+    cluster = res._cluster
+    last, never = f["last_cohort"], f["never"]
+    units = pd.Index(f["units"])
+    check = float(omega @ att[cells])
+    target = res.aggregate(kind, inference="none").overall.estimate
+    if not abs(check - target) <= 1e-9 * max(1.0, abs(target)):
+        return None  # the cells do not reproduce the aggregation: use the generic path
+
+    def pieces(donors: np.ndarray, Z: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        C = reassigned_cohorts(f["units"], f["cohort_pos"], units, donors)
+        if last is not None:  # no never-treated units: the last cohort is the comparison
+            C = np.where(C == last, never, C)
+        h = np.searchsorted(ugroups, C)  # R × N timing group of each unit
+        R, N = h.shape
+        H = (h[:, None, :] == np.arange(len(ugroups))[None, :, None]).astype(float)  # R×G×N
+        Z = f["Y"] if Z is None else Z
+        dZ = Z[..., tk] - Z[..., bk]  # (R ×) N × K
+        GS = H @ dZ  # R × G × K: sums of ΔZ within each group
+        mT = np.einsum("rgk,gk->rk", GS, TmG.astype(float)) / sT
+        mC = np.einsum("rgk,gk->rk", GS, CmG.astype(float)) / sC
+        A = mT - mC  # R × K: ATT(g, t) of the post-treatment cells
+        est = A @ omega
+        lin = dZ @ P.T  # (R ×) N × G
+        lin = np.broadcast_to(lin, (R, N, len(ugroups)))
+        lin = np.take_along_axis(lin, h[:, :, None], axis=2)[:, :, 0]
+        off = (aG[None] * mT[:, None, :] - cG[None] * mC[:, None, :]) @ omega  # R × G
+        pa = A @ p
+        wif = (A @ member.T - pa[:, None]) / s - (n_member[None, :] - s) * (pa / s**2)[:, None]
+        psi = n * (lin - np.take_along_axis(off, h, axis=1)) + np.take_along_axis(wif, h, axis=1)
+        if cluster is not None:
+            S = np.zeros((R, int(cluster.max()) + 1))
+            np.add.at(S.T, cluster, psi.T)
+            psi = S
+        return est, psi
+
+    return pieces
+
+
 def contributions_by_unit(res, kind, *, min_e, max_e, balance_e, na_rm):
     """``res.unit_contributions(kind, ...)``: ``(groups, contributions)``, or None where the
     vectorised randomization inference does not apply (see

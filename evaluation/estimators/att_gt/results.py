@@ -33,6 +33,7 @@ from evaluation.estimators.att_gt.aggregate import (
     combine,
     contributions_by_unit,
     groups_by_randomization,
+    influence_batch,
     overall_estimate,
     overall_weights,
     randomization_batch,
@@ -305,6 +306,15 @@ class AttGt:
         return contributions_by_unit(
             self, kind, min_e=min_e, max_e=max_e, balance_e=balance_e, na_rm=na_rm
         )
+
+    def influence_pieces(self, kind: str = "simple"):
+        """``aggregate(kind)``'s overall estimate and cluster-summed influence function under
+        re-assigned cohorts, for any outcome, without refitting — or None where this does not
+        apply (:func:`.aggregate.influence_batch`: no covariates or weights, balanced panel,
+        ``"simple"``, analytic standard errors). The design stage
+        (:mod:`evaluation.design.power`) turns them into the analytic test of every simulated
+        replication at every effect (:func:`evaluation.inference.batched.influence_test`)."""
+        return influence_batch(self, kind)
 
     def plot(self, ax=None, *, title: str | None = None):
         """ATT(g, t) by period, one panel row per cohort (pre-periods red, post blue)."""
