@@ -47,8 +47,6 @@ NOT_YET_IN_CATALOGUE = {
     "analysis/reorganisation.py",
     "analysis/single_ward.py",
     "analysis/staggered.py",
-    "batch/init.py",
-    "batch/reproduce.py",
     "analysis/rollout_stage.py",
     "formats.py",
     "report/figures.py",
