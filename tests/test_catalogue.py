@@ -48,7 +48,6 @@ NOT_YET_IN_CATALOGUE = {
     "analysis/single_ward.py",
     "analysis/staggered.py",
     "analysis/rollout_stage.py",
-    "formats.py",
     "report/figures.py",
     "report/html.py",
     "report/index.py",
