@@ -8,9 +8,9 @@ dates as dd/mm/yyyy (what Vietnamese administrative documents use, and unambiguo
 readers in Vietnam); times in Hà Nội time (Asia/Ho_Chi_Minh, UTC+7), labelled.
 
 Everything a reader sees goes through these functions, so one page never mixes "." and "," as
-decimal marks. The module sits at the bottom of the package's layers (beside
-:mod:`evaluation.errors`): the design stage writes sentences too (power, reviews), and it sits
-below the report layer.
+decimal marks. The module sits at the bottom of the package's layers, just above
+:mod:`evaluation.i18n` (whose catalogue holds its words: "[unbounded]", the time zone's label):
+the design stage writes sentences too (power, reviews), and it sits below the report layer.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from typing import Any
 import pandas as pd
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
+
+from evaluation.i18n import say_in
 
 __all__ = [
     "LOCALES",
@@ -118,7 +120,7 @@ def interval(lo: Any, hi: Any, digits: int = 1, lang: str = "vi", unit: str = ""
     if _missing(lo) and _missing(hi):
         return _MISSING
     if unbounded(lo, hi, as_percent=unit == "%"):
-        return "[không giới hạn]" if lang == "vi" else "[unbounded]"
+        return say_in("[unbounded]", lang)
     sep = "; " if lang == "vi" else ", "
     ends = [interval_end(x, digits, lang, as_percent=unit == "%") for x in (lo, hi)]
     body = f"[{sep.join(ends)}]"
@@ -175,5 +177,6 @@ def datetime_text(ts: Any, lang: str = "vi") -> str:
         t = t.tz_localize(UTC)
     when: datetime = t.to_pydatetime()
     text = format_datetime(when, format="HH:mm dd/MM/yyyy", tzinfo=_TZ, locale=_locale(lang))
-    label = "giờ Hà Nội, UTC+7" if lang == "vi" else "Hà Nội time, UTC+7"
+    # the English catalogue writes the city as Vietnamese does: "Hà Nội time, UTC+7"
+    label = say_in("Ha Noi time, UTC+7", lang)
     return f"{text} ({label})"

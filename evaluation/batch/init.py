@@ -27,6 +27,7 @@ from evaluation.data.io import read_table
 from evaluation.data.schema import detect_schema
 from evaluation.data.wards import WARDS_FILE
 from evaluation.errors import DataError, PlanError
+from evaluation.i18n import say
 
 __all__ = ["init_district"]
 
@@ -62,6 +63,7 @@ def _ward_names(data: Path) -> list[str]:
 
 
 def _registry_text(names: list[str]) -> str:
+    name, short = say("Programme name"), say("Programme")
     entries = "\n".join(
         f"  # - {{ward: {n}, programme: my_programme, start: 'YYYY-MM-DD'}}" for n in names
     )
@@ -76,10 +78,10 @@ def _registry_text(names: list[str]) -> str:
 
 programmes:
   my_programme:
-    name_vi: Tên mô hình
-    name_en: Programme name
-    short_vi: Mô hình
-    short_en: Programme
+    name_vi: {name.vi}
+    name_en: {name.en}
+    short_vi: {short.vi}
+    short_en: {short.en}
     domain: traffic
     outcomes: [congestion_minutes, avg_speed_kmh]
 
@@ -92,10 +94,11 @@ pilots:
 
 def _plan_text(folder: Path, data: Path, wards_path: Path | None) -> str:
     rel = os.path.relpath(data, folder)
+    title = say("Pilot evaluation — {district}", district=folder.name)
     lines = [
         "# Batch plan written by `pilot-eval init` — paths are relative to this file.",
         "# Run it with: pilot-eval batch plan.yaml",
-        f'title: "Đánh giá mô hình thí điểm — {folder.name} / Pilot evaluation — {folder.name}"',
+        f'title: "{title.vi} / {title.en}"',
         f"data: {rel}",
         "registry: pilots.yaml",
     ]

@@ -320,9 +320,13 @@ class Plan:
         return out
 
 
+#: đ and Đ (U+0111, U+0110), the letters NFD does not decompose into a base letter and a mark
+_D_STROKE = str.maketrans({0x0111: "d", 0x0110: "D"})
+
+
 def slug(text: str) -> str:
     """ASCII file-name part: 'Cổ Nhuế 2' -> 'co-nhue-2'."""
-    text = unicodedata.normalize("NFD", str(text).replace("đ", "d").replace("Đ", "D"))
+    text = unicodedata.normalize("NFD", str(text).translate(_D_STROKE))
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 

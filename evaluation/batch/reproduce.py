@@ -45,6 +45,7 @@ from evaluation.batch.paths import is_path_parameter, relative, resolve_located
 from evaluation.batch.plan import Plan, plan_for_notebook, plan_from_dict
 from evaluation.batch.run import run_batch
 from evaluation.errors import BatchError, DataError
+from evaluation.i18n import Text, say
 
 __all__ = [
     "COMPARED_NUMBERS",
@@ -488,7 +489,19 @@ def _table(rows: Sequence[Sequence[str]], indent: str = "  ") -> list[str]:
     ]
 
 
+def _heading(words: Text) -> str:
+    """A heading of the terminal report, Vietnamese first: "Đầu vào / Inputs"."""
+    return f"{words.vi} / {words.en}"
+
+
+def _heading_en_first(words: Text) -> str:
+    """The report's closing verdict, English first (the order this line has always had)."""
+    return f"{words.en} / {words.vi}"
+
+
 def _report(r: Reproduction) -> str:
+    inputs, environment = _heading(say("Inputs")), _heading(say("Environment"))
+    rerun, findings = _heading(say("Re-run")), _heading(say("Findings"))
     lines = [f"pilot-eval reproduce: {_shown(r.run_dir)}"]
     if r.title:
         lines.append(f"  {r.title}")
@@ -497,7 +510,7 @@ def _report(r: Reproduction) -> str:
     lines.append("")
 
     lines.append(
-        f"Đầu vào / Inputs: {r.n_inputs} checked (plan, data files, registry, notebooks) — "
+        f"{inputs}: {r.n_inputs} checked (plan, data files, registry, notebooks) — "
         + (f"{len(r.inputs)} differ" if r.inputs else "all as recorded")
     )
     if r.inputs:
@@ -512,8 +525,7 @@ def _report(r: Reproduction) -> str:
     lines.append("")
 
     lines.append(
-        "Môi trường / Environment: "
-        + (f"{len(r.environment)} differ" if r.environment else "as recorded")
+        f"{environment}: " + (f"{len(r.environment)} differ" if r.environment else "as recorded")
     )
     if r.environment:
         rows = [("", "recorded", "now")]
@@ -525,13 +537,13 @@ def _report(r: Reproduction) -> str:
 
     status = ", ".join(f"{n} {s}" for s, n in r.rerun_status.items()) or "no runs"
     where = f"into {_shown(r.rerun_dir)}" if r.rerun_dir else "into a temporary folder"
-    lines.append(f"Chạy lại / Re-run: {status} in {r.rerun_seconds:.0f} s, {where}")
+    lines.append(f"{rerun}: {status} in {r.rerun_seconds:.0f} s, {where}")
     lines.append("")
 
     tolerance = f"{r.tolerance:.0e}".replace("e-0", "e-").replace("e+0", "e")
     rule = f"|Δ| ≤ {tolerance} × max(1, |value|); verdicts equal"
     lines.append(
-        f"Kết quả / Findings: {r.compared} compared ({rule}) — "
+        f"{findings}: {r.compared} compared ({rule}) — "
         + (
             f"{_count(len(r.changed_findings), 'finding')} "
             f"{'differs' if len(r.changed_findings) == 1 else 'differ'} "
@@ -557,11 +569,13 @@ def _report(r: Reproduction) -> str:
         lines += _table(rows)
     lines.append("")
     if r.differences:
+        not_reproduced = _heading_en_first(say("NOT REPRODUCED"))
         lines.append(
-            f"NOT REPRODUCED / KHÔNG tái lập được: {_count(len(r.changed_findings), 'finding')} "
+            f"{not_reproduced}: {_count(len(r.changed_findings), 'finding')} "
             "moved beyond the tolerance"
             + (" — see what differs from the record, above" if r.inputs or r.environment else "")
         )
     else:
-        lines.append("Reproduced / Tái lập được: every finding as recorded")
+        reproduced = _heading_en_first(say("Reproduced"))
+        lines.append(f"{reproduced}: every finding as recorded")
     return "\n".join(lines) + "\n"

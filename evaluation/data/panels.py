@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evaluation.data.schema import Column, TableSchema
+from evaluation.data.schema import FALSE_WORDS, TRUE_WORDS, Column, TableSchema
 from evaluation.data.wards import WardTable, ward_key
 from evaluation.errors import DataError, Problem, examples
 
@@ -130,7 +130,7 @@ def _check_column(
             _check_wards(s[present], col, source, problems, wards, dates)
     elif col.kind == "bool":
         text = s.astype("string").str.strip().str.lower()
-        ok = text.isin(["true", "false", "1", "0", "yes", "no", "có", "không", "1.0", "0.0"])
+        ok = text.isin(TRUE_WORDS + FALSE_WORDS)
         bad = present & ~ok
         flag(
             bad,
@@ -323,7 +323,7 @@ def _coerce(
                     out["ward_code"] = codes.to_numpy()
         elif col.kind == "bool":
             text = s.astype("string").str.strip().str.lower()
-            out[col.name] = text.isin(["true", "1", "yes", "có", "1.0"]).astype(bool)
+            out[col.name] = text.isin(TRUE_WORDS).astype(bool)
         elif col.kind in ("category", "id", "text"):
             out[col.name] = s.astype(str)
     return out

@@ -27,8 +27,10 @@ from typing import Any
 import pandas as pd
 
 from evaluation.data.io import yaml_problem
+from evaluation.data.schema import GOAL_EXAMPLES
 from evaluation.data.wards import WardTable
 from evaluation.errors import DataError, Problem, examples
+from evaluation.i18n import say
 
 __all__ = [
     "REVIEWS",
@@ -289,10 +291,8 @@ def _goals(
 
 
 _GOAL_HINT = {
-    "target": "write e.g. {outcome: congestion_minutes, change_percent: -20, source: "
-    "'Kế hoạch số …/KH-UBND'}",
-    "claim": "write e.g. {vi: 'đã giải quyết được ùn tắc', en: 'congestion was resolved', "
-    "change_percent: -100, months: 3, source: 'báo …, dd/mm/yyyy'}",
+    "target": f"write e.g. {GOAL_EXAMPLES['target']}",
+    "claim": f"write e.g. {GOAL_EXAMPLES['claim']}",
 }
 
 
@@ -468,10 +468,11 @@ def home_wards(registry: Registry, wards: WardTable) -> list[str]:
     return frame["ward"].tolist()
 
 
-#: the registry's review dates and their names (Vietnamese, English)
+#: the registry's review dates and their names (Vietnamese, English; the English catalogue
+#: adds the Vietnamese term: "interim review (sơ kết)")
 REVIEWS = {
-    "interim_review": ("sơ kết", "interim review (sơ kết)"),
-    "final_review": ("tổng kết", "final review (tổng kết)"),
+    "interim_review": say("interim review"),
+    "final_review": say("final review"),
 }
 
 

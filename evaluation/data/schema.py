@@ -16,6 +16,9 @@ __all__ = [
     "PREMISE_TYPES",
     "CAUSES",
     "SEVERITIES",
+    "TRUE_WORDS",
+    "FALSE_WORDS",
+    "GOAL_EXAMPLES",
     "detect_schema",
 ]
 
@@ -33,6 +36,15 @@ PREMISE_TYPES = (
 )
 CAUSES = ("điện", "sơ suất nguồn lửa/nhiệt", "vi phạm quy định", "phóng hỏa", "khác", "chưa rõ")
 SEVERITIES = ("nhỏ", "trung bình", "lớn", "nghiêm trọng")
+#: the values a yes/no column may hold (read in lower case, stripped), Vietnamese among them
+TRUE_WORDS = ("true", "1", "yes", "có", "1.0")
+FALSE_WORDS = ("false", "0", "no", "không", "0.0")
+#: a programme's target and claim in the registry as a user writes them (the hint of an error)
+GOAL_EXAMPLES = {
+    "target": "{outcome: congestion_minutes, change_percent: -20, source: 'Kế hoạch số …/KH-UBND'}",
+    "claim": "{vi: 'đã giải quyết được ùn tắc', en: 'congestion was resolved', "
+    "change_percent: -100, months: 3, source: 'báo …, dd/mm/yyyy'}",
+}
 
 
 @dataclass(frozen=True)

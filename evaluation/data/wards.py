@@ -87,8 +87,12 @@ _FAR_FUTURE = pd.Timestamp("2262-01-01")
 # --------------------------------------------------------------------------------------------
 
 
+#: đ and Đ (U+0111, U+0110), the letters NFD does not decompose into a base letter and a mark
+_D_STROKE = str.maketrans({0x0111: "d", 0x0110: "D"})
+
+
 def _strip_accents(text: str) -> str:
-    text = text.replace("đ", "d").replace("Đ", "D")
+    text = text.translate(_D_STROKE)
     decomposed = unicodedata.normalize("NFD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

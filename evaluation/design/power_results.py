@@ -19,6 +19,7 @@ import pandas as pd
 
 from evaluation.core.jsonable import jsonable
 from evaluation.formats import number, percent
+from evaluation.i18n import LANGS, Text, both, say
 
 __all__ = [
     "MDEResult",
@@ -184,73 +185,89 @@ def unit_words(outcome_unit: str | Sequence[str] | None) -> tuple[str, str]:
     return str(vi), str(en)
 
 
-def _amount(x: float, res: PowerResult, lang: str, units: tuple[str, str]) -> str:
-    """An effect in words: "3,2 phút (12 %)" — outcome units and % of the baseline."""
+def _amount(x: float, res: PowerResult, units: tuple[str, str]) -> Text:
+    """An effect in words: "3,2 phút (12%)" — outcome units and % of the baseline."""
     if res.scale == "proportional":
         value, pct = x * res.baseline, 100 * x
     else:
         value = x
         pct = 100 * x / res.baseline if res.baseline and np.isfinite(res.baseline) else math.nan
-    unit = units[0] if lang == "vi" else units[1]
-    text = number(abs(value), 2 if abs(value) < 10 else 1, lang) + (f" {unit}" if unit else "")
-    if np.isfinite(pct):
-        text += f" ({percent(abs(pct), 0, lang)})"
-    return text
+    digits = 2 if abs(value) < 10 else 1
+    parts = []
+    for lang, unit in zip(LANGS, units, strict=True):
+        text = number(abs(value), digits, lang) + (f" {unit}" if unit else "")
+        if np.isfinite(pct):
+            text += f" ({percent(abs(pct), 0, lang)})"
+        parts.append(text)
+    return Text(*parts)
 
 
-def power_sentences(res: PowerResult, units: tuple[str, str]) -> tuple[str, str]:
+def _probability(p: float, se: float, exact: bool) -> Text:
+    """A simulated probability with its Monte Carlo error: "12% (± 3%)" (exact: "12%")."""
+    if exact:
+        return both(percent, 100 * p, 0)
+    return Text(
+        *(f"{percent(100 * p, 0, lang)} (± {percent(100 * se, 0, lang)})" for lang in LANGS)
+    )
+
+
+def power_sentences(res: PowerResult, units: tuple[str, str]) -> Text:
     """The power at the curve's first effect in one sentence, Vietnamese and English (the
     test's false-alarm rate when that effect is 0)."""
-    p, se = res.power, res.mc_se
-    a_vi, a_en = (percent(100 * (1 - res.level), 0, lang) for lang in ("vi", "en"))
-    pm_vi = "" if res.exact else f" (± {percent(100 * se, 0, 'vi')})"
-    pm_en = "" if res.exact else f" (± {percent(100 * se, 0, 'en')})"
+    alpha = both(percent, 100 * (1 - res.level), 0)
+    probability = _probability(res.power, res.mc_se, res.exact)
     if res.effect == 0:  # the test's size
-        vi = (
-            f"Nếu mô hình không có tác động, phân tích dự kiến vẫn báo có tác động (p < {a_vi}) "
-            f"với xác suất {percent(100 * p, 0, 'vi')}{pm_vi} — tỷ lệ báo nhầm của kiểm định."
+        return say(
+            "If the programme had no effect, the planned analysis would still report one "
+            "(p < {alpha}) with probability {probability} — the test's false-alarm rate.",
+            alpha=alpha,
+            probability=probability,
         )
-        en = (
-            f"If the programme had no effect, the planned analysis would still report one "
-            f"(p < {a_en}) with probability {percent(100 * p, 0, 'en')}{pm_en} — the test's "
-            "false-alarm rate."
+    amount = _amount(res.effect, res, units)
+    if res.effect < 0:
+        return say(
+            "If the programme brought a reduction of {amount} in the treated units, the planned "
+            "analysis would detect it (p < {alpha}) with probability {probability}.",
+            amount=amount,
+            alpha=alpha,
+            probability=probability,
         )
-        return vi, en
-    move_vi = "giảm" if res.effect < 0 else "tăng"
-    move_en = "reduction" if res.effect < 0 else "increase"
-    vi = (
-        f"Nếu mô hình làm {move_vi} {_amount(res.effect, res, 'vi', units)} ở các đơn vị triển "
-        f"khai, phân tích dự kiến phát hiện được (p < {a_vi}) với xác suất "
-        f"{percent(100 * p, 0, 'vi')}{pm_vi}."
+    return say(
+        "If the programme brought an increase of {amount} in the treated units, the planned "
+        "analysis would detect it (p < {alpha}) with probability {probability}.",
+        amount=amount,
+        alpha=alpha,
+        probability=probability,
     )
-    en = (
-        f"If the programme brought a {move_en} of {_amount(res.effect, res, 'en', units)} in "
-        f"the treated units, the planned analysis would detect it (p < {a_en}) with "
-        f"probability {percent(100 * p, 0, 'en')}{pm_en}."
-    )
-    return vi, en
 
 
 def mde_sentences(
     curve: PowerResult, delta: float, target: float, direction: str, units: tuple[str, str]
-) -> tuple[str, str]:
+) -> Text:
     """The MDE ``delta`` (on the curve's scale) found on ``curve`` at the ``target`` power, in
     one sentence, Vietnamese and English."""
-    pw_vi, pw_en = percent(100 * target, 0, "vi"), percent(100 * target, 0, "en")
-    a_vi, a_en = (percent(100 * (1 - curve.level), 0, lang) for lang in ("vi", "en"))
-    move_vi = "mức giảm" if direction == "decrease" else "mức tăng"
-    move_en = "reduction" if direction == "decrease" else "increase"
-    base_vi = number(curve.baseline, 1, "vi") + (f" {units[0]}" if units[0] else "")
-    base_en = number(curve.baseline, 1, "en") + (f" {units[1]}" if units[1] else "")
-    vi = (
-        f"Thiết kế này phát hiện được {move_vi} {_amount(delta, curve, 'vi', units)} với xác "
-        f"suất {pw_vi} (ở mức ý nghĩa {a_vi}; mức nền của các đơn vị triển khai là {base_vi})."
+    values = {
+        "amount": _amount(delta, curve, units),
+        "power": both(percent, 100 * target, 0),
+        "alpha": both(percent, 100 * (1 - curve.level), 0),
+        "baseline": Text(
+            *(
+                number(curve.baseline, 1, lang) + (f" {unit}" if unit else "")
+                for lang, unit in zip(LANGS, units, strict=True)
+            )
+        ),
+    }
+    if direction == "decrease":
+        return say(
+            "This design can detect a reduction of {amount} with {power} power (at the {alpha} "
+            "level; the treated units' baseline is {baseline}).",
+            **values,
+        )
+    return say(
+        "This design can detect an increase of {amount} with {power} power (at the {alpha} "
+        "level; the treated units' baseline is {baseline}).",
+        **values,
     )
-    en = (
-        f"This design can detect a {move_en} of {_amount(delta, curve, 'en', units)} with "
-        f"{pw_en} power (at the {a_en} level; the treated units' baseline is {base_en})."
-    )
-    return vi, en
 
 
 def not_detectable(res: PowerResult, target: float, direction: str, min_p: float) -> MDEResult:
@@ -259,21 +276,30 @@ def not_detectable(res: PowerResult, target: float, direction: str, min_p: float
     target."""
     a = 1 - res.level
     if np.isfinite(min_p) and min_p >= a:
-        why_en = (
-            f"the smallest p-value this design can give is {number(min_p, 3, 'en')}, not below "
-            f"{number(a, 2, 'en')}"
-        )
-        why_vi = (
-            f"giá trị p nhỏ nhất thiết kế này có thể cho là {number(min_p, 3, 'vi')}, không nhỏ "
-            f"hơn {number(a, 2, 'vi')}"
+        why = say(
+            "the smallest p-value this design can give is {min_p}, not below {alpha}",
+            min_p=both(number, min_p, 3),
+            alpha=both(number, a, 2),
         )
     else:
         best = float(res.table["power"].max()) if len(res.table) else 0.0
-        why_en = f"even very large effects are detected with probability {percent(100 * best, 0, 'en')} at most"
-        why_vi = f"kể cả tác động rất lớn cũng chỉ được phát hiện với xác suất tối đa {percent(100 * best, 0, 'vi')}"
-    move_vi = "mức giảm" if direction == "decrease" else "mức tăng"
-    move_en = "reduction" if direction == "decrease" else "increase"
-    pw_vi, pw_en = percent(100 * target, 0, "vi"), percent(100 * target, 0, "en")
+        why = say(
+            "even very large effects are detected with probability {best} at most",
+            best=both(percent, 100 * best, 0),
+        )
+    power = both(percent, 100 * target, 0)
+    if direction == "decrease":
+        sentence = say(
+            "This design cannot detect any reduction, however large, with {power} power: {why}.",
+            power=power,
+            why=why,
+        )
+    else:
+        sentence = say(
+            "This design cannot detect any increase, however large, with {power} power: {why}.",
+            power=power,
+            why=why,
+        )
     return MDEResult(
         mde=math.nan,
         mde_percent=math.nan,
@@ -284,12 +310,7 @@ def not_detectable(res: PowerResult, target: float, direction: str, min_p: float
         detectable=False,
         direction=direction,
         curve=res,
-        sentence_vi=(
-            f"Thiết kế này không phát hiện được {move_vi} nào, dù lớn đến đâu, với xác suất "
-            f"{pw_vi}: {why_vi}."
-        ),
-        sentence_en=(
-            f"This design cannot detect any {move_en}, however large, with {pw_en} power: {why_en}."
-        ),
+        sentence_vi=sentence.vi,
+        sentence_en=sentence.en,
         warnings=list(res.warnings),
     )

@@ -33,6 +33,7 @@ from evaluation.data.registry import REVIEWS, Registry, add_cohort, as_registry
 from evaluation.design.power import MDEResult, PowerResult, power_and_mde
 from evaluation.errors import DataError, DesignError, examples
 from evaluation.formats import date_text, number, percent
+from evaluation.i18n import Text, both, say, text
 
 __all__ = [
     "PlanningPanel",
@@ -63,7 +64,7 @@ class PlanningPanel:
     n_post: int
     n_pre_planned: int
     shrunk: bool
-    period_words: tuple[str, str]
+    period_words: Text
     note_vi: str = ""
     note_en: str = ""
 
@@ -76,9 +77,9 @@ def period_step(grid: pd.DatetimeIndex):
         raise DataError("the panel needs at least two periods to plan on")
     months = grid.year * 12 + grid.month
     if (grid.day == grid[0].day).all() and (np.diff(months) == 1).all():
-        return pd.DateOffset(months=1), ("tháng", "months")
+        return pd.DateOffset(months=1), say("months")
     step = pd.Series(grid).diff().median()
-    words = ("tuần", "weeks") if step == pd.Timedelta(days=7) else ("kỳ", "periods")
+    words = say("weeks") if step == pd.Timedelta(days=7) else say("periods")
     return step, words
 
 
@@ -163,15 +164,15 @@ def planning_panel(
     shrunk = n_pre < pos0
     note_vi = note_en = ""
     if shrunk:
-        note_vi = (
-            f"Số liệu chưa triển khai chỉ có {n_hist} {words[0]} trước ngày bắt đầu, nên thời kỳ "
-            f"trước được rút ngắn từ {pos0} còn {n_pre} {words[0]} để chừa chỗ cho {n_post} "
-            f"{words[0]} sau khi bắt đầu."
-        )
-        note_en = (
-            f"The untreated history has only {n_hist} {words[1]} before the start, so the "
-            f"pre-period was shortened from {pos0} to {n_pre} {words[1]} to make room for the "
-            f"{n_post} {words[1]} after the start."
+        note_vi, note_en = say(
+            "The untreated history has only {n_history} {periods} before the start, so the "
+            "pre-period was shortened from {n_planned} to {n_pre} {periods} to make room for the "
+            "{n_post} {periods} after the start.",
+            n_history=both(number, n_hist, 0),
+            n_planned=both(number, pos0, 0),
+            n_pre=both(number, n_pre, 0),
+            n_post=both(number, n_post, 0),
+            periods=words,
         )
     cols = [unit, time, outcome, "history_time"]
     return PlanningPanel(
@@ -349,28 +350,41 @@ def review_plan(
     return ReviewPlan(programme, pd.DataFrame(rows), effect, results, panels)
 
 
-def _sentences(kind: str, date, md: MDEResult, plan: PlanningPanel, power: float):
-    name_vi, name_en = REVIEWS[kind]
-    day = date_text(date)
-    pw_vi, pw_en = percent(100 * power, 0, "vi"), percent(100 * power, 0, "en")
-    units = md.curve.details.get("outcome_unit") or ("", "")
+def _sentences(kind: str, date, md: MDEResult, plan: PlanningPanel, power: float) -> Text:
+    review, day = REVIEWS[kind], text(date_text(date))
     if md.detectable:
-        value_vi = number(abs(md.mde), 2, "vi") + (f" {units[0]}" if units[0] else "")
-        value_en = number(abs(md.mde), 2, "en") + (f" {units[1]}" if units[1] else "")
-        move_vi = "mức giảm" if md.mde < 0 else "mức tăng"
-        move_en = "reduction" if md.mde < 0 else "increase"
-        vi = (
-            f"Tại {name_vi} ngày {day}, thiết kế này phát hiện được {move_vi} {value_vi} "
-            f"({percent(abs(md.mde_percent), 0, 'vi')}) với xác suất {pw_vi}."
-        )
-        en = (
-            f"At the {name_en} on {day} this design can detect a {move_en} of {value_en} "
-            f"({percent(abs(md.mde_percent), 0, 'en')}) with {pw_en} power."
-        )
+        units = md.curve.details.get("outcome_unit") or ("", "")
+        values = {
+            "review": review,
+            "date": day,
+            "amount": Text(
+                *(
+                    number(abs(md.mde), 2, lang) + (f" {unit}" if unit else "")
+                    for lang, unit in zip(Text._fields, units, strict=True)
+                )
+            ),
+            "percent": both(percent, abs(md.mde_percent), 0),
+            "power": both(percent, 100 * power, 0),
+        }
+        if md.mde < 0:
+            words = say(
+                "At the {review} on {date} this design can detect a reduction of {amount} "
+                "({percent}) with {power} power.",
+                **values,
+            )
+        else:
+            words = say(
+                "At the {review} on {date} this design can detect an increase of {amount} "
+                "({percent}) with {power} power.",
+                **values,
+            )
     else:
-        vi = f"Tại {name_vi} ngày {day}: {md.sentence_vi}"
-        en = f"At the {name_en} on {day}: {md.sentence_en}"
+        words = say(
+            "At the {review} on {date}: {sentence}",
+            review=review,
+            date=day,
+            sentence=Text(md.sentence_vi, md.sentence_en),
+        )
     if plan.shrunk:
-        vi += " " + plan.note_vi
-        en += " " + plan.note_en
-    return vi, en
+        words = words + " " + Text(plan.note_vi, plan.note_en)
+    return words

@@ -49,6 +49,7 @@ from evaluation.design.power_results import unit_words
 from evaluation.design.reviews import period_step
 from evaluation.errors import DataError, examples
 from evaluation.formats import date_text, number, percent
+from evaluation.i18n import Text, both, say, say_in, text
 
 __all__ = [
     "DesignComparison",
@@ -96,21 +97,27 @@ class RolloutSchedule:
         starts = ", ".join(_start_text(s) for s in self.record["wave_starts"].values())
         n, k = sum(sizes), len(sizes)
         joined = "+".join(str(m) for m in sizes)
-        if lang == "vi":
-            if not self.randomised:
-                return f"đăng ký hiện tại: {joined} phường, bắt đầu {starts}"
-            if k == 1:
-                return f"đề xuất: cả {n} phường cùng lúc, bắt đầu {starts}"
-            if len(set(sizes)) == 1:
-                return f"đề xuất: {k} đợt ngẫu nhiên × {sizes[0]} phường, bắt đầu {starts}"
-            return f"đề xuất: {k} đợt ngẫu nhiên ({joined} phường), bắt đầu {starts}"
         if not self.randomised:
-            return f"current registry: {joined} wards, starting {starts}"
+            return say_in("current registry: {sizes} wards, starting {starts}", lang,
+                          sizes=joined, starts=starts)  # fmt: skip
         if k == 1:
-            return f"proposal: all {n} wards at once, starting {starts}"
+            return say_in("proposal: all {n} wards at once, starting {starts}", lang,
+                          n=str(n), starts=starts)  # fmt: skip
         if len(set(sizes)) == 1:
-            return f"proposal: {k} random waves of {sizes[0]} wards, starting {starts}"
-        return f"proposal: {k} random waves ({joined} wards), starting {starts}"
+            return say_in(
+                "proposal: {k} random waves of {size} wards, starting {starts}",
+                lang,
+                k=str(k),
+                size=str(sizes[0]),
+                starts=starts,
+            )
+        return say_in(
+            "proposal: {k} random waves ({sizes} wards), starting {starts}",
+            lang,
+            k=str(k),
+            sizes=joined,
+            starts=starts,
+        )
 
     def to_registry(self, programme: str, **fields: Any) -> dict[str, Any]:
         """The schedule as pilot-registry entries ``{ward, programme, start, wave}`` (plus
@@ -530,10 +537,10 @@ class DesignComparison:
     sentences_vi: list[str] = field(default_factory=list)
     sentences_en: list[str] = field(default_factory=list)
     horizon: Any = None
-    period_words: tuple[str, str] = ("kỳ", "periods")
+    period_words: Text = say("periods")
     outcome_unit: tuple[str, str] = ("", "")
 
-    def explain(self, a: str, b: str) -> tuple[str, str]:
+    def explain(self, a: str, b: str) -> Text:
         """Why designs ``a`` and ``b`` differ in power, in Vietnamese and English: their power
         at the effect of interest; whether the difference is within the simulation's error
         (two Monte-Carlo standard errors of the difference); if it is not, the features of the
@@ -549,83 +556,81 @@ class DesignComparison:
                     f"{examples(list(t.index))}"
                 )
         ra, rb = t.loc[a], t.loc[b]
-        names = {"vi": (ra["name_vi"], rb["name_vi"]), "en": (ra["name_en"], rb["name_en"])}
+        name_a, name_b = (Text(r["name_vi"], r["name_en"]) for r in (ra, rb))
         if any(pd.isna(r["power"]) for r in (ra, rb)):
             none = ra if pd.isna(ra["power"]) else rb
-            which = 0 if none is ra else 1
-            return (
-                f"«{names['vi'][which]}»: {none['note_vi']}.",
-                f"“{names['en'][which]}”: {none['note']}.",
+            return say(
+                "“{name}”: {note}.",
+                name=name_a if none is ra else name_b,
+                note=Text(none["note_vi"], none["note"]),
             )
-        unit_vi, unit_en = self.outcome_unit
-        eff_vi = number(self.effect, 1, "vi") + (f" {unit_vi}" if unit_vi else "")
-        eff_en = number(self.effect, 1, "en") + (f" {unit_en}" if unit_en else "")
+        effect = Text(
+            *(
+                number(self.effect, 1, lang) + (f" {unit}" if unit else "")
+                for lang, unit in zip(Text._fields, self.outcome_unit, strict=True)
+            )
+        )
         pa, pb = float(ra["power"]), float(rb["power"])
-        vi = [
-            f"Với tác động {eff_vi}, «{names['vi'][0]}» phát hiện được với xác suất "
-            f"{percent(100 * pa, 0, 'vi')}, «{names['vi'][1]}» với xác suất "
-            f"{percent(100 * pb, 0, 'vi')}."
-        ]
-        en = [
-            f"An effect of {eff_en} is detected with probability {percent(100 * pa, 0, 'en')} "
-            f"under “{names['en'][0]}” and {percent(100 * pb, 0, 'en')} under "
-            f"“{names['en'][1]}”."
+        words = [
+            say(
+                "An effect of {effect} is detected with probability {power_a} under “{a}” and "
+                "{power_b} under “{b}”.",
+                effect=effect,
+                power_a=both(percent, 100 * pa, 0),
+                power_b=both(percent, 100 * pb, 0),
+                a=name_a,
+                b=name_b,
+            )
         ]
         noise = 2 * math.hypot(float(ra["mc_se"]), float(rb["mc_se"]))
         if abs(pa - pb) <= noise:
-            vi.append(
-                f"Chênh lệch này nằm trong sai số của mô phỏng (±{number(100 * noise, 0, 'vi')} "
-                "điểm phần trăm): hai phương án coi như ngang nhau."
+            words.append(
+                say(
+                    "The difference is within the simulation's error (±{noise} percentage "
+                    "points): the two designs are about equal.",
+                    noise=both(number, 100 * noise, 0),
+                )
             )
-            en.append(
-                f"The difference is within the simulation's error (±{number(100 * noise, 0, 'en')} "
-                "percentage points): the two designs are about equal."
-            )
-            return " ".join(vi), " ".join(en)
+            return _joined(words)
         end = _start_text(self.horizon) if self.horizon is not None else "—"
-        wv, we = self.period_words
 
-        def count(r, column: str, lang: str, digits: int = 0) -> str:
-            return number(float(r[column]), digits, lang)
+        def count(r, column: str, digits: int = 0) -> Text:
+            return both(number, float(r[column]), digits)
 
-        va, vb = (count(r, "n_treated_periods", "vi") for r in (ra, rb))
-        ca, cb = (count(r, "mean_comparisons", "vi", 1) for r in (ra, rb))
-        vi.append(
-            f"Xác suất phát hiện phụ thuộc vào số phường × {wv} đã triển khai (số liệu về tác "
-            f"động) và số phường chưa triển khai mà mỗi phường × {wv} đó được so sánh với: bắt "
-            "đầu nhiều phường sớm cho nhiều số liệu về tác động nhưng để lại ít phường so sánh. "
-            f"Đến kỳ cuối ({end}), «{names['vi'][0]}» có {va} phường × {wv} đã triển khai, mỗi "
-            f"{wv} so với trung bình {ca} phường; «{names['vi'][1]}» có {vb}, so với trung bình "
-            f"{cb} phường."
-        )
-        ea, eb = (count(r, "n_treated_periods", "en") for r in (ra, rb))
-        da, db = (count(r, "mean_comparisons", "en", 1) for r in (ra, rb))
-        en.append(
-            f"Power depends on the treated ward-{we} (the data on the effect) and on how many "
-            "untreated wards each of them is compared with: starting many wards early gives "
-            "more data on the effect but leaves fewer wards to compare with. By the last period "
-            f"({end}), “{names['en'][0]}” has {ea} treated ward-{we}, each compared with {da} "
-            f"wards on average; “{names['en'][1]}” has {eb}, compared with {db}."
+        words.append(
+            say(
+                "Power depends on the treated ward-{periods} (the data on the effect) and on how "
+                "many untreated wards each of them is compared with: starting many wards early "
+                "gives more data on the effect but leaves fewer wards to compare with. By the "
+                "last period ({end}), “{a}” has {treated_a} treated ward-{periods}, each compared "
+                "with {compared_a} wards on average; “{b}” has {treated_b}, compared with "
+                "{compared_b}.",
+                periods=Text(*self.period_words),
+                end=end,
+                a=name_a,
+                b=name_b,
+                treated_a=count(ra, "n_treated_periods"),
+                treated_b=count(rb, "n_treated_periods"),
+                compared_a=count(ra, "mean_comparisons", 1),
+                compared_b=count(rb, "mean_comparisons", 1),
+            )
         )
         if int(ra["n_assignments"]) != int(rb["n_assignments"]) or ra["strata"] != rb["strata"]:
-            sa, sb = (_strata_words(r["strata"], "vi") for r in (ra, rb))
-            vi.append(
-                f"Kiểm định hoán vị của «{names['vi'][0]}» chọn trong "
-                f"{count(ra, 'n_assignments', 'vi')} cách xếp đợt ({sa}), của "
-                f"«{names['vi'][1]}» trong {count(rb, 'n_assignments', 'vi')} cách ({sb}), theo "
-                "đúng cách mỗi lịch được lập; với ít cách xếp, giá trị p nhỏ nhất có thể đạt được "
-                "lớn hơn."
+            words.append(
+                say(
+                    "The permutation test of “{a}” draws from {ways_a} ways to assign the waves "
+                    "({strata_a}), that of “{b}” from {ways_b} ({strata_b}), each as its schedule "
+                    "was made; with fewer ways, the smallest p-value it can reach is larger.",
+                    a=name_a,
+                    b=name_b,
+                    ways_a=count(ra, "n_assignments"),
+                    ways_b=count(rb, "n_assignments"),
+                    strata_a=_strata_words(ra["strata"]),
+                    strata_b=_strata_words(rb["strata"]),
+                )
             )
-            sa, sb = (_strata_words(r["strata"], "en") for r in (ra, rb))
-            en.append(
-                f"The permutation test of “{names['en'][0]}” draws from "
-                f"{count(ra, 'n_assignments', 'en')} ways to assign the waves ({sa}), that of "
-                f"“{names['en'][1]}” from {count(rb, 'n_assignments', 'en')} ({sb}), each as its "
-                "schedule was made; with fewer ways, the smallest p-value it can reach is larger."
-            )
-        vi.append("Phần còn lại do phường nào rơi vào đợt nào.")
-        en.append("The rest comes from which wards fall into which wave.")
-        return " ".join(vi), " ".join(en)
+        words.append(say("The rest comes from which wards fall into which wave."))
+        return _joined(words)
 
     def best(self) -> str | None:
         """The design with the smallest MDE (None when none can detect anything)."""
@@ -744,32 +749,26 @@ def compare_designs(
             if row["n_never"]:
                 # a comparison with the wards outside the rollout remains, but nothing was left
                 # to chance: no other assignment exists for a design-based test
-                note_en = (
+                note = say(
                     "every ward of the rollout starts at once: the only comparison left is with "
-                    f"the wards outside the rollout ({row['n_never']}), and there is no other "
-                    "assignment of the starts for a permutation test to draw from"
-                )
-                note_vi = (
-                    f"tất cả các phường nhân rộng bắt đầu cùng lúc: chỉ còn so sánh với "
-                    f"{row['n_never']} phường ngoài đợt nhân rộng, và không có cách xếp đợt nào "
-                    "khác để kiểm định hoán vị"
+                    "the wards outside the rollout ({n}), and there is no other assignment of the "
+                    "starts for a permutation test to draw from",
+                    n=both(number, row["n_never"], 0),
                 )
             else:
-                note_en = (
+                note = say(
                     "every ward of the rollout starts at once: no ward is left to compare with, "
                     "so the rollout's own effect cannot be estimated (only a before/after "
                     "comparison remains)"
                 )
-                note_vi = (
-                    "tất cả các phường triển khai cùng lúc: không còn phường nào để so sánh, nên "
-                    "không ước lượng được tác động của việc nhân rộng (chỉ còn so sánh trước/sau)"
-                )
             rows.append(
-                row | {"n_assignments": 1, "inference": "none", "note": note_en, "note_vi": note_vi}
+                row | {"n_assignments": 1, "inference": "none", "note": note.en, "note_vi": note.vi}
             )
             results[name] = (None, None)
-            vi.append(f"{name}: {note_vi}.")
-            en.append(f"{row['name_en'] if name == row['name_vi'] else name}: {note_en}.")
+            shown = Text(name, row["name_en"] if name == row["name_vi"] else name)
+            words = say("{name}: {note}.", name=shown, note=note)
+            vi.append(words.vi)
+            en.append(words.en)
             continue
         pw, md = power_and_mde(
             planned,
@@ -805,17 +804,10 @@ def compare_designs(
                 "note_vi": "" if md.detectable else md.sentence_vi,
             }
         )
-        name_en = schedule.name("en") if name == schedule.name("vi") else name
-        vi.append(
-            f"{name}: phát hiện được mức {_word(md, 'vi')} với xác suất "
-            f"{percent(100 * power, 0, 'vi')}; với tác động {number(effect, 1, 'vi')}, xác suất "
-            f"phát hiện là {percent(100 * pw.power, 0, 'vi')}."
-        )
-        en.append(
-            f"{name_en}: detects {_word(md, 'en')} with {percent(100 * power, 0, 'en')} power; "
-            f"an effect of {number(effect, 1, 'en')} is detected with probability "
-            f"{percent(100 * pw.power, 0, 'en')}."
-        )
+        shown = Text(name, schedule.name("en") if name == schedule.name("vi") else name)
+        words = _design_sentence(shown, md, power, effect, pw.power)
+        vi.append(words.vi)
+        en.append(words.en)
     columns = [
         "design",
         "name_vi",
@@ -837,7 +829,7 @@ def compare_designs(
         "note_vi",
     ]
     table = pd.DataFrame(rows).reindex(columns=columns)
-    horizon, words = panel[time].max(), ("kỳ", "periods")
+    horizon, words = panel[time].max(), say("periods")
     if not pd.api.types.is_numeric_dtype(panel[time]):
         grid = pd.DatetimeIndex(sorted(pd.to_datetime(panel[time].unique())))
         horizon = grid[-1]
@@ -854,11 +846,16 @@ def compare_designs(
     )
 
 
+def _joined(sentences: Sequence[Text]) -> Text:
+    """Whole sentences one after another, language by language."""
+    return Text(" ".join(t.vi for t in sentences), " ".join(t.en for t in sentences))
+
+
 #: the ward table's urban classes in words (Vietnamese, English)
 STRATUM_WORDS = {
-    "dense": ("nội đô, đông dân", "dense"),
-    "mid": ("trung bình", "mid"),
-    "peri-urban": ("ven đô", "peri-urban"),
+    "dense": say("dense"),
+    "mid": say("mid"),
+    "peri-urban": say("peri-urban"),
 }
 
 
@@ -869,25 +866,53 @@ def stratum_text(value: Any) -> str:
 
 
 #: ward-table columns a schedule is commonly stratified by, in words
-STRATA_WORDS = {"urban_class": ("loại phường", "ward type")}
+STRATA_WORDS = {"urban_class": say("ward type")}
 
 
-def _strata_words(strata: Any, lang: str) -> str:
+def _strata_words(strata: Any) -> Text:
+    """How a schedule's permutation test shuffles: every ward, or within each stratum."""
     if strata in (None, "", "all") or (isinstance(strata, float) and math.isnan(strata)):
-        return "xáo trộn mọi phường" if lang == "vi" else "shuffling every ward"
-    vi, en = STRATA_WORDS.get(str(strata), (str(strata), str(strata)))
-    if lang == "vi":
-        return f"xáo trộn trong từng {vi}"
-    return f"shuffling within each {en}"
+        return say("shuffling every ward")
+    return say(
+        "shuffling within each {column}",
+        column=STRATA_WORDS.get(str(strata), text(str(strata))),
+    )
 
 
-def _word(md: MDEResult, lang: str) -> str:
+def _design_sentence(name: Text, md: MDEResult, power: float, effect: float, at: float) -> Text:
+    """What design ``name`` detects at the target ``power`` (its MDE ``md``), and its power
+    ``at`` the effect of interest ``effect``."""
+    values = {
+        "name": name,
+        "power": both(percent, 100 * power, 0),
+        "effect": both(number, effect, 1),
+        "probability": both(percent, 100 * at, 0),
+    }
     if not md.detectable:
-        return "không mức nào" if lang == "vi" else "no effect"
+        return say(
+            "{name}: detects no effect with {power} power; an effect of {effect} is detected "
+            "with probability {probability}.",
+            **values,
+        )
     units = md.curve.details.get("outcome_unit") or ("", "")
-    unit = units[0] if lang == "vi" else units[1]
-    value = number(abs(md.mde), 2, lang) + (f" {unit}" if unit else "")
-    pct = percent(abs(md.mde_percent), 0, lang)
-    if lang == "vi":
-        return f"{'giảm' if md.mde < 0 else 'tăng'} {value} ({pct})"
-    return f"a {'reduction' if md.mde < 0 else 'increase'} of {value} ({pct})"
+    amount = Text(
+        *(
+            number(abs(md.mde), 2, lang)
+            + (f" {unit}" if unit else "")
+            + f" ({percent(abs(md.mde_percent), 0, lang)})"
+            for lang, unit in zip(Text._fields, units, strict=True)
+        )
+    )
+    if md.mde < 0:
+        return say(
+            "{name}: detects a reduction of {amount} with {power} power; an effect of {effect} "
+            "is detected with probability {probability}.",
+            amount=amount,
+            **values,
+        )
+    return say(
+        "{name}: detects an increase of {amount} with {power} power; an effect of {effect} is "
+        "detected with probability {probability}.",
+        amount=amount,
+        **values,
+    )
