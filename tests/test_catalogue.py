@@ -62,7 +62,6 @@ NOT_YET_IN_CATALOGUE = {
     "report/html.py",
     "report/index.py",
     "report/tables.py",
-    "report/workbook.py",
 }
 
 
