@@ -58,7 +58,6 @@ NOT_YET_IN_CATALOGUE = {
     "analysis/rollout_stage.py",
     "design/rollout.py",
     "formats.py",
-    "report/figures.py",
 }
 
 
