@@ -436,6 +436,15 @@ def _run_links(run: Mapping[str, Any], exists: Exists) -> list[tuple[str, str]]:
     return [(label, href) for label, href in pairs if href and exists(href)]
 
 
+def _cell_words(cell_index: int | None) -> Text | None:
+    """Which cell failed: counted from 1 (the English gives the 0-based index too)."""
+    if cell_index is None:
+        return None
+    cell = Text(str(cell_index + 1), f"{cell_index + 1} (index {cell_index})")
+    # TRANSLATORS: {cell} is the cell's number, counted from 1
+    return say("cell {cell} of the executed notebook", cell=cell)
+
+
 def runs_and_problems(
     runs: Sequence[Mapping[str, Any]], exists: Exists
 ) -> tuple[list[dict], list[dict]]:
@@ -466,6 +475,7 @@ def runs_and_problems(
                     "ename": err.get("ename"),
                     "evalue": err.get("evalue"),
                     "cell_index": err.get("cell_index"),
+                    "cell": _cell_words(err.get("cell_index")),
                     "cell_source": err.get("cell_source"),
                     "links": _run_links(r, exists),
                 }
