@@ -1,8 +1,8 @@
 """Figures for the reports: indicators over time with programme dates, timelines, forest plots,
 event studies, the sensitivity of a conclusion to parallel trends, power curves.
 
-Titles are Vietnamese with the English beneath; matplotlib's default font (DejaVu Sans) has
-every Vietnamese glyph. Each function returns the matplotlib Figure (or Axes, or a list of
+Titles are Vietnamese with the English beneath, their words from the message catalogue
+(:mod:`evaluation.i18n`); matplotlib's default font (DejaVu Sans) has every Vietnamese glyph. Each function returns the matplotlib Figure (or Axes, or a list of
 Figures shown side by side) and never calls ``plt.show()``, so a notebook decides when to
 display: :func:`show` draws each figure once as a PNG.
 

@@ -299,7 +299,9 @@ def _duration(seconds: Any) -> str:
         return ""
     # the number once, in the page's (Vietnamese) format, then the unit in both languages
     if s < 120:
+        # TRANSLATORS: seconds (a run's duration, "5,3 giây / s")
         return f"{fmt.number(s, 1)} " + " / ".join(say("s"))
+    # TRANSLATORS: minutes (a run's duration, "2,5 phút / min")
     return f"{fmt.number(s / 60, 1)} " + " / ".join(say("min"))
 
 
