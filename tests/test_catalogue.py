@@ -48,11 +48,6 @@ NOT_YET_IN_CATALOGUE = {
     "analysis/single_ward.py",
     "analysis/staggered.py",
     "analysis/rollout_stage.py",
-    "report/figures.py",
-    "report/html.py",
-    "report/index.py",
-    "report/tables.py",
-    "report/workbook.py",
 }
 
 

@@ -1,8 +1,8 @@
 """Figures for the reports: indicators over time with programme dates, timelines, forest plots,
 event studies, the sensitivity of a conclusion to parallel trends, power curves.
 
-Titles are Vietnamese with the English beneath; matplotlib's default font (DejaVu Sans) has
-every Vietnamese glyph. Each function returns the matplotlib Figure (or Axes, or a list of
+Titles are Vietnamese with the English beneath, their words from the message catalogue
+(:mod:`evaluation.i18n`); matplotlib's default font (DejaVu Sans) has every Vietnamese glyph. Each function returns the matplotlib Figure (or Axes, or a list of
 Figures shown side by side) and never calls ``plt.show()``, so a notebook decides when to
 display: :func:`show` draws each figure once as a PNG.
 
@@ -22,6 +22,7 @@ import pandas as pd
 
 from evaluation import formats as fmt
 from evaluation.analysis.district import District
+from evaluation.i18n import Text, say, say_in
 from evaluation.report.charts import (
     DPI,
     LABEL,
@@ -79,6 +80,16 @@ OTHERS_COLOUR = "0.55"
 _ORDER: list[str] = []
 
 
+def _pair(words: Text) -> str:
+    """A label in both languages on one line, "Bắt đầu / start"."""
+    return " / ".join(words)
+
+
+def _title(words: Text) -> str:
+    """A title: Vietnamese, the English beneath."""
+    return "\n".join(words)
+
+
 def _colour(programme: str, i: int = 0) -> str:
     """A programme's colour: fixed by its place in the registry (see :func:`use_registry`)."""
     if programme not in _ORDER:
@@ -124,7 +135,7 @@ def _others_line(ax, others: pd.Series, **style) -> None:
         others.to_numpy(),
         color=OTHERS_COLOUR,
         lw=1.1,
-        label="Trung bình các phường khác",
+        label=say("Average of the other wards").vi,
         **style,
     )
 
@@ -197,7 +208,7 @@ def _starts_legend(district: District, entries: pd.DataFrame, domains: Sequence[
     handles, labels = [], []
     for row in mine.itertuples(index=False):
         handles.append(plt.Line2D([], [], color=_colour(row.programme), ls="--", lw=1.2))
-        labels.append(f"Bắt đầu: {short_name(district, row.programme)}")
+        labels.append(say("Start: {name}", name=short_name(district, row.programme)).vi)
     return mine, handles, labels
 
 
@@ -222,9 +233,8 @@ def ward_indicators(district: District, ward: str) -> list:
 
     traffic = district.traffic_weekly()
     panel(
-        "Thời gian ùn tắc giờ cao điểm (phút mỗi nút giao, mỗi khung giờ; trung bình tuần)\n"
-        "Peak-hour congestion (minutes per junction and peak, weekly mean)",
-        "phút",
+        _title(say("Peak-hour congestion (minutes per junction and peak, weekly mean)")),
+        say("minutes").vi,
         ["traffic"],
         lambda ax: _ward_vs_others(ax, traffic, ward, "congestion_minutes"),
     )
@@ -239,19 +249,17 @@ def ward_indicators(district: District, ward: str) -> list:
             own["period_start"], own["fires"], width=60, color=WARD_COLOUR, alpha=0.8, label=ward
         )
 
-    panel("Số vụ cháy theo quý\nFires per quarter", "vụ", ["fire"], fire_bars)
+    panel(_title(say("Fires per quarter")), say("fires (unit)").vi, ["fire"], fire_bars)
 
     sec = district.security()
     panel(
-        "Tai nạn giao thông theo kỳ công an (trung bình 3 kỳ)\n"
-        "Road accidents per police period (3-period mean)",
-        "vụ",
+        _title(say("Road accidents per police period (3-period mean)")),
+        say("accidents").vi,
         ["traffic"],
         lambda ax: _ward_vs_others(ax, sec, ward, "traffic_accidents", rolling=3),
     )
     panel(
-        "Tỷ lệ án hình sự được làm rõ (%, trung bình 3 kỳ)\n"
-        "Share of criminal cases solved (3-period mean)",
+        _title(say("Share of criminal cases solved (3-period mean)")),
         "%",
         ["security"],
         lambda ax: _ward_vs_others(ax, sec, ward, "solved_share", rolling=3),
@@ -303,8 +311,8 @@ def programme_timeline(district: District, ward: str):
         plt.Line2D([], [], marker="^", color="0.25", ls=""),
         plt.Line2D([], [], marker="s", color="0.25", ls=""),
     ]
-    labels = ["Bắt đầu / start", "Sơ kết / interim review", "Tổng kết / final review"]
-    _style(ax, f"Các mô hình tại phường {ward}\nProgrammes in {ward}")
+    labels = [_pair(say("start")), _pair(say("Interim review")), _pair(say("Final review"))]
+    _style(ax, _title(say("Programmes in {ward}", ward=ward)))
     legend_below(fig, handles, labels)
     return fig
 
@@ -328,7 +336,7 @@ def rollout_timeline(district: District, programme: str, ax=None):
             ax.text(
                 0.99,
                 i,
-                "chưa triển khai / never",
+                _pair(say("never")),
                 transform=ax.get_yaxis_transform(),
                 ha="right",
                 va="center",
@@ -337,10 +345,8 @@ def rollout_timeline(district: District, programme: str, ax=None):
             )
     ax.set_yticks(range(len(order)), wrap_labels(order), fontsize=TICK)
     ax.invert_yaxis()
-    _style(
-        ax,
-        f"{district.programme_label(programme, 'vi')}\nNgày bắt đầu theo phường / start by ward",
-    )
+    title = district.programme_label(programme, "vi") + "\n" + _pair(say("start by ward"))
+    _style(ax, title)
     return ax
 
 
@@ -386,7 +392,7 @@ def forest_plot(
         ax.text(
             0.02,
             y[i],
-            "— không ước lượng được / not estimable",
+            "— " + _pair(say("not estimable")),
             transform=ax.get_yaxis_transform(),
             va="center",
             fontsize=NOTE,
@@ -403,7 +409,7 @@ def forest_plot(
             color="#c0392b",
             s=26,
             zorder=4,
-            label="Giá trị cài sẵn (dữ liệu mô phỏng) / planted truth",
+            label=_pair(say("planted truth")),
         )
         truth_shown = bool(tf.any())
     ax.axvline(0, color="0.3", lw=0.8)
@@ -424,7 +430,7 @@ def forest_plot(
             ax.text(
                 0.99,
                 y[i] - 0.25,
-                "KTC không giới hạn / unbounded CI",
+                _pair(say("unbounded CI")),
                 transform=ax.get_yaxis_transform(),
                 ha="right",
                 fontsize=NOTE,
@@ -446,21 +452,23 @@ def forest_plot(
     return ax
 
 
-def synthetic_plot(est, ward: str, *, unit: str = "phút") -> list:
-    """A synthetic control / synthetic DiD: the ward against its synthetic copy, and the gap.
-    Returns the two Figures (shown side by side on a wide page)."""
+def synthetic_plot(est, ward: str, *, unit: str | None = None) -> list:
+    """A synthetic control / synthetic DiD: the ward against its synthetic copy, and the gap
+    (``unit``: the outcome's, in Vietnamese; minutes when not given). Returns the two Figures
+    (shown side by side on a wide page)."""
+    unit = say("minutes").vi if unit is None else unit
     fig_a, a = new_figure(3.4)
     est.plot(ax=a, title="")
     handles, _ = a.get_legend_handles_labels()
     a.get_legend().remove()
-    _style(a, f"{ward} và phường tổng hợp\n{ward} and its synthetic comparison", unit)
-    legend_below(fig_a, handles, [ward, "Phường tổng hợp / synthetic", "Bắt đầu / start"])
+    _style(a, _title(say("{ward} and its synthetic comparison", ward=ward)), unit)
+    legend_below(fig_a, handles, [ward, _pair(say("synthetic")), _pair(say("start"))])
     fig_b, b = new_figure(3.4)
     est.plot_gap(ax=b, title="")
     handles, _ = b.get_legend_handles_labels()
     b.get_legend().remove()
-    _style(b, "Chênh lệch (phường − tổng hợp)\nGap (ward − synthetic)", unit)
-    legend_below(fig_b, handles, ["Tác động trung bình / average effect", "Bắt đầu / start"])
+    _style(b, _title(say("Gap (ward − synthetic)")), unit)
+    legend_below(fig_b, handles, [_pair(say("average effect")), _pair(say("start"))])
     return [fig_a, fig_b]
 
 
@@ -471,9 +479,11 @@ def weights_table(est, top: int = 8) -> pd.DataFrame:
     return pd.DataFrame({"ward": w.index.astype(str), "weight": w.to_numpy()})
 
 
-def event_study_plot(dynamic, *, unit: str = "phút", truth: pd.Series | None = None):
+def event_study_plot(dynamic, *, unit: str | None = None, truth: pd.Series | None = None):
     """Effects by weeks since the start (Callaway & Sant'Anna's dynamic aggregation), the weeks
-    before the start in red. Returns the Figure."""
+    before the start in red (``unit``: the outcome's, in Vietnamese; minutes when not given).
+    Returns the Figure."""
+    unit = say("minutes").vi if unit is None else unit
     fig, ax = new_figure(3.5)
     dynamic.plot(ax=ax, title="")
     if truth is not None and len(truth):
@@ -483,15 +493,14 @@ def event_study_plot(dynamic, *, unit: str = "phút", truth: pd.Series | None = 
             "x",
             color="#c0392b",
             ms=5,
-            label="Giá trị cài sẵn / planted truth",
+            label=_pair(say("planted truth")),
         )
         legend_below(fig, *ax.get_legend_handles_labels())
-    ax.set_xlabel("Số tuần kể từ ngày bắt đầu / weeks since the start", fontsize=LABEL)
+    ax.set_xlabel(_pair(say("weeks since the start")), fontsize=LABEL)
     _style(
         ax,
-        "Tác động theo thời gian kể từ khi triển khai (trước 0: kiểm tra xu hướng)\n"
-        "Effect by weeks since the start (before 0: pre-trend check)",
-        f"tác động ({unit})",
+        _title(say("Effect by weeks since the start (before 0: pre-trend check)")),
+        say_in("effect ({unit})", "vi", unit=unit),
         dates=False,
     )
     return fig
@@ -501,21 +510,28 @@ def bacon_plot(bacon):
     """Goodman-Bacon decomposition: each 2×2 comparison's estimate against its weight."""
     fig, ax = new_figure(4.2)
     bacon.plot(ax=ax, title="")
+    # the decomposition's own (English) names of the comparisons → their Vietnamese legend
     names = {
-        "earlier vs later treated": "Đợt trước so với đợt sau (chưa triển khai) — hợp lệ",
-        "later vs earlier treated (already-treated control)": "Đợt sau so với đợt trước (đã triển khai) — so sánh «cấm»",
-        "treated vs never treated": "Được triển khai so với chưa bao giờ",
-        "later treated vs always treated": "Đợt sau so với phường đã triển khai từ đầu — so sánh «cấm»",
+        "earlier vs later treated": say_in(
+            "Earlier wave against a later one (not yet treated) — valid", "vi"
+        ),
+        "later vs earlier treated (already-treated control)": say_in(
+            "Later wave against an earlier one (already treated) — a «forbidden» comparison", "vi"
+        ),
+        "treated vs never treated": say_in("Treated against never treated", "vi"),
+        "later treated vs always treated": say_in(
+            "Later wave against wards treated from the start — a «forbidden» comparison", "vi"
+        ),
     }
     handles, labels = ax.get_legend_handles_labels()
     ax.get_legend().remove()
-    twfe = f"Ước lượng TWFE / TWFE estimate = {fmt.number(bacon.twfe, 2)}"
+    twfe = _pair(say("TWFE estimate")) + f" = {fmt.number(bacon.twfe, 2)}"
     labels = [twfe if lab.startswith("TWFE") else names.get(lab, lab) for lab in labels]
-    ax.set_xlabel("Trọng số trong ước lượng TWFE / weight in TWFE", fontsize=LABEL)
+    ax.set_xlabel(_pair(say("weight in TWFE")), fontsize=LABEL)
     _style(
         ax,
-        "Các so sánh 2×2 tạo nên ước lượng TWFE\nThe 2×2 comparisons behind the TWFE estimate",
-        "ước lượng 2×2",
+        _title(say("The 2×2 comparisons behind the TWFE estimate")),
+        say_in("2×2 estimate", "vi"),
         dates=False,
     )
     legend_below(fig, handles, labels)
@@ -542,9 +558,9 @@ def naive_plot(
         h = pd.Timestamp(h)
         if lo <= h <= hi:
             ax.axvspan(h, h + pd.Timedelta(days=1), color="#e08a00", alpha=0.25, lw=0)
-    ax.axvline(start, color="0.2", ls="--", lw=1.2, label="Bắt đầu / start")
-    ax.plot([], [], color="#e08a00", alpha=0.4, lw=6, label="Nghỉ lễ, Tết / holidays")
-    _style(ax, "Các tuần quanh ngày bắt đầu\nThe weeks around the start", "phút", dates=False)
+    ax.axvline(start, color="0.2", ls="--", lw=1.2, label=_pair(say("start")))
+    ax.plot([], [], color="#e08a00", alpha=0.4, lw=6, label=_pair(say("holidays")))
+    _style(ax, _title(say("The weeks around the start")), say_in("minutes", "vi"), dates=False)
     ax.xaxis.set_major_locator(mdates.MonthLocator())
     ax.xaxis.set_major_formatter(DateTicks("month"))
     legend_below(fig, *ax.get_legend_handles_labels())
@@ -568,7 +584,7 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
         width=25,
         color="#c0392b",
         alpha=0.7,
-        label="Tất cả vụ cháy / all fires",
+        label=_pair(say("all fires")),
     )
     ax.bar(
         total.index,
@@ -576,7 +592,7 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
         width=25,
         color="#7b1fa2",
         alpha=0.9,
-        label="Nhà trọ, chung cư mini / rental housing",
+        label=_pair(say("rental housing")),
     )
     ax2 = ax.twinx()
     ax2.step(
@@ -585,10 +601,18 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
         where="post",
         color="#1f5fa8",
         lw=1.6,
-        label=f"Số phường có «{short_name(district, programme)}» / wards running it",
+        # the Vietnamese names the programme, the English says "it"
+        label=_pair(
+            Text(
+                say_in("Wards running «{name}»", "vi", name=short_name(district, programme)),
+                say_in("wards running it", "en"),
+            )
+        ),
     )
     ax2.set_ylim(0, len(district.ward_names) + 0.5)
-    ax2.set_ylabel("số phường / wards", fontsize=LABEL, color="#1f5fa8")
+    # the axis counts wards: "số phường" in Vietnamese
+    wards = Text(say_in("number of wards", "vi"), say_in("wards", "en"))
+    ax2.set_ylabel(_pair(wards), fontsize=LABEL, color="#1f5fa8")
     ax2.tick_params(labelsize=TICK)
     for i, (label, when) in enumerate((events or {}).items()):
         ax.axvline(
@@ -596,7 +620,9 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
         )
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    _style(ax, "Số vụ cháy toàn quận theo tháng\nFires per month, whole district", "vụ / fires")
+    # the axis counts fires: "vụ", the Vietnamese unit of a count of incidents
+    fires = Text(say_in("fires (unit)", "vi"), say_in("fires", "en"))
+    _style(ax, _title(say("Fires per month, whole district")), _pair(fires))
     ax2.spines["top"].set_visible(False)
     legend_below(fig, h1 + h2, l1 + l2)
     return fig
@@ -606,53 +632,25 @@ def district_fires_plot(district: District, programme: str, events: dict | None 
 # Sensitivity and power, in the page's language
 # --------------------------------------------------------------------------------------------
 
-#: the sensitivity chart's words, (Vietnamese, English); titles show both
-_SENSITIVITY = {
-    "title": (
-        "Khoảng tin cậy của tác động khi cho phép xu hướng song song bị vi phạm",
-        "Confidence intervals for the effect when parallel trends may be violated",
-    ),
-    "original": ("ban đầu", "original"),
-    "original_legend": (
-        "Khoảng tin cậy ban đầu (xu hướng song song đúng hoàn toàn)",
-        "Original interval (exact parallel trends)",
-    ),
-    "robust_legend": ("Khoảng tin cậy vững ({method})", "Robust interval ({method})"),
-    "breakdown": (
-        "Điểm gãy: kết luận không còn từ {symbol} = {value}",
-        "Breakdown: no conclusion from {symbol} = {value}",
-    ),
-    "xlabel_relative_magnitude": (
-        "{symbol}: chênh lệch xu hướng sau khi triển khai, tính bằng số lần chênh lệch lớn "
-        "nhất trước khi triển khai",
-        "{symbol}: post-start divergence in trends, in multiples of the largest pre-start one",
-    ),
-    "xlabel_smoothness": (
-        "{symbol}: độ đổi hướng của xu hướng cho phép mỗi kỳ",
-        "{symbol}: change in the trend's slope allowed per period",
-    ),
-    "ylabel": ("KTC {level}{unit}", "{level} CI{unit}"),
-}
 
-#: the power chart's words, (Vietnamese, English)
-_POWER = {
-    "title": ("Xác suất phát hiện theo mức tác động", "Power by effect size"),
-    "xlabel": ("tác động ({unit})", "effect ({unit})"),
-    "ylabel": ("xác suất phát hiện", "power"),
-    "effect": ("tác động đang xét: {value}", "effect of interest: {value}"),
-    "target": ("mục tiêu {power}", "target {power}"),
-}
-
-
-def _say(words: Mapping[str, tuple[str, str]], key: str, lang: str, **values: Any) -> str:
-    vi, en = words[key]
-    return (vi if lang == "vi" else en).format(**values)
-
-
-def _both(words: Mapping[str, tuple[str, str]], key: str, lang: str, **values: Any) -> str:
+def _in_page_order(words: Text, lang: str) -> str:
     """A title: the page's language first, the other beneath."""
-    first, second = ("vi", "en") if lang == "vi" else ("en", "vi")
-    return f"{_say(words, key, first, **values)}\n{_say(words, key, second, **values)}"
+    first, second = (words.vi, words.en) if lang == "vi" else (words.en, words.vi)
+    return f"{first}\n{second}"
+
+
+def _sensitivity_xlabel(restriction: str, symbol: str, lang: str) -> str:
+    if restriction == "relative_magnitude":
+        return say_in(
+            "{symbol}: post-start divergence in trends, in multiples of the largest pre-start one",
+            lang,
+            symbol=symbol,
+        )
+    if restriction == "smoothness":
+        return say_in(
+            "{symbol}: change in the trend's slope allowed per period", lang, symbol=symbol
+        )
+    raise KeyError(f"xlabel_{restriction}")
 
 
 def sensitivity_plot(result, *, unit: str = "", lang: str = "vi"):
@@ -669,8 +667,9 @@ def sensitivity_plot(result, *, unit: str = "", lang: str = "vi"):
     gap = float(np.min(np.diff(ms))) if ms.size > 1 else max(float(ms[0]), 1.0) / 2
     x0 = float(ms.min()) - gap
     width = gap / 4
-    rows = [(x0, *result.original_ci, "#c0392b", _say(_SENSITIVITY, "original_legend", lang))]
-    robust = _say(_SENSITIVITY, "robust_legend", lang, method=result.method)
+    original = say_in("Original interval (exact parallel trends)", lang)
+    rows = [(x0, *result.original_ci, "#c0392b", original)]
+    robust = say_in("Robust interval ({method})", lang, method=str(result.method))
     rows += [
         (float(m), lo, hi, "#1f5fa8", robust)
         for m, lo, hi in zip(t["M"], t["ci_low"], t["ci_high"], strict=True)
@@ -688,9 +687,8 @@ def sensitivity_plot(result, *, unit: str = "", lang: str = "vi"):
             color="0.35",
             ls=":",
             lw=1.2,
-            label=_say(
-                _SENSITIVITY,
-                "breakdown",
+            label=say_in(
+                "Breakdown: no conclusion from {symbol} = {value}",
                 lang,
                 symbol=result.symbol,
                 value=fmt.number(breakdown, decimals([float(breakdown)], 2), lang),
@@ -699,21 +697,27 @@ def sensitivity_plot(result, *, unit: str = "", lang: str = "vi"):
     digits = decimals(list(ms), 2)
     ax.set_xticks(
         [x0, *ms],
-        [_say(_SENSITIVITY, "original", lang), *(fmt.number(m, digits, lang) for m in ms)],
+        [say_in("original", lang), *(fmt.number(m, digits, lang) for m in ms)],
     )
     ax.set_xlabel(
         wrap_title(
-            _say(_SENSITIVITY, f"xlabel_{result.restriction}", lang, symbol=result.symbol),
+            _sensitivity_xlabel(result.restriction, result.symbol, lang),
             fig.get_figwidth() - 0.9,
             size=LABEL,
         ),
         fontsize=LABEL,
     )
     level = fmt.percent(100 * result.level, 0, lang)
+    if unit:
+        ylabel = say_in("{level} CI ({unit})", lang, level=level, unit=unit)
+    else:
+        ylabel = say_in("{level} CI", lang, level=level)
     _style(
         ax,
-        _both(_SENSITIVITY, "title", lang),
-        _say(_SENSITIVITY, "ylabel", lang, level=level, unit=f" ({unit})" if unit else ""),
+        _in_page_order(
+            say("Confidence intervals for the effect when parallel trends may be violated"), lang
+        ),
+        ylabel,
         dates=False,
         lang=lang,
     )
@@ -751,7 +755,7 @@ def power_plot(
         color="0.4",
         lw=0.8,
         ls="--",
-        label=_say(_POWER, "target", lang, power=fmt.percent(100 * target, 0, lang)),
+        label=say_in("target {power}", lang, power=fmt.percent(100 * target, 0, lang)),
     )
     unit_text = "%" if scale == "proportional" else unit[0 if lang == "vi" else 1]
     if effect is not None:
@@ -761,11 +765,12 @@ def power_plot(
             color="0.3",
             lw=0.8,
             ls=":",
-            label=_say(_POWER, "effect", lang, value=f"{value} {unit_text}".strip()),
+            label=say_in("effect of interest: {value}", lang, value=f"{value} {unit_text}".strip()),
         )
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel(_say(_POWER, "xlabel", lang, unit=unit_text), fontsize=LABEL)
-    _style(ax, _both(_POWER, "title", lang), _say(_POWER, "ylabel", lang), dates=False, lang=lang)
+    ax.set_xlabel(say_in("effect ({unit})", lang, unit=unit_text), fontsize=LABEL)
+    title = _in_page_order(say("Power by effect size"), lang)
+    _style(ax, title, say_in("power", lang), dates=False, lang=lang)
     ax.yaxis.set_major_formatter(
         mticker.FuncFormatter(lambda v, _pos: fmt.percent(100 * v, 0, lang))
     )

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import formats as fmt
+from evaluation.i18n import Text, say
 
 __all__ = [
     "css",
@@ -38,13 +39,13 @@ __all__ = [
 ]
 
 STATUS_LABELS = {
-    "ok": "Hoàn tất / Completed",
-    "skipped": "Không đổi / Unchanged",
-    "failed": "Lỗi / Failed",
-    "timeout": "Quá thời gian / Timed out",
-    "pending": "Đang chờ / Waiting",
-    "running": "Đang chạy / Running",
-    "interrupted": "Bị ngắt / Interrupted",
+    "ok": " / ".join(say("Completed")),
+    "skipped": " / ".join(say("Unchanged")),
+    "failed": " / ".join(say("Failed")),
+    "timeout": " / ".join(say("Timed out")),
+    "pending": " / ".join(say("Waiting")),
+    "running": " / ".join(say("Running")),
+    "interrupted": " / ".join(say("Interrupted")),
 }
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -233,7 +234,8 @@ def _output_blocks(out: Mapping[str, Any]) -> list[dict[str, Any]]:
     meta = out.get("metadata") or {}
     alt = _text(data.get("text/plain", ""))
     if not alt or _MPL_REPR.match(alt):
-        alt = "Biểu đồ / Chart"  # "<Figure size 600x300 with 1 Axes>" tells a reader nothing
+        # "<Figure size 600x300 with 1 Axes>" tells a reader nothing
+        alt = " / ".join(say("Chart"))
     for mime in _IMAGE_MIMES:
         if mime in data:
             width = (
@@ -295,7 +297,12 @@ def _duration(seconds: Any) -> str:
         s = float(seconds)
     except (TypeError, ValueError):
         return ""
-    return f"{fmt.number(s, 1)} giây / s" if s < 120 else f"{fmt.number(s / 60, 1)} phút / min"
+    # the number once, in the page's (Vietnamese) format, then the unit in both languages
+    if s < 120:
+        # TRANSLATORS: seconds (a run's duration, "5,3 giây / s")
+        return f"{fmt.number(s, 1)} " + " / ".join(say("s"))
+    # TRANSLATORS: minutes (a run's duration, "2,5 phút / min")
+    return f"{fmt.number(s / 60, 1)} " + " / ".join(say("min"))
 
 
 #: parameters that only say where this machine keeps its files
@@ -321,6 +328,44 @@ def _parameters(meta: Mapping[str, Any]) -> list[tuple[str, str]]:
         for k, v in (meta.get("parameters") or {}).items()
         if k not in _MACHINE_PARAMETERS
     ]
+
+
+def _report_words() -> dict[str, Text]:
+    """The words of a report page's frame (its template), from the catalogue."""
+    return {
+        "all_reports": say("All reports"),
+        "ward": say("Ward"),
+        "run_at": say("Run at"),
+        "status": say("Status"),
+        "incomplete": say("This report is INCOMPLETE."),
+        "technical_details": say("Technical details"),
+        "technical_messages": say("Technical messages"),
+        "run_parameters": say("Run parameters"),
+    }
+
+
+def _alert(status: str, cell_index: int | None) -> Text:
+    """Why a report is incomplete: the time limit or an error, and in which cell."""
+    if cell_index is None:
+        if status == "timeout":
+            return say("The analysis was stopped for running past its time limit.")
+        return say("The analysis stopped at an error; what follows ends there.")
+    # counted from 1 for readers; the 0-based index is what the manifest and nbformat use (the
+    # English page gives it too, for the analyst who opens the executed notebook)
+    cell = Text(str(cell_index + 1), f"{cell_index + 1} (index {cell_index})")
+    if status == "timeout":
+        # TRANSLATORS: {cell} is the cell's number, counted from 1
+        return say(
+            "The analysis was stopped for running past its time limit in cell {cell} of the "
+            "executed notebook.",
+            cell=cell,
+        )
+    # TRANSLATORS: {cell} is the cell's number, counted from 1
+    return say(
+        "The analysis stopped at an error in cell {cell} of the executed notebook; what "
+        "follows ends there.",
+        cell=cell,
+    )
 
 
 def render_report(
@@ -349,20 +394,7 @@ def render_report(
         elif cell.get("cell_type") == "code":
             for out in cell.get("outputs") or []:
                 blocks.extend(_output_blocks(out))
-    cell_index = (error or {}).get("cell_index")
-    # counted from 1 for readers; the 0-based index is what the manifest and nbformat use
-    where_vi = f" ở ô thứ {cell_index + 1} của notebook đã chạy" if cell_index is not None else ""
-    where_en = (
-        f" in cell {cell_index + 1} (index {cell_index}) of the executed notebook"
-        if cell_index is not None
-        else ""
-    )
-    if status == "timeout":
-        alert_vi = f"Phân tích bị dừng vì chạy quá thời gian cho phép{where_vi}."
-        alert_en = f"The analysis was stopped for running past its time limit{where_en}."
-    else:
-        alert_vi = f"Phân tích dừng lại vì lỗi{where_vi}; nội dung phía dưới chỉ đến chỗ lỗi."
-        alert_en = f"The analysis stopped at an error{where_en}; what follows ends there."
+    alert_vi, alert_en = _alert(status, (error or {}).get("cell_index"))
     commit = meta.get("git_commit") or ""
     return template("report.html.j2").render(
         css=Markup(css()),
@@ -375,6 +407,7 @@ def render_report(
         status_label=STATUS_LABELS.get(status, status),
         alert_vi=alert_vi,
         alert_en=alert_en,
+        words=_report_words(),
         error=error,
         blocks=blocks,
         parameters=_parameters(meta),
@@ -398,11 +431,20 @@ Exists = Callable[[str | None], bool]
 def _run_links(run: Mapping[str, Any], exists: Exists) -> list[tuple[str, str]]:
     outs = run.get("outputs") or {}
     pairs = [
-        ("Báo cáo / Report", outs.get("html")),
+        (" / ".join(say("Report")), outs.get("html")),
         ("Notebook", outs.get("notebook")),
         ("JSON", outs.get("results")),
     ]
     return [(label, href) for label, href in pairs if href and exists(href)]
+
+
+def _cell_words(cell_index: int | None) -> Text | None:
+    """Which cell failed: counted from 1 (the English gives the 0-based index too)."""
+    if cell_index is None:
+        return None
+    cell = Text(str(cell_index + 1), f"{cell_index + 1} (index {cell_index})")
+    # TRANSLATORS: {cell} is the cell's number, counted from 1
+    return say("cell {cell} of the executed notebook", cell=cell)
 
 
 def runs_and_problems(
@@ -435,6 +477,7 @@ def runs_and_problems(
                     "ename": err.get("ename"),
                     "evalue": err.get("evalue"),
                     "cell_index": err.get("cell_index"),
+                    "cell": _cell_words(err.get("cell_index")),
                     "cell_source": err.get("cell_source"),
                     "links": _run_links(r, exists),
                 }

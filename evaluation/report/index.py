@@ -31,6 +31,7 @@ from evaluation.analysis.caveats import vietnamese
 from evaluation.analysis.decision import decision_card
 from evaluation.analysis.outcomes import OUTCOMES
 from evaluation.analysis.policy import LABELS, Policy
+from evaluation.i18n import Text, say
 
 __all__ = [
     "CITY_FROM",
@@ -56,9 +57,9 @@ _LEVEL_ORDER = {"pilot": 0, "district": 1, "wave": 2, "ward": 3}
 CITY_FROM = 30
 
 #: what the wards are grouped by on a city's index → (Vietnamese, English) names
-GROUP_KINDS = {
-    "district": ("quận, huyện", "districts"),
-    "new_ward": ("phường, xã mới", "new wards and communes"),
+GROUP_KINDS: dict[str, Text] = {
+    "district": say("districts"),
+    "new_ward": say("new wards and communes"),
 }
 
 _PREFIXES = re.compile(r"^(?:phuong|xa|thi tran|quan|huyen|p|q|x)\s+")
@@ -178,7 +179,7 @@ def _scope(f: Mapping[str, Any]) -> str:
     window = " – ".join(fmt.date_text(d) for d in after) if len(after) == 2 else ""
     if not wards and not window:
         return ""
-    head = f"{len(wards)} phường / wards" if len(wards) != 1 else f"{wards[0]}"
+    head = f"{len(wards)} " + " / ".join(say("wards")) if len(wards) != 1 else f"{wards[0]}"
     return f"{head}, {window}" if window else head
 
 
@@ -197,15 +198,17 @@ def describe_row(f: Mapping[str, Any]) -> str:
     name = _outcome_name(f.get("outcome"), "vi") or str(f.get("outcome_label") or "")
     level, ward, wave = f.get("level"), f.get("ward"), f.get("wave")
     if level == "pilot":
-        return f"{name} — thí điểm {ward} / pilot"
+        # the Vietnamese label names the pilot's ward, the English one is the bare word
+        pilot = say("pilot")
+        return f"{name} — {pilot.vi} {ward} / {pilot.en}"
     if level == "wave" and wave:
-        return f"{name} — đợt {wave} / wave {wave}"
+        return f"{name} — " + " / ".join(say("wave {wave}", wave=str(wave)))
     if level == "quarter":
         q = str(f.get("finding_id") or "").rsplit("quarter", 1)[-1]
-        return f"{name} — quý {q} sau khi bắt đầu / quarter {q} since the start"
+        return f"{name} — " + " / ".join(say("quarter {q} since the start", q=q))
     if ward and level in ("ward", None):
         return f"{name} — {ward}"
-    return f"{name} — toàn quận / district"
+    return f"{name} — " + " / ".join(say("district"))
 
 
 def _caveats(f: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -234,13 +237,18 @@ def _outcome_name(key: Any, lang: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: đ and Đ (U+0111, U+0110) have no decomposition: written as d and D (by code point, so that
+#: no Vietnamese letter is a literal outside the message catalogue)
+_D_BAR = str.maketrans({0x0111: "d", 0x0110: "D"})
+
+
 def search_key(text: Any) -> str:
     """What the ward finder compares: no diacritics (đ → d), lower case, words of letters and
     digits. The page's script reduces what is typed the same way, so "co nhue" (or "Cổ Nhuế")
     finds "Cổ Nhuế 2"."""
     decomposed = unicodedata.normalize("NFD", str(text or ""))
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = plain.replace("đ", "d").replace("Đ", "D").lower()
+    plain = plain.translate(_D_BAR).lower()
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
 
 
@@ -445,6 +453,165 @@ def _truth_shown(findings: Sequence[Mapping[str, Any]]) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
+def _index_words() -> dict[str, Text]:
+    """The words of the index page's frame (its template), from the catalogue: labels the
+    template shows as "Vietnamese / English" (a count it adds goes after the Vietnamese)."""
+    return {
+        "title": say("Pilot evaluation findings"),
+        "started": say("Started"),
+        "finished": say("Finished"),
+        "runs": say("Runs"),
+        "programmes": say("Programmes"),
+        "find_ward": say("Find a ward"),
+        "eg": say("e.g."),
+        # the ward finder's count: the page's script puts the number in place of {n}
+        "matching": say("{n} matching", n="{n}"),
+        "no_findings": say("No findings yet."),
+        "verdict": say("Verdict"),
+        "effect_ci": say("Effect [95% CI]"),
+        "effect": say("Effect"),
+        # TRANSLATORS: a column header "p · adjusted": the adjusted p-value beside the raw one
+        "adjusted": say("adjusted"),
+        "window": say("Window"),
+        "truth": say("Truth"),
+        "planted_truth": say("Planted truth"),
+        "report": say("Report"),
+        "view": say("View"),
+        "explanation": say("Explanation"),
+        "why_no_number": say("Why no number"),
+        "district_result": say("district result"),
+        "covers": say("Covers"),
+        "method": say("Method"),
+        "design": say("Design"),
+        # TRANSLATORS: a summary "Details: design, 3 caveats, English"
+        "details": say("Details: design"),
+        "caveats": say("caveats"),
+        "english": say("English"),
+        "other_methods": say("Other methods on the same question"),
+        "for_comparison": say("For comparison; the verdict rests on the main result above."),
+        "finding": say("Finding"),
+        "other_indicators": say("Other indicators"),
+        "indicator": say("Indicator"),
+        "still_working": say("Is it still working? By quarter since the start"),
+        "quarter": say("Quarter"),
+        "by_wave": say("By wave"),
+        "wave": say("Wave"),
+        "by_ward": say("By ward"),
+        "own_number": say("each ward only its own number"),
+        "ward": say("Ward"),
+        "other": say("Other"),
+        "wards": say("wards"),
+        "no_own_number": say("No own number"),
+        "design_detectable": say("Evaluation design: detectable effects"),
+        "technical_notes": say("Technical notes"),
+        "what": say("What"),
+        "estimate": say("Estimate"),
+        "why_shown": say("Why it is shown"),
+        "why": say("Why"),
+        "indicators": say("Indicators"),
+        "problems": say("Problems"),
+        "run": say("Run"),
+        "status": say("Status"),
+        "error": say("Error"),
+        "failing_cell": say("Source of the failing cell"),
+        "all_runs": say("All runs"),
+        "runs_lower": say("runs"),
+        "time": say("Time"),
+        "files": say("Files"),
+        "download": say("Download"),
+        "findings": say("findings"),
+        "data": say("data"),
+        "files_lower": say("files"),
+    }
+
+
+def _index_sentences(
+    *,
+    started: str,
+    finished: str,
+    n_problems: int,
+    conflicts: Sequence[str],
+    policy: Policy,
+    n_rows: int,
+) -> dict[str, Any]:
+    """The index's sentences, whole, in both languages. Some carry their emphasis as markup
+    (<strong>, <code>) in the catalogue; every value put into them is escaped first."""
+    from markupsafe import Markup, escape
+
+    def marked(words: Text) -> Text:
+        return Text(Markup(words.vi), Markup(words.en))
+
+    return {
+        "running": marked(
+            say(
+                "<strong>This batch has NOT finished</strong> (started {started}); the results "
+                "below are incomplete. If no batch is running any more, it was interrupted: run "
+                "it again with <code>--resume</code>.",
+                started=str(escape(started)),
+            )
+        ),
+        "interrupted": marked(
+            say(
+                "<strong>This batch was interrupted</strong> at {finished}; results are "
+                "incomplete. Run it again with <code>--resume</code> to finish it.",
+                finished=str(escape(finished)),
+            )
+        ),
+        "problems": marked(
+            say(
+                "{n} run(s) did not succeed — see “Problems”; their results are missing from "
+                "this page.",
+                n=str(n_problems),
+            )
+        ),
+        "conflicts": marked(
+            say(
+                "{n} finding(s) differ between reports (same finding, different numbers or "
+                "verdicts): {ids}. This is a defect; do not use these findings.",
+                n=str(len(conflicts)),
+                ids=str(escape(", ".join(conflicts))),
+            )
+        ),
+        "policy": marked(
+            say(
+                "<strong>How to read the verdicts.</strong> {policy} “No clear effect” does not "
+                "mean no effect: the interval says how large or small the effect may be. “Design "
+                "cannot decide”: with the wards and time available, no result could reach that "
+                "level.",
+                policy=Text(str(escape(policy.describe("vi"))), str(escape(policy.describe("en")))),
+            )
+        ),
+        "simulated": marked(
+            say(
+                "<strong>Simulated data</strong>: “planted truth” is the effect built into the "
+                "data, to check the method."
+            )
+        ),
+        "each_once": say(
+            "each once, as in findings.csv; the pages show {rows} rows", rows=str(n_rows)
+        ),
+    }
+
+
+def _as_content(words: Text) -> Text:
+    """Text escaped for an element's content, where an apostrophe stays as it is."""
+    import html
+
+    from markupsafe import Markup
+
+    return Text(*(Markup(html.escape(w, quote=False)) for w in words))
+
+
+def _city_title(city: Mapping[str, Any], kind: Text) -> Text:
+    """The title of a city's wards: how many, in how many groups of which kind."""
+    return say(
+        "By ward: {n} wards in {groups} {kind}",
+        n=str(city["n_wards"]),
+        groups=str(len(city["groups"])),
+        kind=kind,
+    )
+
+
 @cache
 def _finder_script() -> str:
     """The ward finder, inlined in the index (no library, no request)."""
@@ -481,7 +648,13 @@ def render_index(
     for row in run_rows:
         row["key"] = _ward_key(row["ward"], wards) if row["ward"] else ""
     programmes = _programme_blocks(unique, exists, wards)
-    kind_vi, kind_en = GROUP_KINDS.get(group_kind or "", ("nhóm", "groups"))
+    kind = GROUP_KINDS.get(group_kind or "", say("groups"))
+    for p in programmes:
+        if p["city"] is not None:
+            p["city"]["title"] = _city_title(p["city"], kind)
+            p["city"]["explained"] = _as_content(
+                say("each ward only its own number, explained in the ward's report")
+            )
     env = manifest.get("environment") or {}
     data = manifest.get("data") or {}
     batch_status = manifest.get("status", "running")
@@ -498,13 +671,18 @@ def render_index(
         counts=html.status_counts(runs),
         programmes=programmes,
         finder=any(p["wards"] or p["city"] for p in programmes) or any(r["key"] for r in run_rows),
-        group_kind_vi=kind_vi,
-        group_kind_en=kind_en,
+        words=_index_words(),
+        sentences=_index_sentences(
+            started=fmt.datetime_text(started) if started else "—",
+            finished=fmt.datetime_text(finished) if finished else "",
+            n_problems=len(problems),
+            conflicts=conflicts,
+            policy=policy,
+            n_rows=len(findings),
+        ),
         n_findings=len(unique),
         n_rows=len(findings),
         conflicts=conflicts,
-        policy_vi=policy.describe("vi"),
-        policy_en=policy.describe("en"),
         glossary=_glossary(unique),
         simulated=_truth_shown(unique),
         problems=problems,

@@ -19,6 +19,7 @@ import pandas as pd
 
 from evaluation import formats as fmt
 from evaluation.analysis.caveats import vietnamese
+from evaluation.i18n import Text, say
 
 __all__ = [
     "HTML",
@@ -65,6 +66,11 @@ def p_text(p: Any, lang: str = "vi") -> str:
     """ "p = 0,051" or "p < 0,001" ("p = —" when there is none)."""
     text = fmt.pvalue(p, lang)
     return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
+def _header(words: Text) -> str:
+    """A column header in both languages, "Phường / Ward" (a phone's card shows the first)."""
+    return " / ".join(words)
 
 
 def _label(header: str) -> str:
@@ -152,15 +158,18 @@ def findings_table(
     """
     names = dict(names or {})
     first = {
-        "ward": ("Phường / Ward", lambda f: f.ward or "Toàn quận / District"),
-        "wave": ("Đợt / Wave", lambda f: f.wave or "—"),
-        "indicator": ("Chỉ số / Indicator", lambda f: sentence_case(f.info.vi)),
+        "ward": (_header(say("Ward")), lambda f: f.ward or _header(say("District"))),
+        "wave": (_header(say("Wave")), lambda f: f.wave or "—"),
+        "indicator": (_header(say("Indicator")), lambda f: sentence_case(f.info.vi)),
         "programme": (
-            "Mô hình — chỉ số / Programme — indicator",
+            _header(say("Programme — indicator")),
             lambda f: f"{names.get(f.programme, f.programme)} — {f.info.vi}",
         ),
-        "method": ("Phương pháp / Method", lambda f: f.method_vi.split(";")[0]),
-        "question": ("Câu hỏi / Question", lambda f: f.question_vi or sentence_case(f.info.vi)),
+        "method": (_header(say("Method")), lambda f: f.method_vi.split(";")[0]),
+        "question": (
+            _header(say("Question")),
+            lambda f: f.question_vi or sentence_case(f.info.vi),
+        ),
     }[what]
     # rows of several indicators in one table (waves on congestion and on speed, methods on
     # different outcomes): each row says which indicator it is
@@ -192,15 +201,15 @@ def findings_table(
         )
     columns = {
         "name": first[0],
-        "verdict": "Kết luận / Verdict",
-        "effect": "Tác động [KTC 95%] / Effect [95% CI]",
-        "percent": "% so với mức nền / % of baseline",
+        "verdict": _header(say("Verdict")),
+        "effect": _header(say("Effect [95% CI]")),
+        "percent": _header(say("% of baseline")),
         "p": "p",
-        "p_adj": "p hiệu chỉnh / adjusted p",
-        "window": "Thời kỳ / Window",
+        "p_adj": _header(say("adjusted p")),
+        "window": _header(say("Window")),
     }
     if truth:
-        columns["truth"] = "Giá trị thật (mô phỏng) / Planted truth"
+        columns["truth"] = _header(say("Planted truth"))
     df = pd.DataFrame(rows)
     if df.empty:
         return HTML("<p>—</p>")
@@ -230,14 +239,14 @@ def headline_table(findings: Sequence, *, truth: bool = False) -> HTML:
             }
         )
     columns = {
-        "question": "Câu hỏi / Question",
-        "verdict": "Trả lời / Answer",
-        "effect": "Tác động [KTC 95%] / Effect [95% CI]",
-        "window": "Thời kỳ / Window",
-        "method": "Phương pháp / Method",
+        "question": _header(say("Question")),
+        "verdict": _header(say("Answer")),
+        "effect": _header(say("Effect [95% CI]")),
+        "window": _header(say("Window")),
+        "method": _header(say("Method")),
     }
     if truth:
-        columns["truth"] = "Giá trị thật (mô phỏng) / Planted truth"
+        columns["truth"] = _header(say("Planted truth"))
     return table(pd.DataFrame(rows), columns, classes={"verdict": "category"})
 
 
@@ -250,20 +259,11 @@ def answered_elsewhere(findings: Sequence, *, truth: bool = False) -> list[tuple
     out = []
     if pilots:
         wards = names_of(dict.fromkeys(f.ward for f in pilots if f.ward))
-        out.append(
-            (
-                f"### Kết quả thí điểm tại phường {wards} / Pilot results in {wards}",
-                headline_table(pilots, truth=truth),
-            )
-        )
+        title = say("Pilot results in {wards}", wards=wards)
+        out.append((f"### {_header(title)}", headline_table(pilots, truth=truth)))
     if district:
-        out.append(
-            (
-                "### Kết quả toàn quận của các mô hình này / District-wide results of these "
-                "programmes",
-                headline_table(district, truth=truth),
-            )
-        )
+        title = say("District-wide results of these programmes")
+        out.append((f"### {_header(title)}", headline_table(district, truth=truth)))
     return out
 
 
@@ -272,12 +272,21 @@ def names_of(names) -> str:
     return ", ".join(str(n) for n in names)
 
 
+def _escape_text(text: str) -> str:
+    """Escaped for an element's content (quotes may stay: they close no attribute there)."""
+    return html.escape(text, quote=False)
+
+
 def decision_html(card) -> str:
     """A programme's decision card (:class:`~evaluation.analysis.decision.DecisionCard`) as
     HTML: the question, the suggested answer and why, then one line each on the target, the
     claim, how long the effect lasted, how fragile it is and what is still open. Every text is
     escaped; the index and the programme pages show the same markup."""
     e = html.escape
+    because = say("Because {reasons}", reasons=Text(card.because_vi, card.because_en))
+    rules = say(
+        "The suggestion follows from the evidence by fixed rules; the decision is the authority's."
+    )
     lines = "".join(
         f'<div class="line-{e(x.key)} ds-{e(x.status)}"><dt>{e(x.label_vi)} / {e(x.label_en)}'
         f'</dt><dd>{e(x.text_vi)}<br><span class="en">{e(x.text_en)}</span></dd></div>'
@@ -289,11 +298,9 @@ def decision_html(card) -> str:
         f'<h3>{e(card.question_vi)} <span class="en q">{e(card.question_en)}</span></h3>'
         f'<p class="decision-answer ans-{e(card.answer)}"><strong>{e(card.answer_vi)}</strong> '
         f'<span class="en">/ {e(card.answer_en)}</span></p>'
-        f'<p>Vì {e(card.because_vi)} <span class="en">Because {e(card.because_en)}</span></p>'
+        f'<p>{e(because.vi)} <span class="en">{e(because.en)}</span></p>'
         f'<dl class="decision-lines">{lines}</dl>'
-        '<p class="small">Gợi ý này suy ra từ bằng chứng theo quy tắc cố định; quyết định là của '
-        'cơ quan có thẩm quyền. <span class="en">The suggestion follows from the evidence by '
-        "fixed rules; the decision is the authority's.</span></p></article>"
+        f'<p class="small">{_escape_text(rules.vi)} <span class="en">{_escape_text(rules.en)}</span></p></article>'
     )
 
 
@@ -314,13 +321,14 @@ def decision_pointer(programme: str | None) -> str:
     if not programme:
         return ""
     anchor = "".join(c if c.isalnum() else "-" for c in programme)
-    return (
-        f"**Giữ, mở rộng hay dừng?** Thẻ quyết định của mô hình — đối chiếu mục tiêu, độ bền, độ "
-        f"vững và điều còn bỏ ngỏ — ở [trang tổng hợp](../index.html#decision-{anchor}). "
-        f"*Keep, extend or stop? The programme's decision card — against its target, how long "
-        f"the effect lasted, how fragile it is and what is open — is on the "
-        f"[run's index](../index.html#decision-{anchor}).*"
+    question = say("Keep, extend or stop?")
+    # TRANSLATORS: markdown; keep the link [text]({link}) as it is, translate its text
+    where = say(
+        "The programme's decision card — against its target, how long the effect lasted, how "
+        "fragile it is and what is open — is on the [run's index]({link}).",
+        link=f"../index.html#decision-{anchor}",
     )
+    return f"**{question.vi}** {where.vi} *{question.en} {where.en}*"
 
 
 def glossary(outcomes: Sequence[str]) -> str:
@@ -344,18 +352,14 @@ def sensitivity_text(result, what_vi: str, what_en: str) -> str:
     the same sentence the findings' records and the decision cards use
     (:func:`evaluation.analysis.robustness.robustness_words`)."""
     from evaluation.analysis.robustness import robustness_record, robustness_text
-    from evaluation.i18n import Text
 
     record = robustness_record(result)
     vi, en = robustness_text(record, Text(what_vi, what_en))
     if not vi:
-        vi = (
-            f"Khoảng tin cậy ban đầu của {what_vi} đã gồm 0: không có kết luận về chiều tác động "
-            "để kiểm tra độ vững."
-        )
-        en = (
-            f"The original interval for {what_en} already includes 0: there is no conclusion "
-            "about the sign of the effect to test."
+        vi, en = say(
+            "The original interval for {what} already includes 0: there is no conclusion about "
+            "the sign of the effect to test.",
+            what=Text(what_vi, what_en),
         )
     cov = record["robust_covariance"]
     return f"{vi} *{en}* ({cov + '; ' if cov else ''}Rambachan & Roth 2023)."
@@ -369,35 +373,37 @@ def verdict_block(finding, *, show_truth: bool = True) -> str:
     if v is not None:
         lines += [f"**{v.label_vi}** / *{v.label_en}*", "", v.text_vi, "", f"*{v.text_en}*", ""]
     if finding.has_number:
+        method, comparison = say("Method"), say("Comparison")
         lines += [
-            f"- **Phương pháp** / *Method*: {finding.method_vi}  ",
+            f"- **{method.vi}** / *{method.en}*: {finding.method_vi}  ",
             f"  *{finding.method_en}*",
-            f"- **Cách so sánh** / *Comparison*: {finding.design_vi}  ",
+            f"- **{comparison.vi}** / *{comparison.en}*: {finding.design_vi}  ",
             f"  *{finding.design_en}*",
         ]
     elif v is None:
         lines += [finding.reason_vi, "", f"*{finding.reason_en}*"]
     if show_truth and finding.truth_text("vi"):
         cover = finding.truth_covered()
-        mark = (
-            ""
-            if cover is None
-            else (" — nằm trong khoảng tin cậy" if cover else " — NGOÀI khoảng tin cậy")
-        )
-        lines.append(
-            f"- **Giá trị cài sẵn trong dữ liệu mô phỏng** / *planted truth*: "
-            f"{finding.truth_text('vi')}{mark}"
-        )
+        # the truth is written in Vietnamese only (numbers in its format): so is its mark
+        if cover is None:
+            mark = ""
+        elif cover:
+            mark = " — " + say("inside the confidence interval").vi
+        else:
+            mark = " — " + say("OUTSIDE the confidence interval").vi
+        planted = say("planted truth")
+        lines.append(f"- **{planted.vi}** / *{planted.en}*: {finding.truth_text('vi')}{mark}")
     for c in finding.checks:
         mark = {True: "✔", False: "✘", None: "·"}[c.ok]
         lines.append(f"- {mark} **{c.name_vi}** / *{c.name_en}*: {c.result_vi}  ")
         lines.append(f"  *{c.result_en}*")
+    note, technical = say("Note"), say("Caveat")
     for note_vi, note_en in zip(finding.notes_vi, finding.notes_en, strict=False):
-        lines.append(f"- *Lưu ý*: {note_vi}  ")
-        lines.append(f"  *Note: {note_en}*")
+        lines.append(f"- *{note.vi}*: {note_vi}  ")
+        lines.append(f"  *{note.en}: {note_en}*")
     for caveat in finding.estimate.warnings if finding.estimate is not None else []:
-        lines.append(f"- *Lưu ý kỹ thuật*: {vietnamese(caveat)}  ")
-        lines.append(f"  *Caveat: {caveat}*")
+        lines.append(f"- *{technical.vi}*: {vietnamese(caveat)}  ")
+        lines.append(f"  *{technical.en}: {caveat}*")
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ from evaluation.analysis.outcomes import OUTCOMES
 from evaluation.analysis.policy import LABELS
 from evaluation.analysis.record import table_columns
 from evaluation.core.files import write_bytes_atomic
+from evaluation.i18n import say
 from evaluation.report.cells import append_row, csv_text
 from evaluation.report.index import describe_row, policy_of, unique_findings
 
@@ -31,36 +32,49 @@ __all__ = ["READABLE_COLUMNS", "readable_rows", "write_findings_tables"]
 
 #: (key, header, what it holds) of the readable sheet, in order
 READABLE_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("programme", "Mô hình / Programme", "The programme (registry name)."),
-    ("what", "Chỉ tiêu — phạm vi / Indicator — scope", "Indicator, and whose effect it is."),
-    ("ward", "Phường / Ward", "The ward the number belongs to (empty: district-wide)."),
-    ("kind", "Loại kết quả / Kind", "Headline answer, other indicator, wave, ward, other method."),
-    ("verdict", "Kết luận / Verdict", "Under the policy on the 'Chú giải / Notes' sheet."),
-    ("effect", "Tác động / Effect", "Effect of the programme, rounded as the reports show it."),
-    ("ci_low", "KTC 95% dưới / 95% CI low", "Lower end of the 95% confidence interval."),
-    ("ci_high", "KTC 95% trên / 95% CI high", "Upper end of the 95% confidence interval."),
-    ("unit", "Đơn vị / Unit", "Unit of effect and interval (% = percent change)."),
-    ("percent", "% so với mức nền / % of baseline", "Effect as % of the level without it."),
+    ("programme", " / ".join(say("Programme")), "The programme (registry name)."),
+    ("what", " / ".join(say("Indicator — scope")), "Indicator, and whose effect it is."),
+    ("ward", " / ".join(say("Ward")), "The ward the number belongs to (empty: district-wide)."),
+    (
+        "kind",
+        " / ".join(say("Kind")),
+        "Headline answer, other indicator, wave, ward, other method.",
+    ),
+    (
+        "verdict",
+        " / ".join(say("Verdict")),
+        # English only, as the other descriptions; the sheet's name as the workbook writes it
+        "Under the policy on the '{sheet}' sheet.".format(sheet=" / ".join(say("Notes"))),
+    ),
+    (
+        "effect",
+        " / ".join(say("Effect")),
+        "Effect of the programme, rounded as the reports show it.",
+    ),
+    ("ci_low", " / ".join(say("95% CI low")), "Lower end of the 95% confidence interval."),
+    ("ci_high", " / ".join(say("95% CI high")), "Upper end of the 95% confidence interval."),
+    ("unit", " / ".join(say("Unit")), "Unit of effect and interval (% = percent change)."),
+    ("percent", " / ".join(say("% of baseline")), "Effect as % of the level without it."),
     ("pvalue", "p", "p-value of no effect."),
-    ("p_adjusted", "p hiệu chỉnh / Adjusted p", "Adjusted for the findings tested with it."),
-    ("window_start", "Từ ngày / From", "First day of the data used."),
-    ("window_end", "Đến ngày / To", "Last day of the data used."),
-    ("method", "Phương pháp / Method", "How the number was estimated."),
-    ("explanation", "Diễn giải / Explanation", "The verdict in words (Vietnamese)."),
-    ("truth", "Giá trị thật (mô phỏng) / Planted truth", "Simulated data only."),
-    ("report", "Báo cáo / Report", "The report that shows this finding."),
-    ("finding_id", "Mã kết quả / Finding id", "Stable id of the finding."),
+    ("p_adjusted", " / ".join(say("Adjusted p")), "Adjusted for the findings tested with it."),
+    ("window_start", " / ".join(say("From")), "First day of the data used."),
+    ("window_end", " / ".join(say("To")), "Last day of the data used."),
+    ("method", " / ".join(say("Method")), "How the number was estimated."),
+    ("explanation", " / ".join(say("Explanation")), "The verdict in words (Vietnamese)."),
+    ("truth", " / ".join(say("Planted truth")), "Simulated data only."),
+    ("report", " / ".join(say("Report")), "The report that shows this finding."),
+    ("finding_id", " / ".join(say("Finding id")), "Stable id of the finding."),
 )
 
 _KINDS = {
-    "headline": "Câu hỏi chính / Headline",
-    "secondary": "Chỉ tiêu khác / Other indicator",
-    "wave": "Đợt / Wave",
-    "ward": "Phường / Ward",
-    "alternative": "Cách ước lượng khác / Other method",
-    "contrast": "Ghi chú kỹ thuật / Technical note",
-    "check": "Kiểm tra / Check",
-    "design": "Thiết kế / Design",
+    "headline": " / ".join(say("Headline")),
+    "secondary": " / ".join(say("Other indicator")),
+    "wave": " / ".join(say("Wave")),
+    "ward": " / ".join(say("Ward")),
+    "alternative": " / ".join(say("Other method")),
+    "contrast": " / ".join(say("Technical note")),
+    "check": " / ".join(say("Check")),
+    "design": " / ".join(say("Design")),
 }
 
 
@@ -139,7 +153,7 @@ def _xlsx(unique: Sequence[Mapping[str, Any]], cols: list[str]) -> bytes:
 
     wb = Workbook()
     ws = wb.active
-    ws.title = "Kết quả - Findings"
+    ws.title = " - ".join(say("Findings"))
     rows = readable_rows(unique)
     keys = [k for k, _, _ in READABLE_COLUMNS]
     if not any(r["truth"] is not None for r in rows):
@@ -158,18 +172,19 @@ def _xlsx(unique: Sequence[Mapping[str, Any]], cols: list[str]) -> bytes:
             for c in ws[letter][1:]:
                 c.number_format = "0.000"
 
-    full = wb.create_sheet("Số đầy đủ - Full precision")
+    full = wb.create_sheet(" - ".join(say("Full precision")))
     append_row(full, cols)
     for f in unique:
         append_row(full, [_cell(f.get(c)) for c in cols])
     _style(full, Font, Alignment)
 
-    notes = wb.create_sheet("Chú giải - Notes")
+    notes = wb.create_sheet(" - ".join(say("Notes")))
     policy = policy_of(unique)
-    append_row(notes, ["Cách đọc kết luận", policy.describe("vi")])
-    append_row(notes, ["How to read the verdicts", policy.describe("en")])
+    how = say("How to read the verdicts")
+    append_row(notes, [how.vi, policy.describe("vi")])
+    append_row(notes, [how.en, policy.describe("en")])
     append_row(notes, [])
-    append_row(notes, ["Cột / Column", "Nội dung / What it holds"])
+    append_row(notes, [" / ".join(say("Column")), " / ".join(say("What it holds"))])
     for k in keys:
         append_row(notes, [headers[k], next(d for kk, _, d in READABLE_COLUMNS if kk == k)])
     notes.column_dimensions["A"].width = 36

@@ -32,7 +32,8 @@
       if (d.hasAttribute("data-g")) d.hidden = !any;
       d.open = q ? any : wasOpen[i];
     });
-    count.textContent = q ? n + " phường khớp / " + n + " matching" : "";
+    // the words come from the message catalogue, with {n} for the count
+    count.textContent = q ? count.getAttribute("data-matching").split("{n}").join(n) : "";
   }
 
   box.addEventListener("input", apply);
