@@ -43,7 +43,6 @@ NOT_YET_IN_CATALOGUE = {
     "analysis/durability.py",
     "analysis/evaluate.py",
     "analysis/fires.py",
-    "analysis/single_ward.py",
     "analysis/staggered.py",
     "batch/init.py",
     "batch/plan.py",
