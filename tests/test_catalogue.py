@@ -42,7 +42,6 @@ NOT_YET_IN_CATALOGUE = {
     "analysis/district.py",
     "analysis/evaluate.py",
     "analysis/fires.py",
-    "analysis/staggered.py",
     "batch/init.py",
     "batch/plan.py",
     "batch/reproduce.py",
