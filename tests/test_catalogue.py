@@ -49,7 +49,6 @@ NOT_YET_IN_CATALOGUE = {
     "data/wards.py",
     "design/power_results.py",
     "design/reviews.py",
-    "analysis/rollout_stage.py",
     "design/rollout.py",
     "formats.py",
     "report/figures.py",
