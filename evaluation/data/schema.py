@@ -15,6 +15,8 @@ __all__ = [
     "SCHEMAS",
     "PREMISE_TYPES",
     "CAUSES",
+    "ELECTRICAL_CAUSE",
+    "RENTAL_PREMISES",
     "SEVERITIES",
     "detect_schema",
 ]
@@ -32,6 +34,10 @@ PREMISE_TYPES = (
     "khác",
 )
 CAUSES = ("điện", "sơ suất nguồn lửa/nhiệt", "vi phạm quy định", "phóng hỏa", "khác", "chưa rõ")
+#: the premise types of rental housing (the fire records' rental-housing indicator)
+RENTAL_PREMISES = ("nhà trọ", "chung cư mini")
+#: the cause of an electrical fire (the fire records' electrical-cause indicator)
+ELECTRICAL_CAUSE = "điện"
 SEVERITIES = ("nhỏ", "trung bình", "lớn", "nghiêm trọng")
 
 
