@@ -56,7 +56,7 @@ from evaluation.data.registry import (
     home_districts,
     load_registry,
 )
-from evaluation.data.schema import SCHEMAS
+from evaluation.data.schema import ELECTRICAL_CAUSE, RENTAL_PREMISES, SCHEMAS
 from evaluation.data.wards import Level, WardTable, find_ward_table, load_wards
 from evaluation.errors import DataError
 
@@ -71,9 +71,6 @@ TABLE_FILES: dict[str, tuple[str, str]] = {
     "antt": ("antt_period.*", "antt_period"),
 }
 _SUFFIXES = (".parquet", ".pq", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm")
-
-#: fire premises covered by the rental-housing checks
-RENTAL_PREMISES = ("nhà trọ", "chung cư mini")
 
 
 def default_registry_path() -> Path:
@@ -418,7 +415,7 @@ class District:
         """The fire incident records, without the incidents whose ids are in ``exclude``."""
         f = self.table("fires")
         f["rental"] = f["premise_type"].isin(RENTAL_PREMISES)
-        f["electrical_cause"] = f["cause"] == "điện"
+        f["electrical_cause"] = f["cause"] == ELECTRICAL_CAUSE
         if exclude:
             unknown = sorted(set(exclude) - set(f["incident_id"]))
             if unknown:

@@ -44,8 +44,9 @@ from evaluation.analysis.windows import (
     quiet,
     truth_for,
 )
-from evaluation.analysis.wording import comparison_words, direction_words
+from evaluation.analysis.wording import comparison_words, direction_words, inference_words
 from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.i18n import Text, both, say, text
 
 __all__ = ["QUARTER_DAYS", "durability_findings"]
 
@@ -133,11 +134,75 @@ def _event_periods_max(panel: pd.DataFrame) -> int:
     return int((times >= np.datetime64(first, "ns")).sum()) - 1
 
 
+def _question(district: District, programme: str, ind: Indicator, q: int, lo: int, hi: int):
+    """The question a quarter answers, as the ``question_vi``/``question_en`` of a finding."""
+    question = say(
+        "Quarter {n} after the start ({periods} {lo}–{hi} of each ward): does “{programme}” "
+        "still {move} {outcome}?",
+        n=str(q + 1),
+        periods=ind.periods,
+        lo=str(lo),
+        hi=str(hi),
+        programme=Text(*(district.programme_label(programme, lang) for lang in ("vi", "en"))),
+        move=direction_words(ind.outcome),
+        outcome=outcome_info(ind.outcome).names,
+    )
+    return {"question_vi": question.vi, "question_en": question.en}
+
+
+def _method(ind: Indicator, est, lo: int, hi: int, *, etwfe: bool) -> Text:
+    """The estimator of a quarter's answer: Callaway & Sant'Anna's average, or for counts the
+    Poisson ETWFE's, over the quarter's periods of event time."""
+    values = dict(periods=ind.periods, lo=str(lo), hi=str(hi), inference=inference_words(est))
+    if etwfe:
+        return say(
+            "extended two-way fixed effects (ETWFE, Wooldridge 2023), Poisson model with "
+            "population exposure, average of {periods} {lo}–{hi} after the start; {inference}",
+            **values,
+        )
+    return say(
+        "Callaway & Sant'Anna (2021), average of {periods} {lo}–{hi} after the start; {inference}",
+        **values,
+    )
+
+
+def _design(treated, q: int, never, outside, first, last, *, monthly: bool) -> Text:
+    """Which wards a quarter's answer compares, and when (ETWFE's counts month by month)."""
+    values = dict(
+        n=str(len(treated)),
+        q=str(q + 1),
+        wards=", ".join(treated),
+        start=text(fmt.date_text(first)),
+        end=text(fmt.date_text(last)),
+    )
+    if monthly and never:
+        return say(
+            "{n} wards in quarter {q} since their own start ({wards}), each month against the "
+            "wards not yet treated in the same month and {comparison}; {start} – {end}.",
+            comparison=comparison_words(never, outside),
+            **values,
+        )
+    if monthly:
+        return say(
+            "{n} wards in quarter {q} since their own start ({wards}), each month against the "
+            "wards not yet treated in the same month; {start} – {end}.",
+            **values,
+        )
+    if never:
+        return say(
+            "{n} wards in quarter {q} since their own start ({wards}), against the wards not yet "
+            "treated at the same time and {comparison}; {start} – {end}.",
+            comparison=comparison_words(never, outside),
+            **values,
+        )
+    return say(
+        "{n} wards in quarter {q} since their own start ({wards}), against the wards not yet "
+        "treated at the same time; {start} – {end}.",
+        **values,
+    )
+
+
 def _quarter(district, programme, ind, panel, att, cells, q, per_q, family, last_event):
-    o = outcome_info(ind.outcome)
-    d_vi, d_en = direction_words(ind.outcome)
-    name_vi = district.programme_label(programme, "vi")
-    name_en = district.programme_label(programme, "en")
     lo, hi = q * per_q, q * per_q + per_q - 1
     mine = cells[(cells["event"] >= lo) & (cells["event"] <= hi)]
     if mine.empty:
@@ -146,16 +211,13 @@ def _quarter(district, programme, ind, panel, att, cells, q, per_q, family, last
         mine = _panel_cells(panel, lo, hi)
         if mine.empty:
             return None
-    period = ind.period_vi, ind.period_en
     fid = f"{programme}:{ind.outcome}:quarter{q + 1}"
-    question = (
-        f"Quý {q + 1} sau khi bắt đầu ({period[0]} {lo}–{hi} của mỗi phường): «{name_vi}» còn "
-        f"{d_vi} {o.vi} không?",
-        f"Quarter {q + 1} after the start ({period[1]}s {lo}–{hi} of each ward): does "
-        f"“{name_en}” still {d_en} {o.en}?",
+    base = dict(
+        level="quarter",
+        role="durability",
+        family=family,
+        **_question(district, programme, ind, q, lo, hi),
     )
-    base = dict(level="quarter", role="durability", family=family, question_vi=question[0],
-                question_en=question[1])  # fmt: skip
     first = pd.Timestamp(mine["time"].min())
     ends = (
         panel.loc[panel[TIME].isin(mine["time"]), "period_end"]
@@ -165,34 +227,32 @@ def _quarter(district, programme, ind, panel, att, cells, q, per_q, family, last
     last = pd.Timestamp(ends.max())
     estimable = mine[mine["att"].notna()]
     if estimable.empty:
+        reason = say(
+            "No ward was left untreated to compare with in this quarter ({start} – {end}): every "
+            "ward had the programme and the ward table holds no ward outside it to compare with.",
+            start=text(fmt.date_text(first)),
+            end=text(fmt.date_text(last)),
+        )
         return not_estimable(
             fid,
             programme,
             ind.outcome,
-            reason_vi=(
-                f"Không còn phường nào chưa triển khai để so sánh trong quý này "
-                f"({fmt.date_text(first)} – {fmt.date_text(last)}): mọi phường đã có mô hình "
-                "và bảng phường không có phường nào ngoài chương trình làm đối chứng."
-            ),
-            reason_en=(
-                f"No ward was left untreated to compare with in this quarter "
-                f"({fmt.date_text(first)} – {fmt.date_text(last)}): every ward had the "
-                "programme and the ward table holds no ward outside it to compare with."
-            ),
+            reason_vi=reason.vi,
+            reason_en=reason.en,
             window=(first, last),
             **base,
         )
     try:
         agg = quiet(att.aggregate, "dynamic", min_e=lo, max_e=hi, na_rm=True)
     except (DesignError, InferenceError, DataError) as exc:
-        return not_estimable(fid, programme, ind.outcome, reason_vi=f"Không ước lượng được: {exc}",
-                             reason_en=f"Not estimable: {exc}", window=(first, last), **base)  # fmt: skip
+        reason = say("Not estimable: {reason}", reason=str(exc))
+        return not_estimable(fid, programme, ind.outcome, reason_vi=reason.vi,
+                             reason_en=reason.en, window=(first, last), **base)  # fmt: skip
     est = agg.overall
     groups = set(pd.to_datetime(estimable["group"]))
     cohort_of = panel.groupby(UNIT)["cohort"].first()
     treated = sorted(cohort_of.index[pd.to_datetime(cohort_of).isin(groups)])
     never = sorted(cohort_of.index[cohort_of.isna()])
-    comp_vi, comp_en = comparison_words(never, district.comparison_wards)
     first_e = pd.Timestamp(estimable["time"].min())
     ends_e = (
         panel.loc[panel[TIME].isin(estimable["time"]), "period_end"]
@@ -200,9 +260,8 @@ def _quarter(district, programme, ind, panel, att, cells, q, per_q, family, last
         else estimable["time"]
     )
     last_e = pd.Timestamp(ends_e.max())
-    from evaluation.analysis.wording import inference_words
-
-    ivi, ien = inference_words(est)
+    method = _method(ind, est, lo, hi, etwfe=False)
+    design = _design(treated, q, never, district.comparison_wards, first_e, last_e, monthly=False)
     cells_ut = panel[panel[UNIT].isin(treated)].merge(
         estimable[["group", "time"]].rename(columns={"time": TIME}), on=TIME
     )
@@ -212,20 +271,10 @@ def _quarter(district, programme, ind, panel, att, cells, q, per_q, family, last
         programme=programme,
         outcome=ind.outcome,
         estimate=est,
-        method_vi=f"Callaway & Sant'Anna (2021), trung bình các {period[0]} {lo}–{hi} sau khi bắt đầu; {ivi}",
-        method_en=f"Callaway & Sant'Anna (2021), average of {period[1]}s {lo}–{hi} after the start; {ien}",
-        design_vi=(
-            f"{len(treated)} phường trong quý {q + 1} kể từ ngày bắt đầu của mình "
-            f"({', '.join(treated)}), so với các phường chưa triển khai tại cùng thời điểm"
-            + (f" và {comp_vi}" if never else "")
-            + f"; {fmt.date_text(first_e)} – {fmt.date_text(last_e)}."
-        ),
-        design_en=(
-            f"{len(treated)} wards in quarter {q + 1} since their own start ({', '.join(treated)}), "
-            "against the wards not yet treated at the same time"
-            + (f" and {comp_en}" if never else "")
-            + f"; {fmt.date_text(first_e)} – {fmt.date_text(last_e)}."
-        ),
+        method_vi=method.vi,
+        method_en=method.en,
+        design_vi=design.vi,
+        design_en=design.en,
         baseline=baseline(panel, treated, ind.outcome),
         window=(first_e, last_e),
         before=base_period(panel, min(groups), att.anticipation),
@@ -279,12 +328,12 @@ def _add_sensitivity(district, programme, ind, panel, finding: Finding, pilot) -
             bq, sq, pre, post, M=np.array(SENSITIVITY_M), l_vec=l_vec, grid_points=201
         )
     except Exception:  # noqa: BLE001 - a sensitivity the design cannot give is left out, said so
-        finding.notes_vi.append(
-            "Chưa tính được độ nhạy HonestDiD cho quý này (không đủ kỳ trước khi triển khai)."
-        )
-        finding.notes_en.append(
-            "The HonestDiD sensitivity could not be computed for this quarter (too few periods "
-            "before the start)."
+        _note(
+            finding,
+            say(
+                "The HonestDiD sensitivity could not be computed for this quarter (too few "
+                "periods before the start)."
+            ),
         )
         return
     bd = sens.breakdown
@@ -293,36 +342,38 @@ def _add_sensitivity(district, programme, ind, panel, finding: Finding, pilot) -
     if not (is_finite(s.ci_low) and is_finite(s.ci_high) and (s.ci_low > 0 or s.ci_high < 0)):
         return  # the interval shown already holds 0: no conclusion for the sensitivity to test
     if bd is None or (isinstance(bd, float) and math.isnan(bd)):
-        finding.notes_vi.append(
-            "Độ vững (HonestDiD): tác động của quý này vẫn khác 0 với mọi mức lệch xu hướng "
-            f"đến M̄ = {fmt.number(max(SENSITIVITY_M), 1, 'vi')} lần mức lệch lớn nhất trước đó."
-        )
-        finding.notes_en.append(
-            "Robustness (HonestDiD): this quarter's effect stays away from zero for every "
-            f"divergence of trends up to M̄ = {fmt.number(max(SENSITIVITY_M), 1, 'en')} times the "
-            "largest before the start."
+        _note(
+            finding,
+            say(
+                "Robustness (HonestDiD): this quarter's effect stays away from zero for every "
+                "divergence of trends up to M̄ = {m} times the largest before the start.",
+                m=both(fmt.number, max(SENSITIVITY_M), 1),
+            ),
         )
         return
-    m_vi, m_en = fmt.number(bd, 2, "vi"), fmt.number(bd, 2, "en")
     if bd <= 0:
-        finding.notes_vi.append(
-            "Độ vững (HonestDiD, Rambachan & Roth 2023): kết luận về quý này không đứng vững nếu "
-            "xu hướng sau khi bắt đầu lệch dù chỉ một chút so với trước (M̄ = 0)."
-        )
-        finding.notes_en.append(
-            "Robustness (HonestDiD, Rambachan & Roth 2023): the conclusion for this quarter does "
-            "not survive any divergence of trends after the start (M̄ = 0)."
+        _note(
+            finding,
+            say(
+                "Robustness (HonestDiD, Rambachan & Roth 2023): the conclusion for this quarter "
+                "does not survive any divergence of trends after the start (M̄ = 0)."
+            ),
         )
         return
-    finding.notes_vi.append(
-        f"Độ vững (HonestDiD, Rambachan & Roth 2023): tác động của quý này vẫn khác 0 nếu xu "
-        f"hướng sau khi bắt đầu lệch không quá {m_vi} lần mức lệch lớn nhất trước đó (M̄ = {m_vi})."
+    _note(
+        finding,
+        say(
+            "Robustness (HonestDiD, Rambachan & Roth 2023): this quarter's effect stays away from "
+            "zero unless trends after the start diverge by more than {m} times the largest "
+            "divergence before it (M̄ = {m}).",
+            m=both(fmt.number, bd, 2),
+        ),
     )
-    finding.notes_en.append(
-        f"Robustness (HonestDiD, Rambachan & Roth 2023): this quarter's effect stays away from "
-        f"zero unless trends after the start diverge by more than {m_en} times the largest "
-        f"divergence before it (M̄ = {m_en})."
-    )
+
+
+def _note(finding: Finding, note: Text) -> None:
+    finding.notes_vi.append(note.vi)
+    finding.notes_en.append(note.en)
 
 
 def _period_days(panel: pd.DataFrame) -> float:
@@ -347,12 +398,7 @@ def count_durability_findings(district: District, programme: str, ind: Indicator
         pos.reindex(pd.to_datetime(panel[TIME])).to_numpy()
         - pos.reindex(pd.to_datetime(panel["cohort"])).to_numpy()
     )
-    o = outcome_info(ind.outcome)
-    d_vi, d_en = direction_words(ind.outcome)
-    name_vi = district.programme_label(programme, "vi")
-    name_en = district.programme_label(programme, "en")
     never = sorted(cohorts.index[cohorts.isna()])
-    comp_vi, comp_en = comparison_words(never, district.comparison_wards)
     family = f"{programme}:{ind.outcome}:durability"
     out: list[Finding] = []
     for q in range(int(_event_periods_max(panel) // per_q) + 1):
@@ -361,73 +407,53 @@ def count_durability_findings(district: District, programme: str, ind: Indicator
         if mine.empty:
             continue
         fid = f"{programme}:{ind.outcome}:quarter{q + 1}"
-        question = (
-            f"Quý {q + 1} sau khi bắt đầu ({ind.period_vi} {lo}–{hi} của mỗi phường): "
-            f"«{name_vi}» còn {d_vi} {o.vi} không?",
-            f"Quarter {q + 1} after the start ({ind.period_en}s {lo}–{hi} of each ward): does "
-            f"“{name_en}” still {d_en} {o.en}?",
+        base = dict(
+            level="quarter",
+            role="durability",
+            family=family,
+            **_question(district, programme, ind, q, lo, hi),
         )
-        base = dict(level="quarter", role="durability", family=family, question_vi=question[0],
-                    question_en=question[1])  # fmt: skip
         first = pd.Timestamp(mine[TIME].min())
         last = pd.Timestamp(mine["period_end"].max() if "period_end" in mine else mine[TIME].max())
         try:
             est = quiet(etwfe, panel, ind.outcome, UNIT, TIME, "cohort", exposure=ind.exposure,
                         events=(lo, hi), n_boot=QUARTER_REASSIGNMENTS)  # fmt: skip
         except (DesignError, InferenceError, DataError) as exc:
+            # TRANSLATORS: {detail} is the model's own message, in English, shown on the
+            # English side only (" (…)"); keep it at the very end, with no space before it
+            reason = say(
+                "This quarter's effect cannot be estimated ({start} – {end}): no ward still "
+                "untreated had data to compare with, or the model has no solution{detail}.",
+                start=text(fmt.date_text(first)),
+                end=text(fmt.date_text(last)),
+                detail=Text("", f" ({exc})"),
+            )
             out.append(
                 not_estimable(
                     fid,
                     programme,
                     ind.outcome,
-                    reason_vi=(
-                        f"Không ước lượng được tác động của quý này ({fmt.date_text(first)} – "
-                        f"{fmt.date_text(last)}): không còn phường nào chưa triển khai có số "
-                        "liệu để so sánh, hoặc mô hình không có lời giải."
-                    ),
-                    reason_en=(
-                        f"This quarter's effect cannot be estimated ({fmt.date_text(first)} – "
-                        f"{fmt.date_text(last)}): no ward still untreated had data to compare "
-                        f"with, or the model has no solution ({exc})."
-                    ),
+                    reason_vi=reason.vi,
+                    reason_en=reason.en,
                     window=(first, last),
                     **base,
                 )
             )
             continue
-        from evaluation.analysis.wording import inference_words
 
-        ivi, ien = inference_words(est)
         treated = sorted(mine[UNIT].unique())
+        method = _method(ind, est, lo, hi, etwfe=True)
+        design = _design(treated, q, never, district.comparison_wards, first, last, monthly=True)
         out.append(
             Finding(
                 id=fid,
                 programme=programme,
                 outcome=ind.outcome,
                 estimate=est,
-                method_vi=(
-                    "hồi quy hai chiều mở rộng (ETWFE, Wooldridge 2023), mô hình Poisson với dân "
-                    f"số làm mẫu số, trung bình các {ind.period_vi} {lo}–{hi} sau khi bắt đầu; {ivi}"
-                ),
-                method_en=(
-                    "extended two-way fixed effects (ETWFE, Wooldridge 2023), Poisson model with "
-                    f"population exposure, average of {ind.period_en}s {lo}–{hi} after the "
-                    f"start; {ien}"
-                ),
-                design_vi=(
-                    f"{len(treated)} phường trong quý {q + 1} kể từ ngày bắt đầu của mình "
-                    f"({', '.join(treated)}), mỗi tháng so với các phường chưa triển khai trong "
-                    "cùng tháng"
-                    + (f" và {comp_vi}" if never else "")
-                    + f"; {fmt.date_text(first)} – {fmt.date_text(last)}."
-                ),
-                design_en=(
-                    f"{len(treated)} wards in quarter {q + 1} since their own start "
-                    f"({', '.join(treated)}), each month against the wards not yet treated in "
-                    "the same month"
-                    + (f" and {comp_en}" if never else "")
-                    + f"; {fmt.date_text(first)} – {fmt.date_text(last)}."
-                ),
+                method_vi=method.vi,
+                method_en=method.en,
+                design_vi=design.vi,
+                design_en=design.en,
                 baseline=baseline(panel, treated, ind.outcome),
                 window=(first, last),
                 before=base_period(panel, mine["cohort"].min()),

@@ -50,6 +50,7 @@ from evaluation.analysis.windows import (
 from evaluation.analysis.wording import direction_words, method_words
 from evaluation.core.timing import stage
 from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.i18n import Text, both, say, text
 
 __all__ = [
     "default_programme",
@@ -76,6 +77,9 @@ _PLACEBO_OUTCOMES = {"fire": ("electrical_incidents",)}
 # --------------------------------------------------------------------------------------------
 # programme structure
 # --------------------------------------------------------------------------------------------
+
+#: a limit that answers no question of its own
+_NO_QUESTION = Text("", "")
 
 
 def _outcomes(district: District, programme: str) -> list[str]:
@@ -134,7 +138,9 @@ def _data_has(district: District, ind: Indicator, programme: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _limit(district, programme, outcome, level, text_vi, text_en, question=("", "")) -> Finding:
+def _limit(
+    district, programme, outcome, level, reason: Text, question: Text = _NO_QUESTION
+) -> Finding:
     fid = f"{programme}:{outcome}:{level}"
     return not_estimable(
         fid,
@@ -143,20 +149,24 @@ def _limit(district, programme, outcome, level, text_vi, text_en, question=("", 
         level=level,
         role="headline",
         family=fid,
-        reason_vi=text_vi,
-        reason_en=text_en,
-        question_vi=question[0],
-        question_en=question[1],
+        reason_vi=reason.vi,
+        reason_en=reason.en,
+        question_vi=question.vi,
+        question_en=question.en,
     )
 
 
+def _programme_name(district: District, programme: str) -> Text:
+    """A programme's name as the registry gives it in each language."""
+    return Text(*(district.programme_label(programme, lang) for lang in ("vi", "en")))
+
+
 def _programme_limits(district: District, programme: str, outcome: str) -> Finding | None:
-    name_vi = district.programme_label(programme, "vi")
-    d_vi, d_en = direction_words(outcome)
-    o = outcome_info(outcome)
-    q = (
-        f"«{name_vi}» có làm {d_vi} {o.vi} không?",
-        f"Did “{district.programme_label(programme, 'en')}” {d_en} {o.en}?",
+    q = say(
+        "Did “{programme}” {move} {outcome}?",
+        programme=_programme_name(district, programme),
+        move=direction_words(outcome),
+        outcome=outcome_info(outcome).names,
     )
     common = _common_start(district, programme)
     if common is not None:
@@ -165,35 +175,30 @@ def _programme_limits(district: District, programme: str, outcome: str) -> Findi
             programme,
             outcome,
             "district",
-            f"Triển khai ở tất cả các phường cùng ngày {fmt.date_text(common)}: không có phường "
-            "đối chứng, nên không phương pháp so sánh nào tách được tác động của mô hình khỏi "
-            "những thay đổi chung cùng thời điểm. So sánh trước–sau đơn thuần sẽ gán nhầm mọi "
-            "thay đổi khác cho mô hình.",
-            f"Started in every ward on the same day ({fmt.date_text(common)}): there is no "
-            "comparison ward, so no comparison can separate the programme's effect from whatever "
-            "else changed at that time. A plain before/after comparison would credit the "
-            "programme with every other change.",
+            say(
+                "Started in every ward on the same day ({date}): there is no comparison ward, so "
+                "no comparison can separate the programme's effect from whatever else changed at "
+                "that time. A plain before/after comparison would credit the programme with every "
+                "other change.",
+                date=text(fmt.date_text(common)),
+            ),
             q,
         )
     pair = _paired_with(district, programme)
     if pair is not None:
         other, gap = pair
-        lab_vi, lab_en = (
-            district.programme_label(other, "vi"),
-            district.programme_label(other, "en"),
-        )
-        months = fmt.number(abs(gap) / 30.4, 1, "vi")
         return _limit(
             district,
             programme,
             outcome,
             "district",
-            f"Mô hình này luôn được triển khai cùng «{lab_vi}», ở cùng các phường, cách nhau "
-            f"khoảng {months} tháng: số liệu không tách được tác động riêng của từng mô hình. "
-            f"Kết quả của «{lab_vi}» là tác động chung của cả hai.",
-            f"This programme always started together with “{lab_en}”, in the same wards, about "
-            f"{fmt.number(abs(gap) / 30.4, 1, 'en')} months apart: the data cannot separate "
-            f"their effects. The result of “{lab_en}” is their joint effect.",
+            say(
+                "This programme always started together with “{other}”, in the same wards, about "
+                "{months} months apart: the data cannot separate their effects. The result of "
+                "“{other}” is their joint effect.",
+                other=_programme_name(district, other),
+                months=both(fmt.number, abs(gap) / 30.4, 1),
+            ),
             q,
         )
     return None
@@ -205,25 +210,22 @@ def _rare(district: District, programme: str, outcome: str) -> Finding:
     fid = f"{programme}:{outcome}:district"
     if outcome == "loss_mvnd":
         top = f["loss_mvnd"].nlargest(3).sum() / max(f["loss_mvnd"].sum(), 1e-9)
-        vi = (
-            f"Thiệt hại tập trung ở vài vụ lớn (3 vụ lớn nhất chiếm {fmt.percent(100 * top, 0, 'vi')} "
-            f"tổng thiệt hại của {len(f)} vụ): so sánh có hiệu ứng cố định phường và kỳ dao động rất "
-            "mạnh, không đủ tin cậy để kết luận."
-        )
-        en = (
-            f"Losses are concentrated in a few large fires (the 3 largest make "
-            f"{fmt.percent(100 * top, 0, 'en')} of the total over {len(f)} fires): a comparison "
-            "with ward and period effects swings wildly and cannot support a conclusion."
+        reason = say(
+            "Losses are concentrated in a few large fires (the 3 largest make {share} of the "
+            "total over {n} fires): a comparison with ward and period effects swings wildly and "
+            "cannot support a conclusion.",
+            share=both(fmt.percent, 100 * top, 0),
+            n=str(len(f)),
         )
     else:
         k = int(f[outcome].sum()) if outcome in f else 0
-        vi = (
-            f"Chỉ có {k} {o.unit_vi} ({o.vi}) trong {len(f)} vụ cháy: quá ít để so sánh với hiệu "
-            "ứng cố định phường và kỳ."
-        )
-        en = (
-            f"Only {k} {o.unit_en} ({o.en}) among {len(f)} fires: too few for a comparison with "
-            "ward and period effects."
+        reason = say(
+            "Only {k} {unit} ({outcome}) among {n} fires: too few for a comparison with ward and "
+            "period effects.",
+            k=str(k),
+            unit=o.units,
+            outcome=o.names,
+            n=str(len(f)),
         )
     return not_estimable(
         fid,
@@ -232,8 +234,8 @@ def _rare(district: District, programme: str, outcome: str) -> Finding:
         level="district",
         role="secondary",
         family=fid,
-        reason_vi=vi,
-        reason_en=en,
+        reason_vi=reason.vi,
+        reason_en=reason.en,
     )
 
 
@@ -247,7 +249,11 @@ def _placebo(district: District, programme: str, outcome: str) -> Finding | None
     except (DesignError, DataError, InferenceError):
         return None
     mvi, men = method_words(ind, est)
-    o = outcome_info(outcome)
+    design = say(
+        "Check: the programme cannot change {outcome}; an 'effect' here would mean the "
+        "comparison is flawed.",
+        outcome=outcome_info(outcome).names,
+    )
     return Finding(
         id=f"{programme}:{outcome}:placebo",
         programme=programme,
@@ -258,8 +264,8 @@ def _placebo(district: District, programme: str, outcome: str) -> Finding | None
         estimate=est,
         method_vi=mvi,
         method_en=men,
-        design_vi=f"Kiểm tra: mô hình không thể làm thay đổi {o.vi}; một «tác động» ở đây là dấu hiệu so sánh có vấn đề.",
-        design_en=f"Check: the programme cannot change {o.en}; an 'effect' here would mean the comparison is flawed.",
+        design_vi=design.vi,
+        design_en=design.en,
         wards=sorted(panel.loc[panel["cohort"].notna(), UNIT].unique()),
     )
 
@@ -319,17 +325,15 @@ def evaluate_programme(district: District, programme: str) -> list[Finding]:
         if outcome in RARE_OUTCOMES and "fires" in _outcomes(district, programme):
             out.append(_rare(district, programme, outcome))
     for other in _partners(district, programme):
-        lab_vi, lab_en = (district.programme_label(other, lang) for lang in ("vi", "en"))
+        note = say(
+            "This result includes the effect of “{other}”, which always started in the same wards "
+            "at about the same time: the data cannot separate the two.",
+            other=_programme_name(district, other),
+        )
         for f in out:
             if f.role == "headline":
-                f.notes_vi.append(
-                    f"Kết quả này gồm cả tác động của «{lab_vi}», luôn triển khai cùng các phường "
-                    "và gần cùng thời điểm: số liệu không tách được hai mô hình."
-                )
-                f.notes_en.append(
-                    f"This result includes the effect of “{lab_en}”, which always started in the "
-                    "same wards at about the same time: the data cannot separate the two."
-                )
+                f.notes_vi.append(note.vi)
+                f.notes_en.append(note.en)
     domain = district.programme_meta(programme).get("domain", "")
     for outcome in _PLACEBO_OUTCOMES.get(domain, ()):
         found = _placebo(district, programme, outcome)
@@ -351,8 +355,7 @@ def _evaluate_or_explain(district: District, programme: str) -> list[Finding]:
                 programme,
                 outcome,
                 "district",
-                f"Không đánh giá được mô hình này: {exc}",
-                f"This programme could not be evaluated: {exc}",
+                say("This programme could not be evaluated: {reason}", reason=str(exc)),
             )
         ]
 

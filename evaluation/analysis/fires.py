@@ -14,6 +14,7 @@ import pandas as pd
 from evaluation import formats as fmt
 from evaluation.analysis.district import District
 from evaluation.analysis.windows import TIME, UNIT
+from evaluation.i18n import say, text
 
 __all__ = [
     "common_shock_rates",
@@ -49,10 +50,16 @@ def fires_by_status(
     how fires are recorded), before and from it."""
     f = district.fire_records(tuple(exclude))
     start = f[UNIT].map(district.starts(programme))
-    regime = "toàn bộ / all"
+    # TRANSLATORS: the whole period of the fire records, in a table of fires by period
+    everything = say("all")
+    regime = f"{everything.vi} / {everything.en}"
     if split is not None:
-        label = fmt.date_text(split)
-        regime = np.where(f["date"] >= pd.Timestamp(split), f"từ {label}", f"trước {label}")
+        # the periods either side of a recording change, as the table has written them
+        # (Vietnamese only, under the column "Thời kỳ / period")
+        label = text(fmt.date_text(split))
+        since = say("from {date}", date=label).vi
+        before = say("before {date}", date=label).vi
+        regime = np.where(f["date"] >= pd.Timestamp(split), since, before)
     f = f.assign(in_force=start.notna() & (f["date"] >= start), regime=regime)
     out = (
         f.groupby(["regime", "in_force"], sort=False)

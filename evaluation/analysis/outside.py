@@ -23,6 +23,7 @@ from evaluation.analysis.outcomes import outcome_info
 from evaluation.analysis.windows import TIME, UNIT, Indicator, estimate
 from evaluation.analysis.wording import method_words, names_text
 from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.i18n import Text, both, say, text
 
 __all__ = ["outside_pretrend"]
 
@@ -57,7 +58,17 @@ def outside_pretrend(district: District, programme: str, ind: Indicator) -> Find
     except (DesignError, DataError, InferenceError):
         return None
     mvi, men = method_words(ind, est)
-    span_vi = f"{fmt.date_text(times[0])} – {fmt.date_text(first - pd.Timedelta(days=1))}"
+    design = say(
+        "Check of the comparison wards from outside the district ({names}): before the "
+        "programme ({start} – {end}), they are treated as if they had 'started' on {fake}. "
+        "Nothing happened then, so a clear 'effect' on {outcome} would mean their trends differ "
+        "from the district's own wards.",
+        names=names_text(present),
+        start=text(fmt.date_text(times[0])),
+        end=text(fmt.date_text(first - pd.Timedelta(days=1))),
+        fake=text(fmt.date_text(fake)),
+        outcome=o.names,
+    )
     return Finding(
         id=fid,
         programme=programme,
@@ -68,49 +79,36 @@ def outside_pretrend(district: District, programme: str, ind: Indicator) -> Find
         estimate=est,
         method_vi=mvi,
         method_en=men,
-        design_vi=(
-            f"Kiểm tra phường đối chứng ngoài quận ({names_text(present)}): trước khi có mô hình "
-            f"({span_vi}), coi như chúng «bắt đầu» từ {fmt.date_text(fake)}. Không có gì xảy ra "
-            f"khi đó, nên một «tác động» rõ trên {o.vi} là dấu hiệu xu hướng của chúng khác các "
-            "phường trong quận."
-        ),
-        design_en=(
-            f"Check of the comparison wards from outside the district ({names_text(present)}): "
-            f"before the programme ({span_vi}), they are treated as if they had 'started' on "
-            f"{fmt.date_text(fake)}. Nothing happened then, so a clear 'effect' on {o.en} would "
-            "mean their trends differ from the district's own wards."
-        ),
+        design_vi=design.vi,
+        design_en=design.en,
         wards=present,
         window=(pd.Timestamp(times[0]), pd.Timestamp(first) - pd.Timedelta(days=1)),
     )
 
 
-def outside_note(check: Finding) -> tuple[str, str]:
+def outside_note(check: Finding) -> Text:
     """The sentence a headline carries about the outside comparison wards it uses."""
     est = check.estimate
     p = est.pvalue if est is not None else None
     names = names_text(check.wards)
     if p is None or not (p == p):
-        return (
-            f"Đối chứng gồm cả các phường giáp ranh thuộc quận khác ({names}); chưa kiểm tra "
-            "được xu hướng trước triển khai của chúng.",
-            f"The comparisons include wards of neighbouring districts ({names}); their trends "
+        return say(
+            "The comparisons include wards of neighbouring districts ({names}); their trends "
             "before the programme could not be checked.",
+            names=names,
         )
-    ok = p >= 0.05
-    pv, pe = fmt.pvalue(p, "vi"), fmt.pvalue(p, "en")
-    if ok:
-        return (
-            f"Đối chứng gồm cả các phường giáp ranh thuộc quận khác ({names}); trước khi có mô "
-            f"hình, chúng thay đổi giống các phường trong quận (kiểm tra giả: p = {pv}).",
-            f"The comparisons include wards of neighbouring districts ({names}); before the "
-            f"programme they moved like the district's own wards (placebo check: p = {pe}).",
+    pv = both(fmt.pvalue, p)
+    if p >= 0.05:
+        return say(
+            "The comparisons include wards of neighbouring districts ({names}); before the "
+            "programme they moved like the district's own wards (placebo check: p = {p}).",
+            names=names,
+            p=pv,
         )
-    return (
-        f"Cẩn trọng: đối chứng gồm cả các phường giáp ranh thuộc quận khác ({names}), nhưng "
-        f"trước khi có mô hình xu hướng của chúng đã khác các phường trong quận (kiểm tra giả: "
-        f"p = {pv}); các kết quả dựa vào chúng có thể lệch.",
-        f"Caution: the comparisons include wards of neighbouring districts ({names}), but "
-        f"before the programme their trends already differed from the district's own wards "
-        f"(placebo check: p = {pe}); answers that rest on them may be biased.",
+    return say(
+        "Caution: the comparisons include wards of neighbouring districts ({names}), but before "
+        "the programme their trends already differed from the district's own wards (placebo "
+        "check: p = {p}); answers that rest on them may be biased.",
+        names=names,
+        p=pv,
     )

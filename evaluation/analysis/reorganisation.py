@@ -20,6 +20,7 @@ from evaluation.analysis.district import District
 from evaluation.analysis.outcomes import outcome_info
 from evaluation.analysis.windows import UNIT, Indicator, estimate
 from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.i18n import Text, say, text
 
 __all__ = ["TABLE_OF", "allocation_check", "reorganisation_note"]
 
@@ -48,41 +49,41 @@ def reorganisation_note(
     if rep is None or not rep.changed:
         return None
     changes = district.ward_table.change_dates
-    day = fmt.date_text(changes[0]) if changes else "—"
+    day = text(fmt.date_text(changes[0]) if changes else "—")
     reach = (
         rep.window_end - pd.Timedelta(days=1)
         if rep.window_end is not None
         else (changes[0] if changes else pd.Timestamp.min)
     )
     if table == "traffic":
-        return (
-            f"Từ {day} số liệu được ghi theo phường mới. Mô hình được giao cho các phường cũ, nên "
-            f"phân tích theo phường cũ: số liệu giao thông được đưa về phường cũ theo vị trí nút "
-            f"giao (nút giao không đổi chỗ), chính xác ({rep.backward + rep.forward:,} dòng).",
-            f"From {day} the records name the new wards. The programme was assigned to the old "
-            f"wards, so the analysis is at their level: traffic is carried back through each "
-            f"junction's location (junctions do not move), exactly "
-            f"({rep.backward + rep.forward:,} rows).",
-            reach,
+        note = say(
+            "From {day} the records name the new wards. The programme was assigned to the old "
+            "wards, so the analysis is at their level: traffic is carried back through each "
+            "junction's location (junctions do not move), exactly ({rows} rows).",
+            day=day,
+            rows=f"{rep.backward + rep.forward:,}",  # as written before the catalogue (both)
         )
-    if rep.how == "truncate" and rep.window_end is not None:
-        end = fmt.date_text(rep.window_end)
-        return (
-            f"Từ {day} số liệu được ghi theo phường mới và không tách lại được chính xác theo "
-            f"phường cũ (mô hình được giao cho phường cũ), nên phân tích dừng ở {end}. Kiểm tra "
-            "«phân bổ theo dân số / diện tích» cho thấy kết quả nếu dùng cả số liệu sau đó.",
-            f"From {day} the records name the new wards and cannot be split back exactly into "
-            f"the old ones the programme was assigned to, so the analysis stops on {end}. The "
-            "check 'allocated by population / area' shows the result with the later records.",
-            reach,
+    elif rep.how == "truncate" and rep.window_end is not None:
+        note = say(
+            "From {day} the records name the new wards and cannot be split back exactly into the "
+            "old ones the programme was assigned to, so the analysis stops on {end}. The check "
+            "'allocated by population / area' shows the result with the later records.",
+            day=day,
+            end=text(fmt.date_text(rep.window_end)),
         )
-    return (
-        f"Từ {day} số liệu ghi theo phường mới được phân bổ lại cho phường cũ theo tỷ lệ "
-        f"{'dân số' if rep.how == 'pop_share' else 'diện tích'} (giả định).",
-        f"From {day} the records under new wards are allocated back to the old wards by "
-        f"{'population' if rep.how == 'pop_share' else 'area'} share (an assumption).",
-        reach,
-    )
+    elif rep.how == "pop_share":
+        note = say(
+            "From {day} the records under new wards are allocated back to the old wards by "
+            "population share (an assumption).",
+            day=day,
+        )
+    else:
+        note = say(
+            "From {day} the records under new wards are allocated back to the old wards by area "
+            "share (an assumption).",
+            day=day,
+        )
+    return note.vi, note.en, reach
 
 
 def _effect_text(est, ind: Indicator, lang: str) -> str:
@@ -100,32 +101,35 @@ def _effect_text(est, ind: Indicator, lang: str) -> str:
 
 def allocation_check(
     district: District, programme: str, ind: Indicator, pilot: str | None
-) -> tuple[str, str] | None:
+) -> Text | None:
     """The rollout estimate with the later counts allocated to the old wards by population and
     by area share — a sentence: the sensitivity to ending the window at the change."""
     table, rep, level = _carried(district, programme, ind)
     if rep is None or rep.how != "truncate" or not rep.dropped or table == "traffic":
         return None
-    parts_vi, parts_en = [], []
-    for how, vi, en in (
-        ("pop_share", "theo dân số", "by population"),
-        ("area_share", "theo diện tích", "by area"),
-    ):
+    parts: list[Text] = []
+    for how in ("pop_share", "area_share"):
         panel = ind.data(district.alternate(how), programme)
         if pilot is not None:
             panel = panel[panel[UNIT] != pilot]
         try:
             est = estimate(panel, ind, n_boot=999)
         except (DesignError, InferenceError, DataError):
-            parts_vi.append(f"{vi}: không ước lượng được")
-            parts_en.append(f"{en}: not estimable")
+            if how == "pop_share":
+                parts.append(say("by population: not estimable"))
+            else:
+                parts.append(say("by area: not estimable"))
             continue
-        parts_vi.append(f"{vi} {_effect_text(est, ind, 'vi')}")
-        parts_en.append(f"{en} {_effect_text(est, ind, 'en')}")
-    end = fmt.date_text(rep.window_end) if rep.window_end is not None else "—"
-    return (
-        f"Độ nhạy: nếu phân bổ số liệu ghi theo phường mới về phường cũ (giả định) và dùng cả "
-        f"các kỳ sau {end}: " + "; ".join(parts_vi) + ".",
-        f"Sensitivity: with the records kept under new wards allocated back to the old ones (an "
-        f"assumption), using the periods after {end} too: " + "; ".join(parts_en) + ".",
+        effect = Text(_effect_text(est, ind, "vi"), _effect_text(est, ind, "en"))
+        if how == "pop_share":
+            parts.append(say("by population {effect}", effect=effect))
+        else:
+            parts.append(say("by area {effect}", effect=effect))
+    end = text(fmt.date_text(rep.window_end) if rep.window_end is not None else "—")
+    # TRANSLATORS: {results} lists "by population …; by area …" (each its own message)
+    return say(
+        "Sensitivity: with the records kept under new wards allocated back to the old ones (an "
+        "assumption), using the periods after {end} too: {results}.",
+        end=end,
+        results=Text("; ".join(t.vi for t in parts), "; ".join(t.en for t in parts)),
     )

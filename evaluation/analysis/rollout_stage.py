@@ -35,6 +35,7 @@ import pandas as pd
 from evaluation.data.registry import REVIEWS, Registry, as_registry
 from evaluation.errors import DataError, examples
 from evaluation.formats import date_text, number, percent
+from evaluation.i18n import Text, both, say, text
 
 __all__ = ["RolloutStage", "against_finding", "earliest_start", "rollout_stage"]
 
@@ -188,56 +189,43 @@ def rollout_stage(
     end_text = date_text(end)
     if not scheduled.empty:
         kind, to_plan = "plan", sorted(scheduled.index, key=lambda w: (scheduled[w], w))
-        first = date_text(scheduled.min())
-        reason_vi = (
-            f"Sổ đăng ký còn {len(to_plan)} phường bắt đầu sau ngày cuối của số liệu "
-            f"({end_text}), sớm nhất ngày {first}: việc nhân rộng chưa xong, nên trang này lập "
-            "kế hoạch cho các phường đó và không nhìn lại các đợt đã bắt đầu."
-        )
-        reason_en = (
-            f"The registry has {len(to_plan)} wards starting after the end of the data "
-            f"({end_text}), the first on {first}: the rollout is not finished, so this page plans "
-            "for those wards and does not look back at the waves already started."
+        reason = say(
+            "The registry has {n} wards starting after the end of the data ({end}), the first on "
+            "{first}: the rollout is not finished, so this page plans for those wards and does "
+            "not look back at the waves already started.",
+            n=str(len(to_plan)),
+            end=end_text,
+            first=text(date_text(scheduled.min())),
         )
     elif started and (rollout_started or ended):
         kind, to_plan = "review", []
-        last = date_text(started_rows["start"].max())
         if rollout_started:
-            reason_vi = (
-                f"Theo sổ đăng ký, cả {len(started)} phường đã bắt đầu trước ngày cuối của số "
-                f"liệu ({end_text}), đợt cuối ngày {last}: việc nhân rộng đã diễn ra, nên trang "
-                "này nhìn lại — thiết kế đã có thể phát hiện được gì ở mỗi kỳ sơ kết, tổng kết, "
-                "và đã phát hiện được gì — không đề xuất lịch mới."
-            )
-            reason_en = (
-                f"By the registry all {len(started)} wards started before the end of the data "
-                f"({end_text}), the last wave on {last}: the rollout has happened, so this page "
-                "looks back — what the design could detect at each review and what it did "
-                "detect — and proposes no new schedule."
+            reason = say(
+                "By the registry all {n} wards started before the end of the data ({end}), the "
+                "last wave on {last}: the rollout has happened, so this page looks back — what "
+                "the design could detect at each review and what it did detect — and proposes "
+                "no new schedule.",
+                n=str(len(started)),
+                end=end_text,
+                last=text(date_text(started_rows["start"].max())),
             )
         else:
-            reason_vi = (
-                f"Sổ đăng ký chỉ có phường thí điểm và kỳ tổng kết ({date_text(max(ends))}) đã "
-                f"qua trước ngày cuối của số liệu ({end_text}), nên trang này nhìn lại thí điểm "
-                "và không đề xuất lịch nhân rộng."
-            )
-            reason_en = (
-                f"The registry has only the pilot ward, and its final review "
-                f"({date_text(max(ends))}) passed before the end of the data ({end_text}), so "
-                "this page looks back at the pilot and proposes no rollout schedule."
+            reason = say(
+                "The registry has only the pilot ward, and its final review ({review}) passed "
+                "before the end of the data ({end}), so this page looks back at the pilot and "
+                "proposes no rollout schedule.",
+                review=text(date_text(max(ends))),
+                end=end_text,
             )
     elif unregistered:
         kind, to_plan = "plan", list(unregistered)
-        who = ", ".join(started) if started else "—"
-        reason_vi = (
-            f"Đến ngày cuối của số liệu ({end_text}) mới có {who} triển khai; {len(to_plan)} "
-            "phường chưa triển khai và chưa có kỳ tổng kết nào đã qua, nên trang này lập kế "
-            "hoạch nhân rộng, bắt đầu sau ngày cuối của số liệu."
-        )
-        reason_en = (
-            f"By the end of the data ({end_text}) only {who} had started; {len(to_plan)} wards "
-            "have not and no final review has passed, so this page plans the rollout, starting "
-            "after the end of the data."
+        reason = say(
+            "By the end of the data ({end}) only {who} had started; {n} wards have not and no "
+            "final review has passed, so this page plans the rollout, starting after the end of "
+            "the data.",
+            end=end_text,
+            who=", ".join(started) if started else "—",
+            n=str(len(to_plan)),
         )
     else:
         raise DataError(
@@ -254,8 +242,8 @@ def rollout_stage(
         pilots=pilots,
         to_plan=to_plan,
         final_review=final_review,
-        reason_vi=reason_vi,
-        reason_en=reason_en,
+        reason_vi=reason.vi,
+        reason_en=reason.en,
         entries=entries,
     )
 
@@ -268,7 +256,7 @@ def against_finding(
     detected: bool,
     until: Any,
     unit: tuple[str, str] = ("", ""),
-) -> tuple[str, str]:
+) -> Text:
     """What a review's design could detect, against what the analysis did find, in one
     Vietnamese and one English paragraph.
 
@@ -281,54 +269,82 @@ def against_finding(
     MDE that was not detected is what the design foretold — the sentence says so, so that
     "not detected" is not read as "no effect".
     """
-    name_vi, name_en = REVIEWS[str(review["review"])]
-    day, end = date_text(review["date"]), date_text(until)
+    name = Text(*REVIEWS[str(review["review"])])  # the registry's names of the reviews
+    day, end = text(date_text(review["date"])), text(date_text(until))
     mde = float(review["mde"])
-    found_vi, found_en = effect_text
+    found = Text(*effect_text)
     if not math.isfinite(mde):
-        return (
-            f"Tại {name_vi} ngày {day}, thiết kế không phát hiện được chắc chắn mức tác động nào; "
-            f"trên số liệu đến {end}, ước lượng là {found_vi}.",
-            f"At the {name_en} on {day} the design could not reliably detect any effect; on the "
-            f"data to {end} the estimate is {found_en}.",
+        return say(
+            "At the {review} on {day} the design could not reliably detect any effect; on the "
+            "data to {end} the estimate is {found}.",
+            review=name,
+            day=day,
+            end=end,
+            found=found,
         )
-    move_vi, move_en = ("mức giảm", "reduction") if mde < 0 else ("mức tăng", "increase")
+    # TRANSLATORS: what a design detects ("… detect a reduction of 2,5 minutes or more")
+    move = say("reduction") if mde < 0 else say("increase")
     target = 100 * float(review.get("target_power", 0.8))
-    sure_vi, sure_en = percent(target, 0, "vi"), percent(target, 0, "en")
-    size_vi = number(abs(mde), 2, "vi") + (f" {unit[0]}" if unit[0] else "")
-    size_en = number(abs(mde), 2, "en") + (f" {unit[1]}" if unit[1] else "")
+    size = Text(
+        *(
+            number(abs(mde), 2, lang) + (f" {u}" if u else "")
+            for lang, u in zip(("vi", "en"), unit, strict=True)
+        )
+    )
+    design = say(
+        "At the {review} on {day} the design could reliably ({power} power) detect a {move} of "
+        "{size} or more.",
+        review=name,
+        day=day,
+        power=both(percent, target, 0),
+        move=move,
+        size=size,
+    )
     same_way = math.isfinite(estimate) and estimate * mde > 0
     larger = same_way and abs(estimate) >= abs(mde)
-    vi = (
-        f"Tại {name_vi} ngày {day}, thiết kế phát hiện chắc chắn (xác suất {sure_vi}) {move_vi} từ "
-        f"{size_vi} trở lên. Trên số liệu đến {end}, ước lượng là {found_vi}"
-    )
-    en = (
-        f"At the {name_en} on {day} the design could reliably ({sure_en} power) detect a {move_en} of "
-        f"{size_en} or more. On the data to {end} the estimate is {found_en}"
-    )
-    if not same_way:
-        vi += ", ngược chiều với mức đó"
-        en += ", in the other direction"
+    values = dict(end=end, found=found)
+    if not same_way and detected:
+        result = say(
+            "On the data to {end} the estimate is {found}, in the other direction, and it was "
+            "detected.",
+            **values,
+        )
+    elif not same_way:
+        result = say(
+            "On the data to {end} the estimate is {found}, in the other direction, and it was "
+            "not detected.",
+            **values,
+        )
+    elif larger and detected:
+        result = say(
+            "On the data to {end} the estimate is {found}, larger than that, and it was detected.",
+            **values,
+        )
     elif larger:
-        vi += ", lớn hơn mức đó"
-        en += ", larger than that"
+        result = say(
+            "On the data to {end} the estimate is {found}, larger than that, and it was not "
+            "detected.",
+            **values,
+        )
+    elif detected:
+        result = say(
+            "On the data to {end} the estimate is {found}, smaller than that, and it was detected.",
+            **values,
+        )
     else:
-        vi += ", nhỏ hơn mức đó"
-        en += ", smaller than that"
-    if detected:
-        vi += ", và đã được phát hiện."
-        en += ", and it was detected."
-    else:
-        vi += ", và chưa được phát hiện."
-        en += ", and it was not detected."
+        result = say(
+            "On the data to {end} the estimate is {found}, smaller than that, and it was not "
+            "detected.",
+            **values,
+        )
+    words = design + " " + result
     if same_way and not larger and not detected:
-        vi += (
-            " Không phát hiện được một tác động nhỏ hơn mức thiết kế phát hiện được là điều đã "
-            "biết trước, không phải bằng chứng rằng mô hình không có tác động."
+        words = (
+            words
+            + " "
+            + say(
+                "Not detecting an effect smaller than the design can detect was to be expected; it "
+                "is not evidence that the programme has no effect."
+            )
         )
-        en += (
-            " Not detecting an effect smaller than the design can detect was to be expected; it "
-            "is not evidence that the programme has no effect."
-        )
-    return vi, en
+    return words

@@ -35,33 +35,28 @@ from evaluation.analysis.wording import (
     window_words,
 )
 from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.i18n import Text, say, text
 
 
 def pilot_findings(
     district: District, programme: str, ind: Indicator, ward: str, role: str
 ) -> list[Finding]:
     outcome = ind.outcome
-    o = outcome_info(outcome)
-    d_vi, d_en = direction_words(outcome)
     fid = f"{programme}:{outcome}:pilot"
-    q = (
-        f"Thí điểm tại phường {ward} có {d_vi} {o.vi} không, và {d_vi} bao nhiêu?",
-        f"Did the pilot in {ward} {d_en} {o.en}, and by how much?",
+    q = say(
+        "Did the pilot in {ward} {move} {outcome}, and by how much?",
+        ward=ward,
+        move=direction_words(outcome),
+        outcome=outcome_info(outcome).names,
     )
     panel = ind.data(district, programme)
     starts = district.starts(programme)
     win = comparison_window(panel, starts, ward)
-    base = dict(level="pilot", role=role, family=fid, ward=ward, question_vi=q[0], question_en=q[1])
+    base = dict(level="pilot", role=role, family=fid, ward=ward, question_vi=q.vi, question_en=q.en)
     if win is None or win.n_post < 1:
+        reason = say("No ward was left untreated to compare the pilot ward {ward} with.", ward=ward)
         return [
-            not_estimable(
-                fid,
-                programme,
-                outcome,
-                reason_vi=f"Không còn phường chưa triển khai để so sánh với phường thí điểm {ward}.",
-                reason_en=f"No ward was left untreated to compare the pilot ward {ward} with.",
-                **base,
-            )
+            not_estimable(fid, programme, outcome, reason_vi=reason.vi, reason_en=reason.en, **base)
         ]
     f = one_ward_finding(district, programme, ind, win, fid, base)
     if f.estimate is None:
@@ -117,12 +112,16 @@ def alternative_findings(district: District, pilot: Finding, win, ind: Indicator
     except (DesignError, DataError, InferenceError):
         return out
     words = {
-        "sdid": ("Sai khác kép tổng hợp (SDID)", "Synthetic difference-in-differences"),
-        "sc": ("Đối chứng tổng hợp (SC)", "Synthetic control"),
+        "sdid": say("Synthetic difference-in-differences"),
+        "sc": say("Synthetic control"),
     }
     for key, est in alts.items():
-        vi, en = words[key]
-        ivi, ien = inference_words(est)
+        method = say(
+            "{method}: the ward against a weighted combination of the comparison wards; "
+            "{inference}",
+            method=words[key],
+            inference=inference_words(est),
+        )
         out.append(
             Finding(
                 id=f"{pilot.id}:{key}",
@@ -132,8 +131,8 @@ def alternative_findings(district: District, pilot: Finding, win, ind: Indicator
                 role="alternative",
                 family=f"{pilot.id}:{key}",
                 estimate=coherent(est),
-                method_vi=f"{vi}: phường so với một tổ hợp có trọng số của các phường đối chứng; {ivi}",
-                method_en=f"{en}: the ward against a weighted combination of the comparison wards; {ien}",
+                method_vi=method.vi,
+                method_en=method.en,
                 design_vi=pilot.design_vi,
                 design_en=pilot.design_en,
                 ward=pilot.ward,
@@ -174,39 +173,53 @@ def coherent(est):
 def unsupported_finding(fid, programme, outcome, ward, exc, covered_by, base) -> Finding:
     """The data cannot support this comparison: a finding without a number, and why — so one
     indicator that cannot be estimated never stops a report."""
-    who_vi = f"của phường {ward}" if ward else "của các phường"
-    who_en = f"{ward}'s data" if ward else "the wards' data"
+    # the method's own message is English only: the Vietnamese says what it usually means
+    why = Text(
+        say(
+            "for example too few events in some wards, so that some assignments of the treated "
+            "wards cannot be estimated"
+        ).vi,
+        str(exc),
+    )
+    if ward:
+        reason = say(
+            "{ward}'s data cannot support this comparison ({reason}); no estimate is given.",
+            ward=ward,
+            reason=why,
+        )
+    else:
+        reason = say(
+            "The wards' data cannot support this comparison ({reason}); no estimate is given.",
+            reason=why,
+        )
     return not_estimable(
         fid,
         programme,
         outcome,
-        reason_vi=(
-            f"Số liệu {who_vi} không đủ cho phép so sánh này (ví dụ quá ít sự kiện ở một số "
-            "phường, nên có những cách gán phường triển khai không ước lượng được), nên không "
-            "đưa ra ước lượng."
-        ),
-        reason_en=f"{who_en} cannot support this comparison ({exc}); no estimate is given.",
+        reason_vi=reason.vi,
+        reason_en=reason.en,
         covered_by=covered_by,
         **base,
     )
 
 
 def too_few_finding(fid, programme, ind, ward, before, after, win, covered_by, base) -> Finding:
-    o = outcome_info(ind.outcome)
+    reason = say(
+        "Too few events to estimate {ward}'s own effect: {before} {unit} before and {after} "
+        "after its start while comparison wards remained ({start} – {end}).",
+        ward=ward,
+        before=str(before),
+        after=str(after),
+        unit=outcome_info(ind.outcome).units,
+        start=text(fmt.date_text(win.data[TIME].min())),
+        end=text(fmt.date_text(win.end)),
+    )
     return not_estimable(
         fid,
         programme,
         ind.outcome,
-        reason_vi=(
-            f"Quá ít sự kiện để ước lượng riêng cho phường {ward}: {before} {o.unit_vi} trước và "
-            f"{after} {o.unit_vi} sau khi bắt đầu trong thời kỳ còn phường đối chứng "
-            f"({fmt.date_text(win.data[TIME].min())} – {fmt.date_text(win.end)})."
-        ),
-        reason_en=(
-            f"Too few events to estimate {ward}'s own effect: {before} {o.unit_en} before and "
-            f"{after} after its start while comparison wards remained "
-            f"({fmt.date_text(win.data[TIME].min())} – {fmt.date_text(win.end)})."
-        ),
+        reason_vi=reason.vi,
+        reason_en=reason.en,
         covered_by=covered_by,
         **base,
     )
@@ -228,22 +241,20 @@ def ward_findings(district, programme, ind: Indicator, pilot, covered_by) -> lis
         base = dict(level="ward", role="ward", family=family, ward=ward)
         win = comparison_window(panel, starts, ward, exclude=(pilot,) if pilot else ())
         if win is None or win.n_post < 1:
+            reason = say(
+                "{ward} started on {start}; no ward was left untreated to compare with after that "
+                "date, so its own effect cannot be estimated. The district-wide result of the "
+                "programme answers for it.",
+                ward=ward,
+                start=text(fmt.date_text(starts[ward])),
+            )
             out.append(
                 not_estimable(
                     fid,
                     programme,
                     outcome,
-                    reason_vi=(
-                        f"Phường {ward} bắt đầu {fmt.date_text(starts[ward])}; sau ngày đó không còn "
-                        "phường nào chưa triển khai để so sánh, nên không ước lượng được tác động "
-                        "riêng của phường này. Tác động chung của các phường được trả lời ở kết "
-                        "quả toàn quận của mô hình."
-                    ),
-                    reason_en=(
-                        f"{ward} started on {fmt.date_text(starts[ward])}; no ward was left "
-                        "untreated to compare with after that date, so its own effect cannot be "
-                        "estimated. The district-wide result of the programme answers for it."
-                    ),
+                    reason_vi=reason.vi,
+                    reason_en=reason.en,
                     covered_by=covered_by,
                     **base,
                 )

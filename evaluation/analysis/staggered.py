@@ -36,6 +36,7 @@ from evaluation.analysis.wording import (
     names_text,
 )
 from evaluation.errors import DataError, DesignError, InferenceError
+from evaluation.i18n import Text, both, say, text
 
 
 def rollout_findings(
@@ -53,34 +54,29 @@ def rollout_findings(
     starts = district.starts(programme)
     level = "district"
     fid = f"{programme}:{outcome}:{level}"
-    d_vi, d_en = direction_words(outcome)
-    name_vi = district.programme_label(programme, "vi")
-    name_en = district.programme_label(programme, "en")
-    q = (
-        (
-            f"Khi nhân rộng ra {len(treated)} phường, «{name_vi}» có {d_vi} {o.vi} không?"
-            if pilot
-            else f"«{name_vi}» có {d_vi} {o.vi} ở các phường triển khai không?"
-        ),
-        (
-            f"Rolled out to {len(treated)} wards, did “{name_en}” {d_en} {o.en}?"
-            if pilot
-            else f"Did “{name_en}” {d_en} {o.en} in the wards that ran it?"
-        ),
+    words = dict(
+        programme=Text(*(district.programme_label(programme, lang) for lang in ("vi", "en"))),
+        move=direction_words(outcome),
+        outcome=o.names,
     )
-    base = dict(level=level, role=role, family=fid, question_vi=q[0], question_en=q[1])
+    if pilot:
+        q = say(
+            "Rolled out to {n} wards, did “{programme}” {move} {outcome}?",
+            n=str(len(treated)),
+            **words,
+        )
+    else:
+        q = say("Did “{programme}” {move} {outcome} in the wards that ran it?", **words)
+    base = dict(level=level, role=role, family=fid, question_vi=q.vi, question_en=q.en)
     never = cohorts.isna().sum()
     if cohorts.nunique() < 2 and never == 0:
-        first = fmt.date_text(starts[treated].min())
+        reason = say(
+            "Every ward started at once ({first}) and none stayed untreated: there is nothing to "
+            "compare with.",
+            first=text(fmt.date_text(starts[treated].min())),
+        )
         return [
-            not_estimable(
-                fid,
-                programme,
-                outcome,
-                reason_vi=f"Mọi phường bắt đầu cùng lúc ({first}) và không còn phường nào chưa triển khai: không có gì để so sánh.",
-                reason_en=f"Every ward started at once ({first}) and none stayed untreated: there is nothing to compare with.",
-                **base,
-            )
+            not_estimable(fid, programme, outcome, reason_vi=reason.vi, reason_en=reason.en, **base)
         ]
     first_start = pd.Timestamp(starts[treated].min())
     if ind.family == "gaussian" and not ind.weights:
@@ -93,6 +89,7 @@ def rollout_findings(
         return [unsupported_finding(fid, programme, outcome, None, exc, None, base)]
     end = pd.Timestamp(panel["period_end"].max() if "period_end" in panel else panel[TIME].max())
     mvi, men = method_words(ind, est)
+    design = _pooled_design(treated, ind, never, panel[TIME].min(), end)
     return [
         Finding(
             id=fid,
@@ -101,18 +98,8 @@ def rollout_findings(
             estimate=est,
             method_vi=mvi,
             method_en=men,
-            design_vi=(
-                f"{len(treated)} phường có mô hình (mỗi phường từ ngày bắt đầu của mình) so với "
-                f"các phường chưa có trong cùng {ind.period_vi}"
-                + (f"; {never} phường không triển khai" if never else "")
-                + f"; {fmt.date_text(panel[TIME].min())} – {fmt.date_text(end)}."
-            ),
-            design_en=(
-                f"{len(treated)} wards with the programme (each from its own start) against those "
-                f"without it yet in the same {ind.period_en}"
-                + (f"; {never} wards never started it" if never else "")
-                + f"; {fmt.date_text(panel[TIME].min())} – {fmt.date_text(end)}."
-            ),
+            design_vi=design.vi,
+            design_en=design.en,
             baseline=baseline(panel, treated, outcome),
             window=(first_start, end),
             before=base_period(panel, panel["cohort"].min()),
@@ -123,6 +110,91 @@ def rollout_findings(
     ]
 
 
+def _pooled_design(treated, ind: Indicator, never: int, first, end) -> Text:
+    """Which wards a pooled rollout answer compares, each period, and when."""
+    values = dict(
+        n=str(len(treated)),
+        period=ind.period,
+        start=text(fmt.date_text(first)),
+        end=text(fmt.date_text(end)),
+    )
+    if never:
+        return say(
+            "{n} wards with the programme (each from its own start) against those without it yet "
+            "in the same {period}; {never} wards never started it; {start} – {end}.",
+            never=str(never),
+            **values,
+        )
+    return say(
+        "{n} wards with the programme (each from its own start) against those without it yet in "
+        "the same {period}; {start} – {end}.",
+        **values,
+    )
+
+
+def _wave_design(never, comparison: Text, first_start, last, reaches_end: bool, k: int) -> Text:
+    """How the waves of a rollout are compared: with whom, over which weeks, and whether the
+    weeks before each start are left out of the base."""
+    values = dict(
+        comparison=comparison,
+        start=text(fmt.date_text(first_start)),
+        end=text(fmt.date_text(last)),
+        k=str(k),
+    )
+    never = bool(never)
+    if never and reaches_end and k:
+        return say(
+            "Each wave against the wards not yet treated at the same time and against {comparison},"
+            " the weeks from {start} to {end}; the {k} weeks before each start are not used as the "
+            "base (preparation).",
+            **values,
+        )
+    if never and reaches_end and not k:
+        return say(
+            "Each wave against the wards not yet treated at the same time and against {comparison},"
+            " the weeks from {start} to {end}.",
+            **values,
+        )
+    if never and not reaches_end and k:
+        return say(
+            "Each wave against the wards not yet treated at the same time and against {comparison},"
+            " the weeks from {start} to {end} — after that no ward was left untreated to compare "
+            "with; the {k} weeks before each start are not used as the base (preparation).",
+            **values,
+        )
+    if never and not reaches_end and not k:
+        return say(
+            "Each wave against the wards not yet treated at the same time and against {comparison},"
+            " the weeks from {start} to {end} — after that no ward was left untreated to compare "
+            "with.",
+            **values,
+        )
+    if not never and reaches_end and k:
+        return say(
+            "Each wave against the wards not yet treated at the same time, the weeks from {start} "
+            "to {end}; the {k} weeks before each start are not used as the base (preparation).",
+            **values,
+        )
+    if not never and reaches_end and not k:
+        return say(
+            "Each wave against the wards not yet treated at the same time, the weeks from {start} "
+            "to {end}.",
+            **values,
+        )
+    if not never and not reaches_end and k:
+        return say(
+            "Each wave against the wards not yet treated at the same time, the weeks from {start} "
+            "to {end} — after that no ward was left untreated to compare with; the {k} weeks before"
+            " each start are not used as the base (preparation).",
+            **values,
+        )
+    return say(
+        "Each wave against the wards not yet treated at the same time, the weeks from {start} "
+        "to {end} — after that no ward was left untreated to compare with.",
+        **values,
+    )
+
+
 def rollout_att_gt(district, programme, ind, panel, fid, base, first_start, pilot) -> list[Finding]:
     outcome = ind.outcome
     roll = rollout(district, programme, outcome, panel)
@@ -130,42 +202,28 @@ def rollout_att_gt(district, programme, ind, panel, fid, base, first_start, pilo
     cells = roll.cells()
     last = panel.loc[panel[TIME] == roll.last_period, "period_end"].max()
     k = roll.anticipation
-    ivi, ien = inference_words(roll.simple)
     waves = district.waves(programme)
     uncovered = sorted(set(panel.loc[panel["cohort"].notna(), UNIT]) - set(covered))
     never = sorted(panel.loc[panel["cohort"].isna(), UNIT].unique())
     end_of_data = pd.Timestamp(panel["period_end"].max())
     reaches_end = pd.Timestamp(last) >= end_of_data
-    comp_vi, comp_en = comparison_words(never, district.comparison_wards)
-    design_vi = (
-        "Mỗi đợt so với các phường chưa triển khai tại cùng thời điểm"
-        + (f" và với {comp_vi}" if never else "")
-        + f", các tuần từ {fmt.date_text(first_start)} đến {fmt.date_text(last)}"
-        + ("" if reaches_end else " — sau đó không còn phường chưa triển khai để so sánh")
-        + (
-            f"; {k} tuần trước mỗi ngày bắt đầu không dùng làm kỳ gốc (chuẩn bị triển khai)"
-            if k
-            else ""
-        )
-        + (f". Không có phường đối chứng cho: {names_text(uncovered)}." if uncovered else ".")
-    )
-    design_en = (
-        "Each wave against the wards not yet treated at the same time"
-        + (f" and against {comp_en}" if never else "")
-        + f", the weeks from {fmt.date_text(first_start)} to {fmt.date_text(last)}"
-        + ("" if reaches_end else " — after that no ward was left untreated to compare with")
-        + (f"; the {k} weeks before each start are not used as the base (preparation)" if k else "")
-        + (f". No comparison ward for: {names_text(uncovered)}." if uncovered else ".")
+    comparison = comparison_words(never, district.comparison_wards)
+    design = _wave_design(never, comparison, first_start, last, reaches_end, k)
+    if uncovered:
+        design = design + " " + say("No comparison ward for: {names}.", names=names_text(uncovered))
+    method = say(
+        "Callaway & Sant'Anna (2021) against not-yet-treated wards; {inference}",
+        inference=inference_words(roll.simple),
     )
     head = Finding(
         id=fid,
         programme=programme,
         outcome=outcome,
         estimate=roll.simple,
-        method_vi=f"Callaway & Sant'Anna (2021), so với phường chưa triển khai; {ivi}",
-        method_en=f"Callaway & Sant'Anna (2021) against not-yet-treated wards; {ien}",
-        design_vi=design_vi,
-        design_en=design_en,
+        method_vi=method.vi,
+        method_en=method.en,
+        design_vi=design.vi,
+        design_en=design.en,
         baseline=baseline(panel, covered, outcome),
         window=(first_start, pd.Timestamp(last)),
         before=base_period(panel, panel["cohort"].min(), k),
@@ -195,21 +253,22 @@ def wave_findings(district, programme, ind, roll, panel, head, waves) -> list[Fi
         fid = f"{programme}:{ind.outcome}:wave:{wave}"
         base = dict(level="wave", role="wave", family=f"{programme}:{ind.outcome}:waves", wave=wave)
         if g not in table.index:
+            reason = say(
+                "Wave {wave} (started {start}; {wards}): no ward was left untreated to compare "
+                "with after that date, so this wave's own effect cannot be estimated. The overall "
+                "answer: “{question}”.",
+                wave=wave,
+                start=text(fmt.date_text(start)),
+                wards=names_text(members),
+                question=Text(head.question_vi, head.question_en),
+            )
             out.append(
                 not_estimable(
                     fid,
                     programme,
                     ind.outcome,
-                    reason_vi=(
-                        f"Đợt {wave} (bắt đầu {fmt.date_text(start)}; {names_text(members)}): sau ngày "
-                        "đó không còn phường nào chưa triển khai để so sánh, nên không ước lượng "
-                        f"được tác động riêng của đợt này. Câu trả lời chung: «{head.question_vi}»."
-                    ),
-                    reason_en=(
-                        f"Wave {wave} (started {fmt.date_text(start)}; {names_text(members)}): no ward "
-                        "was left untreated to compare with after that date, so this wave's own "
-                        f"effect cannot be estimated. The overall answer: “{head.question_en}”."
-                    ),
+                    reason_vi=reason.vi,
+                    reason_en=reason.en,
                     covered_by=head.id,
                     **base,
                 )
@@ -219,6 +278,14 @@ def wave_findings(district, programme, ind, roll, panel, head, waves) -> list[Fi
         est = row_estimate(row, roll, ind.outcome, wave)
         wave_cells = cells[cells["group"] == g][[UNIT, TIME]]
         last = panel.loc[panel[TIME] == wave_cells[TIME].max(), "period_end"].max()
+        design = say(
+            "Wave {wave} ({wards}), started {start}, against the wards not yet treated, until "
+            "{end}.",
+            wave=wave,
+            wards=names_text(members),
+            start=text(fmt.date_text(start)),
+            end=text(fmt.date_text(last)),
+        )
         out.append(
             Finding(
                 id=fid,
@@ -227,8 +294,8 @@ def wave_findings(district, programme, ind, roll, panel, head, waves) -> list[Fi
                 estimate=est,
                 method_vi=head.method_vi,
                 method_en=head.method_en,
-                design_vi=f"Đợt {wave} ({names_text(members)}), bắt đầu {fmt.date_text(start)}, so với các phường chưa triển khai, đến {fmt.date_text(last)}.",
-                design_en=f"Wave {wave} ({names_text(members)}), started {fmt.date_text(start)}, against the wards not yet treated, until {fmt.date_text(last)}.",
+                design_vi=design.vi,
+                design_en=design.en,
                 baseline=baseline(panel, members, ind.outcome),
                 window=(start, pd.Timestamp(last)),
                 before=base_period(panel, g, roll.anticipation),
@@ -264,7 +331,12 @@ def contrast_findings(programme, ind, panel, head) -> list[Finding]:
         est, bacon = twfe_contrast(panel, ind.outcome)
     except (DesignError, DataError, InferenceError):
         return []
-    share = fmt.percent(100 * bacon.forbidden_weight, 0, "vi")
+    method = say(
+        "Two-way fixed effects on all the data — the familiar regression, biased here: {share} of "
+        "its weight is on comparisons that use already-treated wards as controls (Goodman-Bacon "
+        "2021)",
+        share=both(fmt.percent, 100 * bacon.forbidden_weight, 0),
+    )
     return [
         Finding(
             id=f"{head.id}:twfe",
@@ -274,15 +346,8 @@ def contrast_findings(programme, ind, panel, head) -> list[Finding]:
             role="contrast",
             family=f"{head.id}:twfe",
             estimate=est,
-            method_vi=(
-                "Hồi quy hai chiều (TWFE) trên toàn bộ số liệu — cách làm quen thuộc nhưng có thể "
-                f"lệch: {share} trọng số của nó nằm ở các so sánh dùng phường đã triển khai làm đối chứng"
-            ),
-            method_en=(
-                "Two-way fixed effects on all the data — the familiar regression, biased here: "
-                f"{fmt.percent(100 * bacon.forbidden_weight, 0, 'en')} of its weight is on "
-                "comparisons that use already-treated wards as controls (Goodman-Bacon 2021)"
-            ),
+            method_vi=method.vi,
+            method_en=method.en,
             design_vi=head.design_vi,
             design_en=head.design_en,
             baseline=head.baseline,
@@ -317,34 +382,22 @@ def rollout_etwfe(district, programme, ind, panel, fid, base, first_start, never
     treated = sorted(cohorts.index[cohorts.notna()])
     n_starts = int(cohorts.dropna().nunique())
     end = pd.Timestamp(panel["period_end"].max() if "period_end" in panel else panel[TIME].max())
-    ivi, ien = inference_words(est)
+    method = say(
+        "extended two-way fixed effects (ETWFE, Wooldridge 2023), Poisson model with population "
+        "exposure: every wave in every month has its own effect, compared only with the wards not "
+        "yet treated in the same month; {inference}",
+        inference=inference_words(est),
+    )
+    design = _pooled_design(treated, ind, never, data[TIME].min(), end)
     head = Finding(
         id=fid,
         programme=programme,
         outcome=outcome,
         estimate=est,
-        method_vi=(
-            "hồi quy hai chiều mở rộng (ETWFE, Wooldridge 2023), mô hình Poisson với dân số làm "
-            "mẫu số: mỗi đợt trong mỗi tháng có tác động riêng, chỉ so với các phường chưa triển "
-            f"khai trong cùng tháng; {ivi}"
-        ),
-        method_en=(
-            "extended two-way fixed effects (ETWFE, Wooldridge 2023), Poisson model with "
-            "population exposure: every wave in every month has its own effect, compared only "
-            f"with the wards not yet treated in the same month; {ien}"
-        ),
-        design_vi=(
-            f"{len(treated)} phường có mô hình (mỗi phường từ ngày bắt đầu của mình) so với "
-            f"các phường chưa có trong cùng {ind.period_vi}"
-            + (f"; {never} phường không triển khai" if never else "")
-            + f"; {fmt.date_text(data[TIME].min())} – {fmt.date_text(end)}."
-        ),
-        design_en=(
-            f"{len(treated)} wards with the programme (each from its own start) against those "
-            f"without it yet in the same {ind.period_en}"
-            + (f"; {never} wards never started it" if never else "")
-            + f"; {fmt.date_text(data[TIME].min())} – {fmt.date_text(end)}."
-        ),
+        method_vi=method.vi,
+        method_en=method.en,
+        design_vi=design.vi,
+        design_en=design.en,
         baseline=baseline(data, treated, outcome),
         window=(first_start, end),
         before=base_period(data, data["cohort"].min()),
@@ -355,22 +408,16 @@ def rollout_etwfe(district, programme, ind, panel, fid, base, first_start, never
     out = [head]
     check = count_contrast(programme, ind, data, head, n_starts)
     if check is not None:
-        pct_vi = fmt.percent(check.estimate.details["percent_change"], 0, "vi", sign=True)
-        pct_en = fmt.percent(check.estimate.details["percent_change"], 0, "en", sign=True)
-        head.notes_vi.append(
-            f"Vì sao không dùng hồi quy hai chiều (TWFE) thông thường: các phường bắt đầu vào "
-            f"{n_starts} thời điểm khác nhau, và TWFE đặt một tỷ lệ chung cho mọi đợt, so sánh cả "
-            "với phường đã triển khai, nên bị lệch khi tác động khác nhau giữa các đợt "
-            f"(Goodman-Bacon 2021). Kết quả TWFE ({pct_vi}) và phân rã Bacon được giữ bên dưới "
-            "để kiểm tra."
+        note = say(
+            "Why not the usual two-way fixed effects (TWFE): the wards started at {n} different "
+            "times, and TWFE puts one ratio on every wave and also compares with wards already "
+            "treated, so it is biased when effects differ between waves (Goodman-Bacon 2021). The "
+            "TWFE result ({result}) and the Bacon decomposition are kept below as a check.",
+            n=str(n_starts),
+            result=both(fmt.percent, check.estimate.details["percent_change"], 0, sign=True),
         )
-        head.notes_en.append(
-            f"Why not the usual two-way fixed effects (TWFE): the wards started at {n_starts} "
-            "different times, and TWFE puts one ratio on every wave and also compares with wards "
-            "already treated, so it is biased when effects differ between waves (Goodman-Bacon "
-            f"2021). The TWFE result ({pct_en}) and the Bacon decomposition are kept below as a "
-            "check."
-        )
+        head.notes_vi.append(note.vi)
+        head.notes_en.append(note.en)
         out.append(check)
     return out
 
@@ -385,15 +432,30 @@ def count_contrast(programme, ind, data, head, n_starts) -> Finding | None:
     except (DesignError, DataError, InferenceError):
         return None
     details = {}
-    share_vi = share_en = None
+    share = None
     try:
         bacon = quiet(bacon_decomposition, data, ind.outcome, UNIT, TIME, "cohort")
         details["bacon"] = bacon
-        share_vi = fmt.percent(100 * bacon.forbidden_weight, 0, "vi")
-        share_en = fmt.percent(100 * bacon.forbidden_weight, 0, "en")
+        share = both(fmt.percent, 100 * bacon.forbidden_weight, 0)
     except (DesignError, DataError, InferenceError):
         pass
-    mvi, men = method_words(ind, est)
+    if share is not None:
+        method = say(
+            "Check: Poisson two-way fixed effects (TWFE) on all the data, how this result was "
+            "computed before — possibly biased because the wards started at {n} times ({share} of "
+            "the linear TWFE's weight is on comparisons that use already-treated wards as "
+            "controls); {method}",
+            n=str(n_starts),
+            share=share,
+            method=method_words(ind, est),
+        )
+    else:
+        method = say(
+            "Check: Poisson two-way fixed effects (TWFE) on all the data, how this result was "
+            "computed before — possibly biased because the wards started at {n} times; {method}",
+            n=str(n_starts),
+            method=method_words(ind, est),
+        )
     return Finding(
         id=f"{head.id}:twfe",
         programme=programme,
@@ -402,28 +464,8 @@ def count_contrast(programme, ind, data, head, n_starts) -> Finding | None:
         role="contrast",
         family=f"{head.id}:twfe",
         estimate=est,
-        method_vi=(
-            "Kiểm tra: hồi quy hai chiều (TWFE) Poisson trên toàn bộ số liệu, cách tính trước "
-            f"đây của kết luận này — có thể lệch vì các phường bắt đầu vào {n_starts} thời điểm"
-            + (
-                f" ({share_vi} trọng số của TWFE tuyến tính nằm ở các so sánh dùng phường đã "
-                "triển khai làm đối chứng)"
-                if share_vi
-                else ""
-            )
-            + f"; {mvi}"
-        ),
-        method_en=(
-            "Check: Poisson two-way fixed effects (TWFE) on all the data, how this result was "
-            f"computed before — possibly biased because the wards started at {n_starts} times"
-            + (
-                f" ({share_en} of the linear TWFE's weight is on comparisons that use "
-                "already-treated wards as controls)"
-                if share_en
-                else ""
-            )
-            + f"; {men}"
-        ),
+        method_vi=method.vi,
+        method_en=method.en,
         design_vi=head.design_vi,
         design_en=head.design_en,
         baseline=head.baseline,

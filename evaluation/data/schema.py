@@ -15,6 +15,8 @@ __all__ = [
     "SCHEMAS",
     "PREMISE_TYPES",
     "CAUSES",
+    "ELECTRICAL_CAUSE",
+    "RENTAL_PREMISES",
     "SEVERITIES",
     "TRUE_WORDS",
     "FALSE_WORDS",
@@ -35,6 +37,10 @@ PREMISE_TYPES = (
     "khác",
 )
 CAUSES = ("điện", "sơ suất nguồn lửa/nhiệt", "vi phạm quy định", "phóng hỏa", "khác", "chưa rõ")
+#: the premise types of rental housing (the fire records' rental-housing indicator)
+RENTAL_PREMISES = ("nhà trọ", "chung cư mini")
+#: the cause of an electrical fire (the fire records' electrical-cause indicator)
+ELECTRICAL_CAUSE = "điện"
 SEVERITIES = ("nhỏ", "trung bình", "lớn", "nghiêm trọng")
 #: the values a yes/no column may hold (read in lower case, stripped), Vietnamese among them
 TRUE_WORDS = ("true", "1", "yes", "có", "1.0")
