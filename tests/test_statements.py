@@ -163,11 +163,16 @@ def test_the_claim_check_says_how_much_remains():
         "claim_change_percent": -100,
         "claim_months": 3,
         "claim_source": "báo X",
-        "window_text": "15/02/2024 – 30/06/2024",
+        "window": ["2024-02-15", "2024-06-30"],
+        "before": ["2023-01-02", "2024-02-11"],
     }
     line = claim_check(record)
     assert line.status == "not_reached"
     assert "76%" in line.text_vi and "[70%; 86%]" in line.text_vi and "không được" in line.text_vi
+    # the periods compared, each language in its own words (the English once carried the
+    # Vietnamese "Trước: …; sau: …")
+    assert "(Trước: 02/01/2023 – 11/02/2024; sau: 15/02/2024 – 30/06/2024)" in line.text_vi
+    assert "(Before: 02/01/2023 – 11/02/2024; after: 15/02/2024 – 30/06/2024)" in line.text_en
     halved = claim_check(dict(record, claim_change_percent=-20))
     assert halved.status == "cannot_tell"
     assert halved.key == "claim"

@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from evaluation import formats as fmt
+from evaluation.analysis.findings import window_words
 from evaluation.analysis.robustness import robustness_text
 from evaluation.i18n import LANGS, Text, both, say, text
 
@@ -239,7 +240,7 @@ def claim_check(r: Record) -> Line | None:
     est, lo, hi = _percent_interval(r)
     source = str(r.get("claim_source") or "")
     months = r.get("claim_months")
-    window = str(r.get("window_text") or "")
+    window = window_words(r.get("window"), r.get("before"))
     # the claim's own words, as the registry gives them in each language
     claim = Text(str(r.get("claim_vi")), str(r.get("claim_en") or r.get("claim_vi")))
     if months:

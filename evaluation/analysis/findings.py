@@ -36,7 +36,7 @@ from evaluation.analysis.outcomes import Outcome, outcome_info
 from evaluation.analysis.policy import Evidence, Policy, decide, is_bound, is_finite
 from evaluation.analysis.record import finding as finding_record
 from evaluation.analysis.verdict import Shown, Verdict, write_verdict
-from evaluation.i18n import say, say_in
+from evaluation.i18n import Text, say, say_in, text
 from evaluation.results import Estimate
 
 __all__ = [
@@ -64,6 +64,25 @@ VERDICT_ROLES = ("headline", "secondary", "wave", "ward", "durability")
 #: what a family of findings counts, by level (the verdicts' "12 wards tested together")
 _NOUNS = {"ward": say("wards"), "wave": say("waves")}
 _FINDINGS = say("findings")
+
+
+def window_words(window, before) -> Text:
+    """The periods a finding compares, in both languages: "Trước: 03/01/2022 – 11/02/2024;
+    sau: 15/02/2024 – 30/06/2024" — before the start and after it (dates, or ISO date texts
+    as a record keeps them); only the after period without a before; "—" without a window."""
+    if not window:
+        return text("—")
+    after_start, after_end = (fmt.date_text(pd.Timestamp(x)) for x in window)
+    if not before:
+        return text(f"{after_start} – {after_end}")
+    before_start, before_end = (fmt.date_text(pd.Timestamp(x)) for x in before)
+    return say(
+        "Before: {before_start} – {before_end}; after: {after_start} – {after_end}",
+        before_start=before_start,
+        before_end=before_end,
+        after_start=after_start,
+        after_end=after_end,
+    )
 
 
 @dataclass
@@ -227,21 +246,8 @@ class Finding:
     def window_text(self, lang: str = "vi") -> str:
         """The periods compared: "Trước: 03/01/2022 – 11/02/2024; sau: 15/02/2024 –
         30/06/2024" — before the start (the base) and after it; only the after period when
-        the finding has no base; "—" without a window."""
-        if self.window is None:
-            return "—"
-        after_start, after_end = (fmt.date_text(x) for x in self.window)
-        if self.before is None:
-            return f"{after_start} – {after_end}"
-        before_start, before_end = (fmt.date_text(x) for x in self.before)
-        return say_in(
-            "Before: {before_start} – {before_end}; after: {after_start} – {after_end}",
-            lang,
-            before_start=before_start,
-            before_end=before_end,
-            after_start=after_start,
-            after_end=after_end,
-        )
+        the finding has no base; "—" without a window (:func:`window_words`)."""
+        return window_words(self.window, self.before).lang(lang)
 
     def truth_text(self, lang: str = "vi") -> str:
         if not is_finite(self.truth):
