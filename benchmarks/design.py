@@ -1,6 +1,7 @@
 """Benchmark: power and minimum detectable effect (MDE) for the district's rollout.
 
-Data: the demo district's weekly congestion minutes, 13 wards × 104 weeks (2023-01-02 to
+Data: the demo district's weekly congestion minutes, 13 wards and the 5 bordering
+wards of other districts that never took the programme × 104 weeks (2023-01-02 to
 2024-12-23), with the registry's design (the pilot ward, then three waves of four).
 
 Tasks, each timed in this one run (median of ``--repeat`` calls after a warm-up), in the
@@ -9,6 +10,9 @@ environment as it is (no thread settings):
 * ours: ``mde`` of TWFE and of Callaway & Sant'Anna's simple ATT (not-yet-treated
   comparisons) with randomization inference — 1,000 re-drawn assignments, each tested with
   the analysis's 9,999 re-assignments — and ``power`` at one effect (TWFE);
+* ours with the peers' test: ``power`` of Callaway & Sant'Anna's simple ATT with its
+  influence-function z-test (``inference="analytic"``), batched, and the same by refitting
+  att_gt on each replication's data (``REFIT_REPS`` replications, scaled in the ratio);
 * peer diff-diff (``pip install diff-diff``): ``simulate_power`` and ``simulate_mde`` with its
   ``CallawaySantAnna(control_group="not_yet_treated")`` and a data generator that does what
   ours does (re-draws which wards take which planned start on the demo panel and adds the
@@ -45,6 +49,8 @@ sys.path.insert(0, str(ROOT))
 
 OUTCOME = "congestion_minutes"
 REPS = 1000
+#: replications of the refit path (scaled to REPS in the ratios)
+REFIT_REPS = 50
 
 
 def demo_panel() -> pd.DataFrame:
@@ -52,7 +58,9 @@ def demo_panel() -> pd.DataFrame:
 
     w = load_district().traffic_weekly("traffic_model")
     w = w[w["period_start"] < pd.Timestamp("2024-12-30")].reset_index(drop=True)
-    assert w["period_start"].nunique() == 104 and w["ward"].nunique() == 13
+    # the district's 13 wards and the bordering wards of other districts that never took the
+    # programme (never-treated comparisons, as the rollout analysis uses them)
+    assert w["period_start"].nunique() == 104 and w["ward"].nunique() >= 13
     return w[["ward", "period_start", OUTCOME, "cohort"]]
 
 
@@ -124,6 +132,21 @@ def ours(panel, repeat):
         repeat,
     )
     rows.append(("ours: power at −3 min, att_gt, randomization inference", t, p.power, REPS))
+    # the peers' test: att_gt's influence-function z-test — batched (each replication's
+    # estimate and influence function are linear in the outcome), and by refitting att_gt on
+    # every replication's data (what the design stage did before; fewer replications)
+    analytic = dict(effect=-3.0, estimator="att_gt", options=opts, inference="analytic")
+    t, p = timed(lambda: power(*args, reps=REPS, **analytic), repeat)
+    rows.append(("ours: power at −3 min, att_gt, influence-function z-test", t, p.power, REPS))
+    from evaluation.design import power as power_module
+
+    batched = power_module._influence_pieces
+    power_module._influence_pieces = lambda plan: None  # force the refit path
+    try:
+        t, p = timed(lambda: power(*args, reps=REFIT_REPS, **analytic), 1)
+    finally:
+        power_module._influence_pieces = batched
+    rows.append(("ours, refitting att_gt per replication (same test)", t, p.power, REFIT_REPS))
     return rows
 
 
@@ -135,7 +158,7 @@ def diff_diff_rows(panel, sims, mde_sims):
         return []
     gen = Redraw(panel)
     cs = diff_diff.CallawaySantAnna(control_group="not_yet_treated")
-    common = dict(n_units=13, n_periods=104, data_generator=gen, seed=1, progress=False)
+    common = dict(n_units=len(gen.units), n_periods=104, data_generator=gen, seed=1, progress=False)
     rows = []
     t0 = time.perf_counter()
     res = diff_diff.simulate_power(cs, treatment_effect=-3.0, n_simulations=sims, **common)
@@ -194,7 +217,9 @@ def main() -> None:
     peers = diff_diff_rows(panel, a.peer_sims, a.peer_mde_sims) + moderndid_rows(
         panel, a.moderndid_sims
     )
-    print(f"\n13 wards × 104 weeks; ours: {REPS} replications × 9,999 re-assignments each")
+    print(
+        f"\n{panel['ward'].nunique()} wards × 104 weeks; ours: {REPS} replications × 9,999 re-assignments each"
+    )
     print(f"{'task':58s} {'seconds':>9s} {'result':>9s} {'reps':>6s}")
     for name, t, value, n in mine + peers:
         print(f"{name:58s} {t:9.2f} {value:9.3f} {n:6d}")
@@ -203,6 +228,10 @@ def main() -> None:
     for name, t, _, n in peers:
         ours_t = ref["mde"] if "mde" in name else ref["power"]
         print(f"  {name:56s} {t / ours_t:8.1f}×   {t / n * REPS / ours_t:10.0f}×")
+    same = mine[4][1]  # the influence-function z-test, batched: the same test as the refit's
+    print("\nthe same test (att_gt's influence-function z-test), other / ours batched:")
+    for name, t, _, n in [mine[5], *(r for r in peers if "simulate_power" in r[0])]:
+        print(f"  {name:56s} {t / same:8.1f}×   {t / n * REPS / same:10.0f}×")
 
 
 if __name__ == "__main__":
