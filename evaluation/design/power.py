@@ -40,11 +40,11 @@ the estimator reports on the replication's data (checked in the tests). Callaway
 influence-function standard errors (what "auto" runs with many wards) are linear pieces too:
 the simple aggregation's estimate and influence function are both linear in the outcome for a
 fixed assignment (:meth:`evaluation.estimators.att_gt.AttGt.influence_pieces`), so the
-variance is a quadratic in δ (:func:`evaluation.inference.batched.influence_test`) — a city's
-rollout review of 126 wards took 613 s refitting att_gt per replication and takes 29 s so.
-Other methods (the wild bootstrap, other aggregations' influence functions) fall back to
-re-running the estimator on each replication's data. A whole power curve then costs a few array comparisons per effect, and
-:func:`mde` is a root-find on that curve (common random numbers: every effect sees the same
+variance is a quadratic in δ (:func:`evaluation.inference.batched.influence_test`) — the
+rollout page of a 126-ward city took 613 s refitting att_gt per replication and takes 9 s so
+(``benchmarks/city.py --units 126``). Other methods (the wild bootstrap, other aggregations'
+influence functions) fall back to re-running the estimator on each replication's data. A whole
+power curve then costs a few array comparisons per effect, and :func:`mde` is a root-find on that curve (common random numbers: every effect sees the same
 draws), not a nested simulation.
 
 The MDE (Bloom 1995, "Minimum detectable effects", *Evaluation Review* 19(5)) is the smallest

@@ -367,6 +367,16 @@ def randomization_batch(res, kind, min_e, max_e, balance_e, keep_cell, overall_e
     return res._weights_batch(L, overall_est)
 
 
+def _reassigned_groups(f: dict, units, donors: np.ndarray) -> np.ndarray:
+    """Each unit's timing group (a position in ``f["groups"]``) under each re-assignment
+    (assignments × units; ``f`` the fit's ``_fast`` pieces): the last cohort stands for the
+    never-treated when there are none, as in R did."""
+    C = reassigned_cohorts(f["units"], f["cohort_pos"], units, donors)
+    if f["last_cohort"] is not None:  # no never-treated units: the last cohort compares
+        C = np.where(C == f["last_cohort"], f["never"], C)
+    return np.searchsorted(f["groups"], C)
+
+
 def weights_batch(res, L: np.ndarray, target: float, contributions: bool = False):
     """The vectorised statistic Σ_k L_k ATT(g_k, t_k) under many re-assignments (see
     :func:`randomization_batch`), or None when the weights do not reproduce ``target``.
@@ -389,13 +399,6 @@ def weights_batch(res, L: np.ndarray, target: float, contributions: bool = False
         coef = np.where(TmG, 1.0 / (counts @ TmG), 0.0)
         coef -= np.where(CmG, 1.0 / (counts @ CmG), 0.0)
     coef *= L[cells]
-    ugroups, last, never = f["groups"], f["last_cohort"], f["never"]
-
-    def groups_of(units, donors):
-        C = reassigned_cohorts(f["units"], f["cohort_pos"], units, donors)
-        if last is not None:  # no never-treated units: the last cohort is the comparison
-            C = np.where(C == last, never, C)
-        return np.searchsorted(ugroups, C)
 
     if contributions:  # M_Z = coef · (Z_t − Z_b)ᵀ for any outcome, one or a stack
 
@@ -404,13 +407,13 @@ def weights_batch(res, L: np.ndarray, target: float, contributions: bool = False
             return coef @ np.swapaxes(Z[..., tk] - Z[..., bk], -1, -2)
 
         identity = np.arange(len(f["units"]))[None, :]
-        return groups_of(pd.Index(f["units"]), identity)[0], unit_matrix
+        return _reassigned_groups(f, pd.Index(f["units"]), identity)[0], unit_matrix
     M_y = coef @ (f["Y"][:, tk] - f["Y"][:, bk]).T
     M_d = coef @ (f["D"][:, tk] - f["D"][:, bk]).T
     cols = np.arange(M_y.shape[1])
 
     def batch(units, donors):
-        h = groups_of(units, donors)
+        h = _reassigned_groups(f, units, donors)
         return M_y[h, cols].sum(axis=1), M_d[h, cols].sum(axis=1)
 
     return batch
@@ -464,7 +467,6 @@ def influence_batch(res, kind):
     P = (aG - cG) * omega  # group × cell
     tk, bk = t[cells], f["base"][cells]
     cluster = res._cluster
-    last, never = f["last_cohort"], f["never"]
     units = pd.Index(f["units"])
     check = float(omega @ att[cells])
     target = res.aggregate(kind, inference="none").overall.estimate
@@ -472,10 +474,7 @@ def influence_batch(res, kind):
         return None  # the cells do not reproduce the aggregation: use the generic path
 
     def pieces(donors: np.ndarray, Z: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        C = reassigned_cohorts(f["units"], f["cohort_pos"], units, donors)
-        if last is not None:  # no never-treated units: the last cohort is the comparison
-            C = np.where(C == last, never, C)
-        h = np.searchsorted(ugroups, C)  # R × N timing group of each unit
+        h = _reassigned_groups(f, units, donors)  # R × N timing group of each unit
         R, N = h.shape
         H = (h[:, None, :] == np.arange(len(ugroups))[None, :, None]).astype(float)  # R×G×N
         Z = f["Y"] if Z is None else Z
